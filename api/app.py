@@ -1,0 +1,93 @@
+"""The ASGI application: clients opened in the lifespan, the GraphQL endpoint, health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis
+import redis.asyncio
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.event_hub import EventHub
+from api.schema import schema
+from api.view import CrmGraphQL
+from domain.config import AppConfig
+from domain.db import Database, Document
+from domain.queueing import RqRescoreQueue
+from domain.services import build_services
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_SECONDS = 2.0
+
+
+def create_app(config: AppConfig | None = None) -> Starlette:
+    config = config or AppConfig()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        mongo: AsyncMongoClient[Document] = AsyncMongoClient(
+            config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        redis_sync = redis.Redis.from_url(config.redis_url)
+        redis_async = redis.asyncio.Redis.from_url(config.redis_url)
+        db = Database.connect(mongo, config.mongodb_db)
+        await db.ensure_indexes()
+        hub = EventHub(redis_async, config.event_channel_prefix)
+        await hub.start()
+        app.state.config = config
+        app.state.mongo = mongo
+        app.state.redis = redis_async
+        app.state.hub = hub
+        app.state.services = build_services(
+            db, RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
+        )
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await mongo.close()
+            await redis_async.aclose()
+            redis_sync.close()
+
+    graphql = CrmGraphQL(schema, graphql_ide="graphiql" if config.graphiql else None)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when MongoDB and Redis answer; says which one does not."""
+    state = request.app.state
+    checks = {
+        "mongodb": _check(state.mongo.admin.command("ping")),
+        "redis": _check(state.redis.ping()),
+    }
+    results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
+    ready = all(value == "ok" for value in results.values())
+    return JSONResponse({"ready": ready, **results}, status_code=200 if ready else 503)
+
+
+async def _check(awaitable: object) -> str:
+    try:
+        await asyncio.wait_for(awaitable, READY_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+    except Exception as error:
+        return f"unavailable: {type(error).__name__}"
+    return "ok"

@@ -1,0 +1,50 @@
+"""Per-request context: the caller, the services, and DataLoaders built fresh for each request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from api.event_hub import EventHub
+from domain.auth.principals import Principal
+from domain.errors import Unauthenticated
+from domain.services import Services
+from domain.workspaces.models import User, Workspace
+
+
+@dataclass
+class RequestContext:
+    services: Services
+    hub: EventHub
+    authenticated: Principal | None = None
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    _workspace: Workspace | None = None
+
+    @property
+    def principal(self) -> Principal:
+        if self.authenticated is None:
+            raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")
+        return self.authenticated
+
+    @property
+    def users(self) -> DataLoader[str, User | None]:
+        loader = self._loaders.get("users")
+        if loader is None:
+            principal = self.principal
+
+            async def load(ids: list[str]) -> list[User | None]:
+                found = await self.services.workspace_repository.users_by_ids(principal.workspace_id, ids)
+                return [found.get(user_id) for user_id in ids]
+
+            loader = self._loaders["users"] = DataLoader(load_fn=load)
+        return loader
+
+    async def workspace(self) -> Workspace:
+        if self._workspace is None:
+            self._workspace = await self.services.workspaces.get(self.principal.workspace_id)
+        return self._workspace

@@ -1,0 +1,52 @@
+"""The one place where errors become what clients see: domain errors keep their code and field,
+everything else is masked and logged with the request's id."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from domain.errors import DomainError
+
+log = logging.getLogger("api.errors")
+
+MASKED_MESSAGE = "Internal server error"
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    # Errors without an original are GraphQL's own (syntax, validation): safe and useful to show.
+    return original is not None and not isinstance(original, DomainError | GraphQLError)
+
+
+class DomainErrorMasker(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda _error: True, error_message=MASKED_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            extensions = {"code": original.code}
+            if original.field:
+                extensions["field"] = original.field
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                path=error.path,
+                extensions=extensions,
+                original_error=None,
+            )
+        if not _is_unexpected(error):
+            return error
+        incident = uuid.uuid4().hex[:12]
+        log.error("unexpected error %s at %s", incident, error.path, exc_info=original)
+        return GraphQLError(
+            MASKED_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "incident": incident},
+            original_error=None,
+        )

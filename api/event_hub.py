@@ -1,0 +1,98 @@
+"""One Redis subscription per API process, fanned out to the GraphQL subscriptions it serves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from domain.classes.events import ClassChangeEvent
+from domain.event_bus import all_workspaces_pattern
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+RECONNECT_DELAY_SECONDS = 1.0
+
+EventFilter = Callable[[ClassChangeEvent], bool]
+
+
+@dataclass(eq=False)
+class _Listener:
+    workspace_id: str
+    accepts: EventFilter
+    queue: asyncio.Queue[ClassChangeEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+
+
+class EventHub:
+    def __init__(self, redis: Redis, channel_prefix: str) -> None:
+        self._redis = redis
+        self._pattern = all_workspaces_pattern(channel_prefix)
+        self._listeners: set[_Listener] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._pump(), name="event-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for listener in list(self._listeners):
+            listener.queue.put_nowait(None)
+
+    @contextlib.asynccontextmanager
+    async def listen(self, workspace_id: str, accepts: EventFilter) -> AsyncIterator[AsyncIterator[ClassChangeEvent]]:
+        """Events of one workspace that pass ``accepts``, until the block exits."""
+        listener = _Listener(workspace_id, accepts)
+        self._listeners.add(listener)
+        try:
+            yield self._drain(listener)
+        finally:
+            self._listeners.discard(listener)
+
+    async def _drain(self, listener: _Listener) -> AsyncIterator[ClassChangeEvent]:
+        while (event := await listener.queue.get()) is not None:
+            yield event
+
+    def dispatch(self, event: ClassChangeEvent) -> None:
+        for listener in list(self._listeners):
+            if listener.workspace_id != event.workspace_id or not listener.accepts(event):
+                continue
+            try:
+                listener.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # A subscriber this far behind is cut off rather than allowed to grow memory without bound.
+                log.warning("dropping a subscriber that fell %d events behind", QUEUE_SIZE)
+                self._listeners.discard(listener)
+                listener.queue.get_nowait()
+                listener.queue.put_nowait(None)
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.psubscribe(self._pattern)
+                    self.connected.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") == "pmessage":
+                            self._dispatch_raw(message["data"])
+            except RedisError:
+                self.connected.clear()
+                log.warning("event subscription lost; reconnecting", exc_info=True)
+                await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+
+    def _dispatch_raw(self, data: bytes | str) -> None:
+        try:
+            event = ClassChangeEvent.from_json(data)
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring a malformed class event")
+            return
+        self.dispatch(event)

@@ -1,0 +1,185 @@
+"""The GraphQL schema, code first. Importing this module does no I/O; ``schema.graphql`` is exported from it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from decimal import Decimal
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.types import ExecutionContext, Info
+
+from api.context import RequestContext
+from api.errors import DomainErrorMasker
+from api.pagination import decode_cursor, encode_cursor
+from api.types.classes import ClassChange
+from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
+from api.types.enums import OrderStatusEnum
+from api.types.errors import UserError, user_errors
+from api.types.inputs import (
+    CustomerFilter,
+    CustomerInput,
+    CustomerUpdateInput,
+    InteractionInput,
+    OrderInput,
+    input_to_dict,
+)
+from api.types.interaction import Interaction
+from api.types.order import Order
+from domain.classes.catalogue import class_set as checked_class_set
+from domain.classes.events import ClassChangeEvent
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.orders.models import OrderStatus
+
+CrmInfo = Info[RequestContext, None]
+
+# Errors that belong in a payload's ``errors`` list; auth failures stay top-level GraphQL errors.
+PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class InteractionPayload:
+    interaction: Interaction | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def customer(self, info: CrmInfo, id: strawberry.ID) -> Customer | None:
+        context = info.context
+        found = await context.services.customers.get(context.principal, str(id))
+        return Customer.from_domain(found) if found else None
+
+    @strawberry.field(description="Relay-style list in creation order; first is at most 100")
+    async def customers(
+        self, info: CrmInfo, filter: CustomerFilter | None = None, first: int = 20, after: str | None = None
+    ) -> CustomerConnection:
+        context = info.context
+        page = await context.services.customers.list(
+            context.principal, filter.to_domain() if filter else None, first, decode_cursor(after)
+        )
+        edges = [CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c)) for c in page.customers]
+        return CustomerConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field
+    async def order(self, info: CrmInfo, id: strawberry.ID) -> Order | None:
+        context = info.context
+        found = await context.services.orders.get(context.principal, str(id))
+        return Order.from_domain(found) if found else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def create_customer(self, info: CrmInfo, input: CustomerInput) -> CustomerPayload:
+        context = info.context
+        try:
+            created = await context.services.customers.create(context.principal, input_to_dict(input))
+        except PAYLOAD_ERRORS as error:
+            return CustomerPayload(errors=user_errors(error))
+        return CustomerPayload(customer=Customer.from_domain(created))
+
+    @strawberry.mutation
+    async def update_customer(self, info: CrmInfo, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
+        context = info.context
+        try:
+            updated = await context.services.customers.update(context.principal, str(id), input_to_dict(input))
+        except PAYLOAD_ERRORS as error:
+            return CustomerPayload(errors=user_errors(error))
+        return CustomerPayload(customer=Customer.from_domain(updated))
+
+    @strawberry.mutation(description="Removes the customer and its interactions; its orders are kept, detached")
+    async def delete_customer(self, info: CrmInfo, id: strawberry.ID) -> DeletePayload:
+        context = info.context
+        try:
+            await context.services.customers.delete(context.principal, str(id))
+        except PAYLOAD_ERRORS as error:
+            return DeletePayload(errors=user_errors(error))
+        return DeletePayload(deleted_id=id)
+
+    @strawberry.mutation
+    async def record_order(self, info: CrmInfo, input: OrderInput) -> OrderPayload:
+        context = info.context
+        try:
+            order = await context.services.orders.record(context.principal, input_to_dict(input))
+        except PAYLOAD_ERRORS as error:
+            return OrderPayload(errors=user_errors(error))
+        return OrderPayload(order=Order.from_domain(order))
+
+    @strawberry.mutation
+    async def set_order_status(
+        self,
+        info: CrmInfo,
+        id: strawberry.ID,
+        status: OrderStatusEnum,  # type: ignore[valid-type]
+        refund_amount: Decimal | None = None,
+    ) -> OrderPayload:
+        context = info.context
+        try:
+            order = await context.services.orders.set_status(
+                context.principal, str(id), OrderStatus(status), refund_amount
+            )
+        except PAYLOAD_ERRORS as error:
+            return OrderPayload(errors=user_errors(error))
+        return OrderPayload(order=Order.from_domain(order))
+
+    @strawberry.mutation
+    async def record_interaction(self, info: CrmInfo, input: InteractionInput) -> InteractionPayload:
+        context = info.context
+        try:
+            interaction = await context.services.interactions.record(context.principal, input_to_dict(input))
+        except PAYLOAD_ERRORS as error:
+            return InteractionPayload(errors=user_errors(error))
+        return InteractionPayload(interaction=Interaction.from_domain(interaction))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Class changes in the caller's workspace, optionally narrowed")
+    async def customer_class_changed(
+        self, info: CrmInfo, customer_id: strawberry.ID | None = None, class_set: str | None = None
+    ) -> AsyncGenerator[ClassChange]:
+        context = info.context
+        principal = context.principal
+        if class_set is not None:
+            checked_class_set(class_set)
+
+        def accepts(event: ClassChangeEvent) -> bool:
+            return (customer_id is None or event.customer_id == customer_id) and (
+                class_set is None or event.class_set == class_set
+            )
+
+        async with context.hub.listen(principal.workspace_id, accepts) as events:
+            async for event in events:
+                yield ClassChange.from_domain(event)
+
+
+class CrmSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Logging happens in DomainErrorMasker, which logs only what it masks."""
+
+
+schema = CrmSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[DomainErrorMasker])

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import RequestContext
+from api.types.classes import ClassChange, CustomerClass
+from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
+from domain.customers.models import Customer as DomainCustomer
+from domain.money import from_minor
+
+if TYPE_CHECKING:
+    from api.types.interaction import Interaction
+    from api.types.order import Order
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type
+class Personality:
+    type: int = strawberry.field(description="Enneagram-like type 1-9, entered by sales")
+    entered_at: datetime
+    entered_by_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def entered_by(self, info: Info[RequestContext, None]) -> User | None:
+        user = await info.context.users.load(self.entered_by_id)
+        return User(id=strawberry.ID(user.id), name=user.name) if user else None
+
+
+@strawberry.type
+class CustomAttribute:
+    key: str
+    value: str
+
+
+@strawberry.type
+class CustomerStats:
+    order_count: int
+    paid_order_count: int
+    net_spend: Decimal = strawberry.field(description="Paid minus refunded, in the workspace currency")
+    currency: str
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+
+
+@strawberry.type
+class Customer:
+    id: strawberry.ID
+    external_id: str | None
+    name: str
+    email: str | None
+    phone: str | None = strawberry.field(description="E.164")
+    legal_type: LegalTypeEnum  # type: ignore[valid-type]
+    company_name: str | None
+    tax_id: str | None
+    birth_date: date | None
+    gender: GenderEnum | None  # type: ignore[valid-type]
+    city: str | None
+    region: str | None
+    country: str | None
+    income_band: IncomeBandEnum | None  # type: ignore[valid-type]
+    occupation: str | None
+    interests: list[str]
+    lifestyle: list[str]
+    tags: list[str]
+    needs: list[str] = strawberry.field(description="Product categories the customer needs")
+    personality: Personality | None
+    attributes: list[CustomAttribute]
+    created_at: datetime
+    updated_at: datetime
+    classes: list[CustomerClass]
+    domain: strawberry.Private[DomainCustomer]
+
+    @strawberry.field
+    async def owner(self, info: Info[RequestContext, None]) -> User | None:
+        if self.domain.owner_id is None:
+            return None
+        user = await info.context.users.load(self.domain.owner_id)
+        return User(id=strawberry.ID(user.id), name=user.name) if user else None
+
+    @strawberry.field
+    async def stats(self, info: Info[RequestContext, None]) -> CustomerStats:
+        currency = (await info.context.workspace()).currency
+        stats = self.domain.stats
+        return CustomerStats(
+            order_count=stats.order_count,
+            paid_order_count=stats.paid_order_count,
+            net_spend=from_minor(stats.net_spend_minor, currency),
+            currency=currency,
+            first_order_at=stats.first_order_at,
+            last_order_at=stats.last_order_at,
+        )
+
+    @strawberry.field(description="Class changes from the ledger, newest first")
+    async def class_history(
+        self, info: Info[RequestContext, None], class_set: str | None = None, first: int = 50
+    ) -> list[ClassChange]:
+        context = info.context
+        events = await context.services.class_history.history(context.principal, self.domain.id, class_set, first)
+        return [ClassChange.from_domain(event) for event in events]
+
+    @strawberry.field(description="Newest first")
+    async def orders(
+        self, info: Info[RequestContext, None], first: int = 20
+    ) -> list[Annotated[Order, strawberry.lazy("api.types.order")]]:
+        from api.types.order import Order
+
+        context = info.context
+        orders = await context.services.orders.for_customer(context.principal, self.domain.id, first)
+        return [Order.from_domain(order) for order in orders]
+
+    @strawberry.field(description="Newest first")
+    async def interactions(
+        self, info: Info[RequestContext, None], first: int = 20
+    ) -> list[Annotated[Interaction, strawberry.lazy("api.types.interaction")]]:
+        from api.types.interaction import Interaction
+
+        context = info.context
+        items = await context.services.interactions.for_customer(context.principal, self.domain.id, first)
+        return [Interaction.from_domain(item) for item in items]
+
+    @classmethod
+    def from_domain(cls, c: DomainCustomer) -> Customer:
+        return cls(
+            id=strawberry.ID(c.id),
+            external_id=c.external_id,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            legal_type=c.legal_type,
+            company_name=c.company_name,
+            tax_id=c.tax_id,
+            birth_date=c.birth_date,
+            gender=c.gender,
+            city=c.city,
+            region=c.region,
+            country=c.country,
+            income_band=c.income_band,
+            occupation=c.occupation,
+            interests=c.interests,
+            lifestyle=c.lifestyle,
+            tags=c.tags,
+            needs=c.needs,
+            personality=(
+                Personality(
+                    type=c.personality.type,
+                    entered_at=c.personality.entered_at,
+                    entered_by_id=c.personality.entered_by,
+                )
+                if c.personality
+                else None
+            ),
+            attributes=[CustomAttribute(key=k, value=v) for k, v in sorted(c.attributes.items())],
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            classes=[CustomerClass.from_domain(assigned) for assigned in c.classes],
+            domain=c,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class CustomerEdge:
+    cursor: str
+    node: Customer
+
+
+@strawberry.type
+class CustomerConnection:
+    edges: list[CustomerEdge]
+    page_info: PageInfo
+    total_count: int

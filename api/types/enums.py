@@ -1,0 +1,15 @@
+"""Domain enums exposed to GraphQL under their upper-case names."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.customers.models import Gender, IncomeBand, LegalType
+from domain.interactions.models import InteractionKind
+from domain.orders.models import OrderStatus
+
+LegalTypeEnum = strawberry.enum(LegalType, name="LegalType")
+GenderEnum = strawberry.enum(Gender, name="Gender")
+IncomeBandEnum = strawberry.enum(IncomeBand, name="IncomeBand")
+OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
+InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")

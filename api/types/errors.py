@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import strawberry
+
+from domain.errors import DomainError
+
+
+@strawberry.type(description="A problem with the input; nothing was written.")
+class UserError:
+    field: str | None = strawberry.field(description="Dotted path of the input field, e.g. items.0.unitPrice")
+    code: str
+    message: str
+
+
+def user_errors(error: DomainError) -> list[UserError]:
+    return [UserError(field=item.field, code=item.code, message=item.message) for item in error.as_field_errors()]

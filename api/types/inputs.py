@@ -1,0 +1,147 @@
+"""GraphQL input types. They only carry data; validation happens in the domain."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.types.unset import UNSET
+
+from api.types.enums import GenderEnum, IncomeBandEnum, InteractionKindEnum, LegalTypeEnum, OrderStatusEnum
+from domain.customers.filters import ClassCondition
+from domain.customers.filters import CustomerFilter as DomainCustomerFilter
+
+
+def input_to_dict(value: Any) -> Any:
+    """Given fields only (UNSET dropped, explicit null kept), recursively, with snake_case keys."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            item.name: input_to_dict(getattr(value, item.name))
+            for item in dataclasses.fields(value)
+            if getattr(value, item.name) is not UNSET
+        }
+    if isinstance(value, list):
+        return [input_to_dict(item) for item in value]
+    return value
+
+
+@strawberry.input
+class AttributeInput:
+    key: str
+    value: str
+
+
+@strawberry.input(description="A new customer. Only name is required.")
+class CustomerInput:
+    name: str
+    external_id: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    legal_type: LegalTypeEnum | None = UNSET  # type: ignore[valid-type]
+    company_name: str | None = UNSET
+    tax_id: str | None = UNSET
+    birth_date: date | None = UNSET
+    gender: GenderEnum | None = UNSET  # type: ignore[valid-type]
+    city: str | None = UNSET
+    region: str | None = UNSET
+    country: str | None = UNSET
+    income_band: IncomeBandEnum | None = UNSET  # type: ignore[valid-type]
+    occupation: str | None = UNSET
+    interests: list[str] | None = UNSET
+    lifestyle: list[str] | None = UNSET
+    tags: list[str] | None = UNSET
+    needs: list[str] | None = UNSET
+    personality_type: int | None = UNSET
+    owner_id: strawberry.ID | None = UNSET
+    attributes: list[AttributeInput] | None = UNSET
+
+
+@strawberry.input(description="A partial update: an absent field is untouched, an explicit null clears it.")
+class CustomerUpdateInput:
+    name: str | None = UNSET
+    external_id: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    legal_type: LegalTypeEnum | None = UNSET  # type: ignore[valid-type]
+    company_name: str | None = UNSET
+    tax_id: str | None = UNSET
+    birth_date: date | None = UNSET
+    gender: GenderEnum | None = UNSET  # type: ignore[valid-type]
+    city: str | None = UNSET
+    region: str | None = UNSET
+    country: str | None = UNSET
+    income_band: IncomeBandEnum | None = UNSET  # type: ignore[valid-type]
+    occupation: str | None = UNSET
+    interests: list[str] | None = UNSET
+    lifestyle: list[str] | None = UNSET
+    tags: list[str] | None = UNSET
+    needs: list[str] | None = UNSET
+    personality_type: int | None = UNSET
+    owner_id: strawberry.ID | None = UNSET
+    attributes: list[AttributeInput] | None = UNSET
+
+
+@strawberry.input
+class OrderItemInput:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    name: str | None = UNSET
+    category: str | None = UNSET
+    product_launched_at: datetime | None = UNSET
+
+
+@strawberry.input(description="Recording the same externalId twice records one order and returns it.")
+class OrderInput:
+    customer_id: strawberry.ID
+    total: Decimal
+    external_id: str | None = UNSET
+    status: OrderStatusEnum | None = UNSET  # type: ignore[valid-type]
+    currency: str | None = UNSET
+    discount: Decimal | None = UNSET
+    placed_at: datetime | None = UNSET
+    items: list[OrderItemInput] | None = UNSET
+    channel: str | None = UNSET
+
+
+@strawberry.input
+class InteractionInput:
+    customer_id: strawberry.ID
+    kind: InteractionKindEnum  # type: ignore[valid-type]
+    external_id: str | None = UNSET
+    at: datetime | None = UNSET
+    rating: int | None = UNSET
+    note: str | None = UNSET
+
+
+@strawberry.input
+class ClassFilter:
+    class_set: str
+    codes: list[str]
+
+
+@strawberry.input
+class CustomerFilter:
+    text: str | None = strawberry.field(default=None, description="Matches name, email, phone; accents ignored")
+    city: str | None = None
+    region: str | None = None
+    legal_type: LegalTypeEnum | None = None  # type: ignore[valid-type]
+    tags: list[str] | None = strawberry.field(default=None, description="Customers having all of these")
+    interests: list[str] | None = strawberry.field(default=None, description="Customers having all of these")
+    owner_id: strawberry.ID | None = None
+    class_: ClassFilter | None = strawberry.field(default=None, name="class")
+
+    def to_domain(self) -> DomainCustomerFilter:
+        return DomainCustomerFilter(
+            text=self.text,
+            city=self.city,
+            region=self.region,
+            legal_type=self.legal_type,
+            tags=list(self.tags or []),
+            interests=list(self.interests or []),
+            owner_id=self.owner_id,
+            class_condition=ClassCondition(self.class_.class_set, list(self.class_.codes)) if self.class_ else None,
+        )

@@ -1,0 +1,77 @@
+"""Command line for operators: workspaces, API keys and the schema export."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+from pymongo import AsyncMongoClient
+from rich.console import Console
+
+from domain.auth.principals import Role
+from domain.config import AppConfig
+from domain.db import Database, Document
+from domain.errors import DomainError
+from domain.services import Services, build_services
+
+app = typer.Typer(help="Customer-classification CRM: operator commands", no_args_is_help=True)
+console = Console()
+
+
+class _NoQueue:
+    """The CLI never triggers rescoring itself; creating keys and workspaces changes no customer."""
+
+    async def request_rescore(self, workspace_id: str, customer_ids: object) -> None:
+        return None
+
+
+def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
+    config = AppConfig()
+
+    async def run() -> T:
+        mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
+        try:
+            db = Database.connect(mongo, config.mongodb_db)
+            await db.ensure_indexes()
+            return await action(build_services(db, _NoQueue()))
+        finally:
+            await mongo.close()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        console.print(f"[red]{error.code}[/red] {error.field or ''} {error.message}")
+        raise typer.Exit(code=2) from None
+
+
+@app.command("create-workspace")
+def create_workspace(
+    name: str,
+    currency: Annotated[str, typer.Option(help="ISO 4217 code of the shop's currency")] = "VND",
+    country: Annotated[str, typer.Option(help="ISO 3166 country for phone numbers")] = "VN",
+    admin_name: Annotated[str, typer.Option(help="Name of the first admin user")] = "admin",
+) -> None:
+    """Create a workspace with its first admin user and key (the key is shown once)."""
+    created = _with_services(
+        lambda services: services.workspaces.create(name, currency=currency, country=country, admin_name=admin_name)
+    )
+    console.print(f"workspace [bold]{created.workspace.id}[/bold] ({created.workspace.name})")
+    console.print(f"admin key (shown once): [bold green]{created.admin_key.token}[/bold green]")
+
+
+@app.command("create-key")
+def create_key(
+    workspace_id: str,
+    role: Annotated[Role, typer.Option(help="admin, ops, sales or viewer")],
+    user_name: Annotated[str, typer.Option(help="The person this key belongs to")],
+) -> None:
+    """Create a user in a workspace with a key of the given role (the key is shown once)."""
+    user, key = _with_services(lambda services: services.workspaces.add_user_with_key(workspace_id, user_name, role))
+    console.print(f"user [bold]{user.id}[/bold] ({user.name}), role {role.value}")
+    console.print(f"key (shown once): [bold green]{key.token}[/bold green]")
+
+
+if __name__ == "__main__":
+    app()

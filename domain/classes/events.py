@@ -1,0 +1,80 @@
+"""The append-only ledger of class changes, and the event shape published to subscribers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.errors import BulkWriteError
+
+from domain.db import Database
+
+DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class ClassChangeEvent:
+    """One customer moving from one code to another in one class set.
+
+    ``id`` is fixed when the change is computed, so a re-delivered event can be recognised.
+    """
+
+    id: str
+    workspace_id: str
+    customer_id: str
+    class_set: str
+    previous: str | None
+    current: str
+    evidence: dict[str, Any]
+    settings_version: int
+    reason: str
+    at: datetime
+
+    def to_document(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["_id"] = document.pop("id")
+        return document
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ClassChangeEvent:
+        fields = {key: value for key, value in document.items() if key != "_id"}
+        at = fields.pop("at")
+        return cls(id=document["_id"], at=at if at.tzinfo else at.replace(tzinfo=UTC), **fields)
+
+    def to_json(self) -> str:
+        payload = asdict(self)
+        payload["at"] = self.at.isoformat()
+        return json.dumps(payload, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ClassChangeEvent:
+        payload = json.loads(raw)
+        payload["at"] = datetime.fromisoformat(payload["at"])
+        return cls(**payload)
+
+
+class ClassEventRepository:
+    def __init__(self, db: Database) -> None:
+        self._events = db.class_events
+
+    async def append(self, events: Sequence[ClassChangeEvent]) -> None:
+        """Insert events; ones already in the ledger (a re-run after a crash) are skipped."""
+        if not events:
+            return
+        try:
+            await self._events.insert_many([event.to_document() for event in events], ordered=False)
+        except BulkWriteError as error:
+            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+                raise
+
+    async def history(
+        self, workspace_id: str, customer_id: str, class_set: str | None, limit: int
+    ) -> list[ClassChangeEvent]:
+        query: dict[str, Any] = {"workspace_id": workspace_id, "customer_id": customer_id}
+        if class_set is not None:
+            query["class_set"] = class_set
+        cursor = self._events.find(query).sort([("at", -1), ("_id", -1)]).limit(limit)
+        return [ClassChangeEvent.from_document(document) async for document in cursor]

@@ -1,0 +1,21 @@
+"""Process configuration, read from the environment (see the README's configuration table)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AppConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    mongodb_uri: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true")
+    mongodb_db: str = Field(default="crm")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0")
+    rq_queue: str = Field(default="crm")
+    event_channel_prefix: str = Field(default="crm:events")
+    sweep_interval_seconds: int = Field(default=30, ge=1)
+    rescore_pending_ttl_seconds: int = Field(default=600, ge=10)
+    graphiql: bool = Field(default=False, alias="CRM_GRAPHIQL")
+    default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
+    default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

@@ -1,0 +1,85 @@
+"""Customer filters compiled from typed input into MongoDB queries; no client dictionary reaches a query."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.classes.catalogue import class_set
+from domain.customers.models import LegalType
+from domain.customers.search_text import fold
+from domain.errors import FieldError, InvalidInput
+
+MAX_FILTER_VALUES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ClassCondition:
+    class_set: str
+    codes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFilter:
+    text: str | None = None
+    city: str | None = None
+    region: str | None = None
+    legal_type: LegalType | None = None
+    tags: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    owner_id: str | None = None
+    class_condition: ClassCondition | None = None
+
+
+def compile_filter(workspace_id: str, spec: CustomerFilter | None) -> dict[str, Any]:
+    """The MongoDB filter for ``spec`` within one workspace; raises InvalidInput for bad values."""
+    query: dict[str, Any] = {"workspace_id": workspace_id}
+    if spec is None:
+        return query
+    _check_sizes(spec)
+    if spec.text and spec.text.strip():
+        # Escaped: user text is matched literally, never interpreted as a pattern.
+        query["search_text"] = {"$regex": re.escape(fold(spec.text.strip()))}
+    for name in ("city", "region", "owner_id"):
+        value = getattr(spec, name)
+        if value is not None:
+            query[name] = str(value)
+    if spec.legal_type is not None:
+        query["legal_type"] = spec.legal_type.value
+    if spec.tags:
+        query["tags"] = {"$all": [str(tag) for tag in spec.tags]}
+    if spec.interests:
+        query["interests"] = {"$all": [str(interest) for interest in spec.interests]}
+    if spec.class_condition is not None:
+        query.update(_class_query(spec.class_condition))
+    return query
+
+
+def _class_query(condition: ClassCondition) -> dict[str, Any]:
+    definition = class_set(condition.class_set, field_name="filter.class.classSet")
+    known = {code.code for code in definition.codes}
+    unknown = [code for code in condition.codes if code not in known]
+    if unknown or not condition.codes:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "filter.class.codes",
+                    "UNKNOWN_CLASS_CODE",
+                    f"codes must be some of {sorted(known)}; got {unknown or 'none'}",
+                )
+            ]
+        )
+    # definition.key comes from our catalogue, so the field name is never user-controlled.
+    return {f"classes.{definition.key}.code": {"$in": list(condition.codes)}}
+
+
+def _check_sizes(spec: CustomerFilter) -> None:
+    errors = []
+    for name, values in (("tags", spec.tags), ("interests", spec.interests)):
+        if len(values) > MAX_FILTER_VALUES:
+            errors.append(FieldError(f"filter.{name}", "TOO_MANY_ITEMS", f"at most {MAX_FILTER_VALUES} values"))
+    if spec.text is not None and len(spec.text) > 200:
+        errors.append(FieldError("filter.text", "INVALID_LENGTH", "at most 200 characters"))
+    if errors:
+        raise InvalidInput(errors)

@@ -1,0 +1,175 @@
+"""Customers as the rest of the code sees them (read side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class LegalType(StrEnum):
+    INDIVIDUAL = "individual"
+    COMPANY = "company"
+
+
+class Gender(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+
+
+class IncomeBand(StrEnum):
+    LOW = "low"
+    LOWER_MIDDLE = "lower_middle"
+    MIDDLE = "middle"
+    UPPER_MIDDLE = "upper_middle"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Personality:
+    type: int
+    entered_by: str
+    entered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerStats:
+    order_count: int = 0
+    paid_order_count: int = 0
+    net_spend_minor: int = 0
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "order_count": self.order_count,
+            "paid_order_count": self.paid_order_count,
+            "net_spend_minor": self.net_spend_minor,
+            "first_order_at": self.first_order_at,
+            "last_order_at": self.last_order_at,
+        }
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any] | None) -> CustomerStats:
+        if not document:
+            return cls()
+        return cls(
+            order_count=document.get("order_count", 0),
+            paid_order_count=document.get("paid_order_count", 0),
+            net_spend_minor=document.get("net_spend_minor", 0),
+            first_order_at=_aware(document.get("first_order_at")),
+            last_order_at=_aware(document.get("last_order_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedClass:
+    """The customer's current code in one class set, with the facts that decided it."""
+
+    class_set: str
+    code: str
+    since: datetime
+    evidence: dict[str, Any]
+    settings_version: int
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "since": self.since,
+            "evidence": self.evidence,
+            "settings_version": self.settings_version,
+        }
+
+    @classmethod
+    def from_document(cls, class_set: str, document: dict[str, Any]) -> AssignedClass:
+        return cls(
+            class_set=class_set,
+            code=document["code"],
+            since=_aware(document["since"]) or datetime.now(UTC),
+            evidence=document.get("evidence", {}),
+            settings_version=document.get("settings_version", 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    workspace_id: str
+    name: str
+    legal_type: LegalType
+    created_at: datetime
+    updated_at: datetime
+    external_id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    company_name: str | None = None
+    tax_id: str | None = None
+    birth_date: date | None = None
+    gender: Gender | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    income_band: IncomeBand | None = None
+    occupation: str | None = None
+    interests: list[str] = field(default_factory=list)
+    lifestyle: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    personality: Personality | None = None
+    owner_id: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    stats: CustomerStats = field(default_factory=CustomerStats)
+    classes: list[AssignedClass] = field(default_factory=list)
+
+    @classmethod
+    def from_document(cls, d: dict[str, Any]) -> Customer:
+        personality = d.get("personality")
+        birth = d.get("birth_date")
+        return cls(
+            id=d["_id"],
+            workspace_id=d["workspace_id"],
+            name=d["name"],
+            legal_type=LegalType(d.get("legal_type", "individual")),
+            created_at=_aware(d["created_at"]) or datetime.now(UTC),
+            updated_at=_aware(d["updated_at"]) or datetime.now(UTC),
+            external_id=d.get("external_id"),
+            email=d.get("email"),
+            phone=d.get("phone"),
+            company_name=d.get("company_name"),
+            tax_id=d.get("tax_id"),
+            birth_date=birth.date() if isinstance(birth, datetime) else None,
+            gender=Gender(d["gender"]) if d.get("gender") else None,
+            city=d.get("city"),
+            region=d.get("region"),
+            country=d.get("country"),
+            income_band=IncomeBand(d["income_band"]) if d.get("income_band") else None,
+            occupation=d.get("occupation"),
+            interests=d.get("interests") or [],
+            lifestyle=d.get("lifestyle") or [],
+            tags=d.get("tags") or [],
+            needs=d.get("needs") or [],
+            personality=(
+                Personality(
+                    personality["type"],
+                    personality["entered_by"],
+                    _aware(personality["entered_at"]) or datetime.now(UTC),
+                )
+                if personality
+                else None
+            ),
+            owner_id=d.get("owner_id"),
+            attributes=d.get("attributes") or {},
+            stats=CustomerStats.from_document(d.get("stats")),
+            classes=[
+                AssignedClass.from_document(key, value) for key, value in sorted((d.get("classes") or {}).items())
+            ],
+        )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """MongoDB returns naive UTC datetimes unless the client is tz-aware; normalise either way."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

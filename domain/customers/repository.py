@@ -1,0 +1,80 @@
+"""All MongoDB access for customer documents (profile side; scoring writes live in domain.rescoring)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from domain.customers.models import Customer
+from domain.db import Database, Document
+
+
+def mark_dirty_update(now: datetime) -> dict[str, Any]:
+    """The update part that tells the scorer this customer needs work; bundled into every write."""
+    return {"$set": {"scoring.dirty": True, "scoring.dirty_since": now}, "$inc": {"scoring.seq": 1}}
+
+
+class CustomerRepository:
+    def __init__(self, db: Database) -> None:
+        self._customers = db.customers
+
+    async def insert(self, document: Document) -> tuple[Customer, bool]:
+        """Insert a new customer; with a known external id, return the stored one and False instead."""
+        try:
+            await self._customers.insert_one(document)
+        except DuplicateKeyError:
+            existing = await self._customers.find_one(
+                {"workspace_id": document["workspace_id"], "external_id": document.get("external_id")}
+            )
+            if existing is None:
+                raise
+            return Customer.from_document(existing), False
+        return Customer.from_document(document), True
+
+    async def get(self, workspace_id: str, customer_id: str) -> Customer | None:
+        document = await self._customers.find_one({"_id": customer_id, "workspace_id": workspace_id})
+        return Customer.from_document(document) if document else None
+
+    async def get_many(self, workspace_id: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        cursor = self._customers.find({"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}})
+        return {document["_id"]: Customer.from_document(document) async for document in cursor}
+
+    async def exists(self, workspace_id: str, customer_id: str) -> bool:
+        return await self._customers.count_documents({"_id": customer_id, "workspace_id": workspace_id}, limit=1) > 0
+
+    async def page(self, query: dict[str, Any], after_id: str | None, limit: int) -> list[Customer]:
+        """Customers in id order (creation order), strictly after ``after_id``."""
+        if after_id is not None:
+            query = {**query, "_id": {"$gt": after_id}}
+        cursor = self._customers.find(query).sort("_id", 1).limit(limit)
+        return [Customer.from_document(document) async for document in cursor]
+
+    async def count(self, query: dict[str, Any]) -> int:
+        return await self._customers.count_documents(query)
+
+    async def update(
+        self, workspace_id: str, customer_id: str, set_fields: dict[str, Any], unset_fields: list[str]
+    ) -> Customer | None:
+        now = datetime.now(UTC)
+        update = mark_dirty_update(now)
+        update["$set"].update({**set_fields, "updated_at": now})
+        if unset_fields:
+            update["$unset"] = dict.fromkeys(unset_fields, "")
+        document = await self._customers.find_one_and_update(
+            {"_id": customer_id, "workspace_id": workspace_id}, update, return_document=ReturnDocument.AFTER
+        )
+        return Customer.from_document(document) if document else None
+
+    async def mark_dirty(self, workspace_id: str, customer_id: str) -> bool:
+        result = await self._customers.update_one(
+            {"_id": customer_id, "workspace_id": workspace_id}, mark_dirty_update(datetime.now(UTC))
+        )
+        return result.matched_count == 1
+
+    async def delete(self, workspace_id: str, customer_id: str) -> bool:
+        result = await self._customers.delete_one({"_id": customer_id, "workspace_id": workspace_id})
+        return result.deleted_count == 1

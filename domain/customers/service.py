@@ -1,0 +1,167 @@
+"""Customer use cases: create, update, delete, read and list, each checked against the caller's workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from domain.auth.principals import Permission, Principal
+from domain.customers.filters import CustomerFilter, compile_filter
+from domain.customers.inputs import CustomerCreate, CustomerFields
+from domain.customers.models import Customer, LegalType
+from domain.customers.repository import CustomerRepository
+from domain.customers.search_text import search_text
+from domain.db import new_id
+from domain.errors import FieldError, InvalidInput, NotFound
+from domain.interactions.repository import InteractionRepository
+from domain.orders.repository import OrderRepository
+from domain.ports import RescoreQueue
+from domain.validation import validate
+from domain.workspaces.repository import WorkspaceRepository
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPage:
+    customers: list[Customer]
+    has_next_page: bool
+    total_count: int
+
+
+class CustomerService:
+    def __init__(
+        self,
+        customers: CustomerRepository,
+        orders: OrderRepository,
+        interactions: InteractionRepository,
+        workspaces: WorkspaceRepository,
+        rescore_queue: RescoreQueue,
+    ) -> None:
+        self._customers = customers
+        self._orders = orders
+        self._interactions = interactions
+        self._workspaces = workspaces
+        self._rescore_queue = rescore_queue
+
+    async def get(self, principal: Principal, customer_id: str) -> Customer | None:
+        principal.require(Permission.READ)
+        return await self._customers.get(principal.workspace_id, customer_id)
+
+    async def list(
+        self, principal: Principal, spec: CustomerFilter | None, first: int, after_id: str | None
+    ) -> CustomerPage:
+        principal.require(Permission.READ)
+        if not 0 <= first <= MAX_PAGE_SIZE:
+            raise InvalidInput([FieldError("first", "OUT_OF_RANGE", f"first must be between 0 and {MAX_PAGE_SIZE}")])
+        query = compile_filter(principal.workspace_id, spec)
+        rows = await self._customers.page(query, after_id, first + 1)
+        total = await self._customers.count(query)
+        return CustomerPage(rows[:first], len(rows) > first, total)
+
+    async def create(self, principal: Principal, data: dict[str, Any]) -> Customer:
+        principal.require(Permission.WRITE_CUSTOMERS)
+        fields = validate(CustomerCreate, data, country=await self._country(principal))
+        _check_company(fields.legal_type, fields.company_name, fields.model_fields_set)
+        await self._check_owner(principal, fields.owner_id)
+        now = datetime.now(UTC)
+        document = {
+            "_id": new_id(),
+            "workspace_id": principal.workspace_id,
+            **_stored_fields(fields, principal, now),
+            "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
+            "created_at": now,
+            "updated_at": now,
+            "stats": {},
+            "classes": {},
+            "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "scored_seq": 0},
+        }
+        document["search_text"] = search_text(fields.name, fields.email, fields.phone, fields.company_name)
+        customer, created = await self._customers.insert(document)
+        if created:
+            await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
+        return customer
+
+    async def update(self, principal: Principal, customer_id: str, data: dict[str, Any]) -> Customer:
+        """Partial update: absent fields are untouched, fields given as None are cleared."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        existing = await self._require(principal, customer_id)
+        patch = validate(CustomerFields, data, country=await self._country(principal))
+        given = patch.model_fields_set
+        if "name" in given and patch.name is None:
+            raise InvalidInput([FieldError("name", "REQUIRED", "name cannot be cleared")])
+        legal_type = patch.legal_type if "legal_type" in given else existing.legal_type
+        company = patch.company_name if "company_name" in given else existing.company_name
+        _check_company(legal_type or LegalType.INDIVIDUAL, company, {"legal_type", "company_name"})
+        await self._check_owner(principal, patch.owner_id)
+        stored = _stored_fields(patch, principal, datetime.now(UTC))
+        set_fields = {key: value for key, value in stored.items() if value is not None}
+        unset_fields = [key for key, value in stored.items() if value is None]
+        if "legal_type" in given:
+            set_fields["legal_type"] = (patch.legal_type or LegalType.INDIVIDUAL).value
+            unset_fields = [key for key in unset_fields if key != "legal_type"]
+        merged = {
+            "name": existing.name,
+            "email": existing.email,
+            "phone": existing.phone,
+            "company_name": company,
+        }
+        merged.update({key: stored[key] for key in ("name", "email", "phone") if key in stored})
+        set_fields["search_text"] = search_text(*merged.values())
+        customer = await self._customers.update(principal.workspace_id, customer_id, set_fields, unset_fields)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id!r}", field="id")
+        await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
+        return customer
+
+    async def delete(self, principal: Principal, customer_id: str) -> None:
+        """Removes the customer and its interactions; its orders stay as financial records, detached."""
+        principal.require(Permission.DELETE_CUSTOMERS)
+        if not await self._customers.delete(principal.workspace_id, customer_id):
+            raise NotFound(f"no customer {customer_id!r}", field="id")
+        await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
+        await self._orders.detach_customer(principal.workspace_id, customer_id)
+
+    async def _require(self, principal: Principal, customer_id: str) -> Customer:
+        customer = await self._customers.get(principal.workspace_id, customer_id)
+        if customer is None:
+            raise NotFound(f"no customer {customer_id!r}", field="id")
+        return customer
+
+    async def _country(self, principal: Principal) -> str:
+        workspace = await self._workspaces.get(principal.workspace_id)
+        return workspace.country if workspace else "VN"
+
+    async def _check_owner(self, principal: Principal, owner_id: str | None) -> None:
+        if owner_id is None:
+            return
+        users = await self._workspaces.users_by_ids(principal.workspace_id, [owner_id])
+        if owner_id not in users:
+            raise InvalidInput([FieldError("ownerId", "UNKNOWN_OWNER", f"no user {owner_id!r} in this workspace")])
+
+
+def _check_company(legal_type: LegalType | None, company_name: str | None, given: set[str]) -> None:
+    if legal_type == LegalType.COMPANY and not company_name and given & {"legal_type", "company_name"}:
+        raise InvalidInput([FieldError("companyName", "REQUIRED", "a company customer needs a company name")])
+
+
+def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) -> dict[str, Any]:
+    """The given fields in their stored shape (only those the caller set; None means clear)."""
+    stored: dict[str, Any] = {}
+    for name in fields.model_fields_set:
+        value = getattr(fields, name)
+        if name == "personality_type":
+            stored["personality"] = (
+                None if value is None else {"type": value, "entered_by": principal.user_id, "entered_at": now}
+            )
+        elif name == "attributes":
+            stored["attributes"] = fields.attribute_map()
+        elif name == "birth_date" and isinstance(value, date):
+            # BSON has no date type: a birth date is stored as midnight UTC.
+            stored["birth_date"] = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        elif hasattr(value, "value"):
+            stored[name] = value.value
+        else:
+            stored[name] = value
+    return stored

@@ -1,0 +1,39 @@
+"""Class-change events on Redis pub/sub: one channel per workspace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from domain.classes.events import ClassChangeEvent
+
+log = logging.getLogger(__name__)
+
+
+def workspace_channel(prefix: str, workspace_id: str) -> str:
+    return f"{prefix}:{workspace_id}"
+
+
+def all_workspaces_pattern(prefix: str) -> str:
+    return f"{prefix}:*"
+
+
+class RedisEventPublisher:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
+        if not events:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in events:
+                    pipe.publish(workspace_channel(self._prefix, event.workspace_id), event.to_json())
+                await pipe.execute()
+        except RedisError:
+            # Subscribers miss these live, but the ledger (class_events) already holds them.
+            log.warning("could not publish %d class events", len(events), exc_info=True)

@@ -1,0 +1,53 @@
+"""Touch points with a customer: visits, calls, messages, complaints, ratings, quotes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class InteractionKind(StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+    MESSAGE = "message"
+    EMAIL_OPEN = "email_open"
+    COMPLAINT = "complaint"
+    SERVICE_RATING = "service_rating"
+    QUOTE = "quote"
+    MEETING = "meeting"
+    WEBSITE_VISIT = "website_visit"
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    id: str
+    workspace_id: str
+    customer_id: str
+    kind: InteractionKind
+    at: datetime
+    created_at: datetime
+    recorded_by: str
+    rating: int | None = None
+    note: str | None = None
+    external_id: str | None = None
+
+    @classmethod
+    def from_document(cls, d: dict[str, Any]) -> Interaction:
+        return cls(
+            id=d["_id"],
+            workspace_id=d["workspace_id"],
+            customer_id=d["customer_id"],
+            kind=InteractionKind(d["kind"]),
+            at=_aware(d["at"]),
+            created_at=_aware(d["created_at"]),
+            recorded_by=d.get("recorded_by", ""),
+            rating=d.get("rating"),
+            note=d.get("note"),
+            external_id=d.get("external_id"),
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from pymongo.errors import DuplicateKeyError
+
+from domain.db import Database, Document
+from domain.interactions.models import Interaction
+
+
+class InteractionRepository:
+    def __init__(self, db: Database) -> None:
+        self._interactions = db.interactions
+
+    async def insert(self, document: Document) -> Interaction:
+        """Insert; a repeated external id returns the interaction recorded the first time."""
+        try:
+            await self._interactions.insert_one(document)
+        except DuplicateKeyError:
+            existing = await self._interactions.find_one(
+                {"workspace_id": document["workspace_id"], "external_id": document.get("external_id")}
+            )
+            if existing is None:
+                raise
+            return Interaction.from_document(existing)
+        return Interaction.from_document(document)
+
+    async def for_customer(self, workspace_id: str, customer_id: str, limit: int) -> list[Interaction]:
+        cursor = (
+            self._interactions.find({"workspace_id": workspace_id, "customer_id": customer_id})
+            .sort("at", -1)
+            .limit(limit)
+        )
+        return [Interaction.from_document(document) async for document in cursor]
+
+    async def delete_for_customer(self, workspace_id: str, customer_id: str) -> None:
+        await self._interactions.delete_many({"workspace_id": workspace_id, "customer_id": customer_id})

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.auth.principals import Permission, Principal
+from domain.customers.repository import CustomerRepository
+from domain.db import new_id
+from domain.errors import FieldError, InvalidInput
+from domain.interactions.inputs import InteractionCreate
+from domain.interactions.models import Interaction
+from domain.interactions.repository import InteractionRepository
+from domain.ports import RescoreQueue
+from domain.validation import validate
+
+
+class InteractionService:
+    def __init__(
+        self, interactions: InteractionRepository, customers: CustomerRepository, rescore_queue: RescoreQueue
+    ) -> None:
+        self._interactions = interactions
+        self._customers = customers
+        self._rescore_queue = rescore_queue
+
+    async def record(self, principal: Principal, data: dict[str, Any]) -> Interaction:
+        principal.require(Permission.WRITE_CUSTOMERS)
+        interaction = validate(InteractionCreate, data)
+        # Dirty first, as for orders: a failed insert then costs only an idle rescore.
+        if not await self._customers.mark_dirty(principal.workspace_id, interaction.customer_id):
+            raise InvalidInput(
+                [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
+            )
+        now = datetime.now(UTC)
+        document = {
+            "_id": new_id(),
+            "workspace_id": principal.workspace_id,
+            "customer_id": interaction.customer_id,
+            "kind": interaction.kind.value,
+            "at": interaction.at or now,
+            "rating": interaction.rating,
+            "note": interaction.note,
+            "recorded_by": principal.user_id,
+            "created_at": now,
+        }
+        if interaction.external_id is not None:
+            document["external_id"] = interaction.external_id
+        stored = await self._interactions.insert(document)
+        await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        return stored
+
+    async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Interaction]:
+        principal.require(Permission.READ)
+        return await self._interactions.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))

@@ -1,0 +1,152 @@
+"""Order use cases: record an order (idempotent on external id) and move it through its statuses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from domain.auth.principals import Permission, Principal
+from domain.customers.repository import CustomerRepository
+from domain.db import new_id
+from domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from domain.money import decimals_fit, to_minor
+from domain.orders.inputs import OrderCreate
+from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
+from domain.orders.repository import OrderRepository
+from domain.ports import RescoreQueue
+from domain.validation import validate
+from domain.workspaces.models import Workspace
+from domain.workspaces.repository import WorkspaceRepository
+
+
+class OrderService:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        customers: CustomerRepository,
+        workspaces: WorkspaceRepository,
+        rescore_queue: RescoreQueue,
+    ) -> None:
+        self._orders = orders
+        self._customers = customers
+        self._workspaces = workspaces
+        self._rescore_queue = rescore_queue
+
+    async def get(self, principal: Principal, order_id: str) -> Order | None:
+        principal.require(Permission.READ)
+        return await self._orders.get(principal.workspace_id, order_id)
+
+    async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Order]:
+        principal.require(Permission.READ)
+        return await self._orders.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
+
+    async def record(self, principal: Principal, data: dict[str, Any]) -> Order:
+        principal.require(Permission.WRITE_CUSTOMERS)
+        workspace = await self._workspace(principal)
+        order = validate(OrderCreate, data, currency=workspace.currency)
+        # The customer is marked dirty before the order is written: if the order write then fails the
+        # only cost is a rescore that changes nothing, while the other order would risk a missed rescore.
+        if not await self._customers.mark_dirty(principal.workspace_id, order.customer_id):
+            raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
+        now = datetime.now(UTC)
+        currency = order.currency or workspace.currency
+        document = {
+            "_id": new_id(),
+            "workspace_id": principal.workspace_id,
+            "customer_id": order.customer_id,
+            "status": order.status.value,
+            "currency": currency,
+            "total_minor": to_minor(order.total, currency),
+            "discount_minor": to_minor(order.discount, currency),
+            "refund_minor": 0,
+            "placed_at": order.placed_at or now,
+            "channel": order.channel,
+            "items": [
+                {
+                    "sku": item.sku,
+                    "name": item.name,
+                    "category": item.category,
+                    "quantity": item.quantity,
+                    "unit_price_minor": to_minor(item.unit_price, currency),
+                    "product_launched_at": item.product_launched_at,
+                }
+                for item in order.items
+            ],
+            "created_at": now,
+            "updated_at": now,
+        }
+        if order.external_id is not None:
+            document["external_id"] = order.external_id
+        stored, _created = await self._orders.insert(document)
+        await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        return stored
+
+    async def set_status(
+        self, principal: Principal, order_id: str, status: OrderStatus, refund_amount: Decimal | None
+    ) -> Order:
+        principal.require(Permission.WRITE_CUSTOMERS)
+        order = await self._orders.get(principal.workspace_id, order_id)
+        if order is None:
+            raise NotFound(f"no order {order_id!r}", field="id")
+        refund_minor = _refund_minor(order, status, refund_amount)
+        if status == order.status and refund_minor == order.refund_minor:
+            return order  # a retried request: already applied
+        if status not in ALLOWED_TRANSITIONS[order.status]:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "status",
+                        "INVALID_TRANSITION",
+                        f"an order that is {order.status.value} cannot become {status.value}",
+                    )
+                ]
+            )
+        await self._customers.mark_dirty(principal.workspace_id, order.customer_id)
+        updated = await self._orders.change_status(order, status, refund_minor)
+        if updated is None:
+            raise Conflict("the order changed while this request ran; read it again and retry", field="id")
+        await self._rescore_queue.request_rescore(principal.workspace_id, [order.customer_id])
+        return updated
+
+    async def _workspace(self, principal: Principal) -> Workspace:
+        workspace = await self._workspaces.get(principal.workspace_id)
+        if workspace is None:
+            raise NotFound("workspace no longer exists")
+        return workspace
+
+
+def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | None) -> int:
+    """The order's refunded total after this change; a refund is cumulative and never shrinks."""
+    if status != OrderStatus.REFUNDED:
+        if refund_amount is not None:
+            raise InvalidInput(
+                [FieldError("refundAmount", "NOT_ALLOWED", "a refund amount goes only with status REFUNDED")]
+            )
+        return order.refund_minor
+    if refund_amount is None:
+        return order.total_minor
+    try:
+        valid = refund_amount.is_finite() and refund_amount >= 0 and decimals_fit(refund_amount, order.currency)
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise InvalidInput(
+            [FieldError("refundAmount", "INVALID_AMOUNT", f"must be >= 0 with at most {order.currency}'s decimals")]
+        )
+    refund_minor = to_minor(refund_amount, order.currency)
+    if refund_minor == 0:
+        raise InvalidInput([FieldError("refundAmount", "OUT_OF_RANGE", "a refund must be more than 0")])
+    if refund_minor > order.total_minor:
+        raise InvalidInput([FieldError("refundAmount", "OUT_OF_RANGE", "cannot refund more than the order total")])
+    if refund_minor < order.refund_minor:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "refundAmount",
+                    "OUT_OF_RANGE",
+                    "the refunded total cannot shrink; give the cumulative amount",
+                )
+            ]
+        )
+    return refund_minor

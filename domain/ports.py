@@ -1,0 +1,18 @@
+"""What the domain needs from the outside world, as small interfaces (implemented in domain.queueing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from domain.classes.events import ClassChangeEvent
+
+
+class RescoreQueue(Protocol):
+    async def request_rescore(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
+        """Ask for these customers to be rescored soon; duplicates of pending requests are dropped."""
+
+
+class EventPublisher(Protocol):
+    async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
+        """Deliver events to live subscribers; best effort, the ledger in MongoDB is the record."""

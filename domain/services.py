@@ -1,0 +1,47 @@
+"""Builds the domain's use cases over one database and one rescore queue (the composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.auth.keys import ApiKeyRepository, ApiKeyService
+from domain.classes.events import ClassEventRepository
+from domain.classes.service import ClassHistoryService
+from domain.customers.repository import CustomerRepository
+from domain.customers.service import CustomerService
+from domain.db import Database
+from domain.interactions.repository import InteractionRepository
+from domain.interactions.service import InteractionService
+from domain.orders.repository import OrderRepository
+from domain.orders.service import OrderService
+from domain.ports import RescoreQueue
+from domain.workspaces.repository import WorkspaceRepository
+from domain.workspaces.service import WorkspaceService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    keys: ApiKeyService
+    workspaces: WorkspaceService
+    workspace_repository: WorkspaceRepository
+    customers: CustomerService
+    orders: OrderService
+    interactions: InteractionService
+    class_history: ClassHistoryService
+
+
+def build_services(db: Database, rescore_queue: RescoreQueue) -> Services:
+    customers = CustomerRepository(db)
+    orders = OrderRepository(db)
+    interactions = InteractionRepository(db)
+    workspaces = WorkspaceRepository(db)
+    keys = ApiKeyService(ApiKeyRepository(db))
+    return Services(
+        keys=keys,
+        workspaces=WorkspaceService(workspaces, keys),
+        workspace_repository=workspaces,
+        customers=CustomerService(customers, orders, interactions, workspaces, rescore_queue),
+        orders=OrderService(orders, customers, workspaces, rescore_queue),
+        interactions=InteractionService(interactions, customers, rescore_queue),
+        class_history=ClassHistoryService(ClassEventRepository(db)),
+    )

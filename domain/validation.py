@@ -1,0 +1,87 @@
+"""Turns pydantic validation failures into field errors with stable codes, and shared input types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from domain.errors import FieldError, InvalidInput
+
+_CODES_BY_PYDANTIC_TYPE = {
+    "missing": "REQUIRED",
+    "string_too_short": "INVALID_LENGTH",
+    "string_too_long": "INVALID_LENGTH",
+    "string_pattern_mismatch": "INVALID_FORMAT",
+    "too_long": "TOO_MANY_ITEMS",
+    "too_short": "TOO_FEW_ITEMS",
+    "greater_than": "OUT_OF_RANGE",
+    "greater_than_equal": "OUT_OF_RANGE",
+    "less_than": "OUT_OF_RANGE",
+    "less_than_equal": "OUT_OF_RANGE",
+    "enum": "INVALID_CHOICE",
+    "literal_error": "INVALID_CHOICE",
+    "extra_forbidden": "UNKNOWN_FIELD",
+}
+
+# Dates in the future by more than this are clock skew we refuse rather than silently accept.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(to_camel(part) if isinstance(part, str) else str(part) for part in loc)
+
+
+def to_field_errors(error: ValidationError) -> list[FieldError]:
+    result = []
+    for detail in error.errors(include_url=False):
+        code = _CODES_BY_PYDANTIC_TYPE.get(detail["type"], detail["type"].upper())
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        result.append(FieldError(field_path(tuple(detail["loc"])), code, message))
+    return result
+
+
+def validate[M: BaseModel](model: type[M], data: Mapping[str, Any], **context: Any) -> M:
+    """Validate ``data`` against ``model`` or raise InvalidInput listing every bad field."""
+    try:
+        return model.model_validate(dict(data), context=context)
+    except ValidationError as error:
+        raise InvalidInput(to_field_errors(error)) from None
+
+
+def not_in_future(value: datetime) -> datetime:
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if aware > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise PydanticCustomError("IN_FUTURE", "must not be in the future")
+    return aware.astimezone(UTC)
+
+
+def past_date(value: date) -> date:
+    if value >= datetime.now(UTC).date():
+        raise PydanticCustomError("NOT_IN_PAST", "must be a date in the past")
+    if value.year < 1900:
+        raise PydanticCustomError("OUT_OF_RANGE", "must be after 1900")
+    return value
+
+
+def reject_control_characters(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
+        raise PydanticCustomError("INVALID_CHARACTERS", "must not contain control characters")
+    return value
+
+
+PastTimestamp = Annotated[datetime, AfterValidator(not_in_future)]
+PastDate = Annotated[date, AfterValidator(past_date)]
+
+
+_NO_CONTROL = AfterValidator(reject_control_characters)
+
+# Bounded, trimmed text fields.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _NO_CONTROL]
+NameText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_CONTROL]
+LabelText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), _NO_CONTROL]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _NO_CONTROL]

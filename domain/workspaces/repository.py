@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from domain.db import Database, new_id
+from domain.workspaces.models import ClassSettings, User, Workspace
+
+
+class WorkspaceRepository:
+    def __init__(self, db: Database) -> None:
+        self._workspaces = db.workspaces
+        self._users = db.users
+
+    async def insert(
+        self, name: str, currency: str, country: str, settings: ClassSettings, workspace_id: str | None = None
+    ) -> Workspace:
+        document = {
+            "_id": workspace_id or new_id(),
+            "name": name,
+            "currency": currency,
+            "country": country,
+            "class_settings": settings.to_document(),
+            "created_at": datetime.now(UTC),
+        }
+        await self._workspaces.insert_one(document)
+        return Workspace.from_document(document)
+
+    async def get(self, workspace_id: str) -> Workspace | None:
+        document = await self._workspaces.find_one({"_id": workspace_id})
+        return Workspace.from_document(document) if document else None
+
+    async def insert_user(self, workspace_id: str, name: str) -> User:
+        user = User(id=new_id(), workspace_id=workspace_id, name=name)
+        await self._users.insert_one(
+            {"_id": user.id, "workspace_id": workspace_id, "name": name, "created_at": datetime.now(UTC)}
+        )
+        return user
+
+    async def users_by_ids(self, workspace_id: str, user_ids: Iterable[str]) -> dict[str, User]:
+        cursor = self._users.find({"workspace_id": workspace_id, "_id": {"$in": list(user_ids)}})
+        return {document["_id"]: User(document["_id"], workspace_id, document["name"]) async for document in cursor}
+
+    async def list_users(self, workspace_id: str) -> list[User]:
+        cursor = self._users.find({"workspace_id": workspace_id}).sort("_id", 1)
+        return [User(document["_id"], workspace_id, document["name"]) async for document in cursor]

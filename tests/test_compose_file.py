@@ -1,0 +1,44 @@
+"""compose.yaml cannot run here (no Docker engine), so it is checked by parsing."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "compose.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def test_services_and_healthchecks() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"mongodb", "redis", "api", "worker"}
+    for name, service in services.items():
+        assert "healthcheck" in service, name
+
+
+def test_mongodb_is_a_replica_set_without_server_side_javascript() -> None:
+    mongodb = _compose()["services"]["mongodb"]
+    assert mongodb["image"].startswith("mongo:7")
+    assert "--replSet" in mongodb["command"] and "--noscripting" in mongodb["command"]
+    assert "rs.initiate" in " ".join(mongodb["healthcheck"]["test"])
+
+
+def test_redis_keeps_queues() -> None:
+    command = " ".join(_compose()["services"]["redis"]["command"])
+    assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command
+
+
+def test_api_and_worker_run_the_commands_the_readme_describes() -> None:
+    services = _compose()["services"]
+    readme = (ROOT / "README.md").read_text()
+    for name in ("api", "worker"):
+        command = shlex.join(services[name]["command"])
+        assert f"`{command}`" in readme, f"{name}: {command}"
+        assert services[name]["environment"]["MONGODB_URI"].startswith("mongodb://mongodb:27017/")
+        assert services[name]["depends_on"]["mongodb"]["condition"] == "service_healthy"

@@ -1,0 +1,154 @@
+"""The whole stack as a user runs it: a live uvicorn, a real RQ worker process, a websocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+import redis
+from pymongo import AsyncMongoClient
+from websockets.asyncio.client import connect
+
+from devstack.processes import ManagedProcess, free_port, start_api, start_worker
+from domain.config import AppConfig
+from domain.db import Database
+from domain.queueing import RqRescoreQueue
+from domain.services import build_services
+
+DELIVERY_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class LiveStack:
+    base: str
+    token: str
+    worker: ManagedProcess
+
+
+def _env(config: AppConfig) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MONGODB_URI": config.mongodb_uri,
+        "MONGODB_DB": config.mongodb_db,
+        "REDIS_URL": config.redis_url,
+        "RQ_QUEUE": config.rq_queue,
+        "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
+        "SWEEP_INTERVAL_SECONDS": "2",
+    }
+
+
+def _create_workspace(config: AppConfig, token: str) -> None:
+    async def create() -> None:
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
+        try:
+            db = Database.connect(mongo, config.mongodb_db)
+            await db.ensure_indexes()
+            services = build_services(db, RqRescoreQueue(redis.Redis.from_url(config.redis_url), config.rq_queue, 60))
+            await services.workspaces.create("E2E shop", admin_token=token)
+        finally:
+            await mongo.close()
+
+    asyncio.run(create())
+
+
+@pytest.fixture
+def live_stack(config: AppConfig, tmp_path: Path) -> Iterator[LiveStack]:
+    token = "crm_e2e_" + os.urandom(8).hex()
+    _create_workspace(config, token)
+    env = _env(config)
+    api, base = start_api(env, free_port(), tmp_path / "api.log")
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        yield LiveStack(base, token, worker)
+    finally:
+        worker.stop()
+        api.stop()
+
+
+def _graphql(stack: LiveStack, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = httpx2.post(
+        f"{stack.base}/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {stack.token}"},
+        timeout=10,
+    )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+async def _next_message(ws: Any, wanted: str) -> dict[str, Any]:
+    while True:
+        message = json.loads(await asyncio.wait_for(ws.recv(), DELIVERY_TIMEOUT_SECONDS))
+        if message["type"] == wanted:
+            return message  # type: ignore[no-any-return]
+        assert message["type"] in ("ping", "pong"), message
+
+
+def test_paid_orders_reach_a_subscriber_as_a_spend_tier_change(live_stack: LiveStack) -> None:
+    created = _graphql(live_stack, 'mutation { createCustomer(input: {name: "Lê Thu Hà"}) { customer { id } } }')
+    customer_id = created["createCustomer"]["customer"]["id"]
+
+    async def scenario() -> tuple[dict[str, Any], float]:
+        ws_url = live_stack.base.replace("http://", "ws://") + "/graphql"
+        async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(
+                json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {live_stack.token}"}})
+            )
+            await _next_message(ws, "connection_ack")
+            query = (
+                'subscription($id: ID!) { customerClassChanged(customerId: $id, classSet: "spend_tier") '
+                "{ id customerId classSet previous current at } }"
+            )
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "s1",
+                        "type": "subscribe",
+                        "payload": {"query": query, "variables": {"id": customer_id}},
+                    }
+                )
+            )
+            await asyncio.sleep(0.3)  # let the subscription register before the change happens
+            started = time.monotonic()
+            for number in range(3):
+                order = {
+                    "customerId": customer_id,
+                    "total": "2500000",
+                    "status": "PAID",
+                    "externalId": f"e2e-{number}",
+                }
+                await asyncio.to_thread(
+                    _graphql,
+                    live_stack,
+                    "mutation($o: OrderInput!) { recordOrder(input: $o) { order { id } } }",
+                    {"o": order},
+                )
+            while True:
+                message = await _next_message(ws, "next")
+                event = message["payload"]["data"]["customerClassChanged"]
+                if event["current"] == "platinum":
+                    return event, time.monotonic() - started
+
+    event, seconds = asyncio.run(scenario())
+    assert event["customerId"] == customer_id and event["classSet"] == "spend_tier"
+    assert event["previous"] in (None, "none", "new")
+    assert seconds < DELIVERY_TIMEOUT_SECONDS
+    customer = _graphql(
+        live_stack,
+        "query($id: ID!) { customer(id: $id) { classes { classSet code } stats { netSpend } } }",
+        {"id": customer_id},
+    )["customer"]
+    assert customer == {
+        "classes": [{"classSet": "spend_tier", "code": "platinum"}],
+        "stats": {"netSpend": "7500000"},
+    }
+    assert live_stack.worker.alive()

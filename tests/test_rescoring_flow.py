@@ -1,0 +1,132 @@
+"""The job flow of DESIGN section 5 with a real RQ worker: dirty flag, rescore, ledger, sweeper."""
+
+from __future__ import annotations
+
+import redis
+from rq import Queue
+
+from domain.config import AppConfig
+from domain.queueing import RESCORE_JOB, pending_key
+from tests.conftest import Api, Workspace, create_customer, record_order, run_worker
+
+CUSTOMER = """
+query($id: ID!) {
+  customer(id: $id) {
+    stats { orderCount paidOrderCount netSpend currency firstOrderAt lastOrderAt }
+    classes { classSet code color label(lang: "zh") evidence since settingsVersion }
+    classHistory(classSet: "spend_tier") { id previous current reason settingsVersion evidence(lang: "vi") }
+  }
+}"""
+
+SET_STATUS = """
+mutation($id: ID!, $status: OrderStatus!, $refund: Decimal) {
+  setOrderStatus(id: $id, status: $status, refundAmount: $refund) { order { status } errors { code } }
+}"""
+
+
+def _customer(api: Api, token: str, customer_id: str) -> dict:  # type: ignore[type-arg]
+    return api.ok(CUSTOMER, {"id": customer_id}, token)["customer"]  # type: ignore[no-any-return]
+
+
+def test_spend_tier_follows_paid_refunded_and_cancelled_orders(api: Api, shop: Workspace, config: AppConfig) -> None:
+    customer_id = create_customer(api, shop.admin)
+    run_worker(config)
+    assert [c["code"] for c in _customer(api, shop.admin, customer_id)["classes"]] == ["none"]
+
+    big = record_order(api, shop.admin, customer_id, "18000000", status="PAID", placedAt="2026-01-05T10:00:00Z")
+    record_order(api, shop.admin, customer_id, "3000000", status="DELIVERED", placedAt="2026-03-01T10:00:00Z")
+    unpaid = record_order(api, shop.admin, customer_id, "9000000", placedAt="2026-04-01T10:00:00Z")
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert customer["stats"] == {
+        "orderCount": 3,
+        "paidOrderCount": 2,
+        "netSpend": "21000000",
+        "currency": "VND",
+        "firstOrderAt": "2026-01-05T10:00:00+00:00",
+        "lastOrderAt": "2026-04-01T10:00:00+00:00",
+    }
+    [tier] = customer["classes"]
+    assert (tier["code"], tier["color"], tier["label"], tier["settingsVersion"]) == (
+        "diamond",
+        "#29B6F6",
+        "钻石",
+        1,
+    )
+    assert tier["evidence"] == "net spend 21,000,000 VND ≥ Diamond threshold 20,000,000 VND"
+
+    api.ok(SET_STATUS, {"id": big["id"], "status": "REFUNDED", "refund": "2000000"}, shop.admin)
+    api.ok(SET_STATUS, {"id": unpaid["id"], "status": "CANCELLED"}, shop.admin)
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert customer["stats"]["netSpend"] == "19000000"
+    assert customer["stats"]["lastOrderAt"] == "2026-03-01T10:00:00+00:00"
+    assert [c["code"] for c in customer["classes"]] == ["platinum"]
+    history = [(e["previous"], e["current"], e["reason"]) for e in customer["classHistory"]]
+    assert history == [
+        ("diamond", "platinum", "rescore"),
+        ("none", "diamond", "rescore"),
+        (None, "none", "rescore"),
+    ]
+    assert (
+        customer["classHistory"][0]["evidence"]
+        == "chi tiêu ròng 19.000.000 VND ≥ ngưỡng Bạch kim (Platinum) 5.000.000 VND"
+    )
+
+
+def test_running_a_rescore_twice_records_each_change_once(
+    api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    record_order(api, shop.admin, customer_id, "60000000", status="PAID")
+    queue = Queue(config.rq_queue, connection=redis_client)
+    for _ in range(3):  # duplicates that got past the de-duplication, e.g. from a retry
+        queue.enqueue(RESCORE_JOB, shop.id, [customer_id])
+    run_worker(config)
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert [c["code"] for c in customer["classes"]] == ["luxurious"]
+    assert [(e["previous"], e["current"]) for e in customer["classHistory"]] == [(None, "luxurious")]
+    assert len({e["id"] for e in customer["classHistory"]}) == 1
+
+
+def test_rescore_requests_are_deduplicated_per_customer(
+    api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    for number in range(4):
+        record_order(api, shop.admin, customer_id, "1000", status="PAID", externalId=f"o-{number}")
+    assert Queue(config.rq_queue, connection=redis_client).count == 1
+
+
+def test_sweeper_requeues_customers_whose_job_was_lost(
+    api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    record_order(api, shop.admin, customer_id, "7000000", status="PAID")
+    # Redis loses the queue and the de-duplication key (a restart without persistence).
+    Queue(config.rq_queue, connection=redis_client).empty()  # type: ignore[no-untyped-call]
+    redis_client.delete(pending_key(shop.id, customer_id))
+    run_worker(config)  # the worker sweeps on start: MongoDB's dirty flag brings the work back
+    assert [c["code"] for c in _customer(api, shop.admin, customer_id)["classes"]] == ["platinum"]
+    run_worker(config)
+    assert Queue(config.rq_queue, connection=redis_client).count == 0
+
+
+def test_same_external_id_records_one_order(api: Api, shop: Workspace, config: AppConfig) -> None:
+    customer_id = create_customer(api, shop.admin)
+    first = record_order(api, shop.admin, customer_id, "6000000", status="PAID", externalId="shopee-991")
+    again = record_order(api, shop.admin, customer_id, "6000000", status="PAID", externalId="shopee-991")
+    assert first == again
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert customer["stats"]["orderCount"] == 1
+    assert customer["stats"]["netSpend"] == "6000000"
+
+
+def test_retried_status_change_is_a_no_op(api: Api, shop: Workspace) -> None:
+    customer_id = create_customer(api, shop.admin)
+    order = record_order(api, shop.admin, customer_id, "500000", status="PAID")
+    for _ in range(2):
+        result = api.ok(SET_STATUS, {"id": order["id"], "status": "REFUNDED", "refund": "200000"}, shop.admin)
+        assert result["setOrderStatus"]["order"]["status"] == "REFUNDED"

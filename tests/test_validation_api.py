@@ -1,0 +1,154 @@
+"""Every validation error path: a typed error (field, code) and nothing written."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.conftest import CREATE_CUSTOMER, RECORD_ORDER, Api, Workspace, create_customer, record_order
+
+FUTURE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+COUNTS = "{ customers { totalCount edges { node { orders(first: 100) { id } interactions(first: 100) { id } } } } }"
+
+
+def _written(api: Api, token: str) -> tuple[int, int, int]:
+    data = api.ok(COUNTS, None, token)["customers"]
+    nodes = [edge["node"] for edge in data["edges"]]
+    return (
+        data["totalCount"],
+        sum(len(n["orders"]) for n in nodes),
+        sum(len(n["interactions"]) for n in nodes),
+    )
+
+
+CUSTOMER_CASES: list[tuple[dict[str, Any], str, str]] = [
+    ({"name": ""}, "name", "INVALID_LENGTH"),
+    ({"name": "x" * 201}, "name", "INVALID_LENGTH"),
+    ({"name": "a\x00b"}, "name", "INVALID_CHARACTERS"),
+    ({"email": "an@"}, "email", "INVALID_EMAIL"),
+    ({"phone": "+84 12"}, "phone", "INVALID_PHONE"),
+    ({"birthDate": "2999-01-01"}, "birthDate", "NOT_IN_PAST"),
+    ({"birthDate": "1850-01-01"}, "birthDate", "OUT_OF_RANGE"),
+    ({"country": "ZZ"}, "country", "UNKNOWN_COUNTRY"),
+    ({"taxId": "#$%"}, "taxId", "INVALID_FORMAT"),
+    ({"legalType": "COMPANY"}, "companyName", "REQUIRED"),
+    ({"personalityType": 10}, "personalityType", "OUT_OF_RANGE"),
+    ({"tags": [f"t{i}" for i in range(51)]}, "tags", "TOO_MANY_ITEMS"),
+    ({"interests": ["x" * 61]}, "interests.0", "INVALID_LENGTH"),
+    ({"ownerId": "nobody"}, "ownerId", "UNKNOWN_OWNER"),
+    ({"attributes": [{"key": "$where", "value": "1"}]}, "attributes.0.key", "INVALID_ATTRIBUTE_KEY"),
+    ({"attributes": [{"key": "a.b", "value": "1"}]}, "attributes.0.key", "INVALID_ATTRIBUTE_KEY"),
+    ({"attributes": [{"key": "k", "value": "x" * 1001}]}, "attributes.0.value", "INVALID_LENGTH"),
+    ({"attributes": [{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]}, "attributes", "DUPLICATE_KEY"),
+    ({"attributes": [{"key": f"k{i}", "value": "1"} for i in range(51)]}, "attributes", "TOO_MANY_ITEMS"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "code"), CUSTOMER_CASES)
+def test_customer_input_errors(api: Api, shop: Workspace, fields: dict[str, Any], field: str, code: str) -> None:
+    body = api.gql(CREATE_CUSTOMER, {"input": {"name": "Trần Văn B", **fields}}, shop.admin)
+    payload = body["data"]["createCustomer"]
+    assert payload["customer"] is None
+    assert (field, code) in {(error["field"], error["code"]) for error in payload["errors"]}, payload["errors"]
+    assert all(error["message"] for error in payload["errors"])
+    assert _written(api, shop.admin) == (0, 0, 0)
+
+
+ORDER_CASES: list[tuple[dict[str, Any], str, str]] = [
+    ({"total": "-1"}, "total", "OUT_OF_RANGE"),
+    ({"total": "100.5"}, "total", "TOO_MANY_DECIMALS"),
+    ({"discount": "-5"}, "discount", "OUT_OF_RANGE"),
+    ({"currency": "XYZ"}, "currency", "UNKNOWN_CURRENCY"),
+    ({"currency": "USD"}, "currency", "CURRENCY_MISMATCH"),
+    ({"placedAt": FUTURE}, "placedAt", "IN_FUTURE"),
+    ({"status": "REFUNDED"}, "status", "INVALID_STATUS"),
+    ({"externalId": "x" * 101}, "externalId", "INVALID_LENGTH"),
+    ({"items": [{"sku": "A", "quantity": 0, "unitPrice": "1"}]}, "items.0.quantity", "OUT_OF_RANGE"),
+    ({"items": [{"sku": "A", "quantity": 1, "unitPrice": "0.5"}]}, "items.0.unitPrice", "TOO_MANY_DECIMALS"),
+    ({"items": [{"sku": "A", "quantity": 1, "unitPrice": "1"}] * 201}, "items", "TOO_MANY_ITEMS"),
+    ({"customerId": "000000000000000000000000"}, "customerId", "UNKNOWN_CUSTOMER"),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "code"), ORDER_CASES)
+def test_order_input_errors(api: Api, shop: Workspace, fields: dict[str, Any], field: str, code: str) -> None:
+    customer_id = create_customer(api, shop.admin)
+    body = api.gql(RECORD_ORDER, {"input": {"customerId": customer_id, "total": "100000", **fields}}, shop.admin)
+    payload = body["data"]["recordOrder"]
+    assert payload["order"] is None
+    assert (field, code) in {(error["field"], error["code"]) for error in payload["errors"]}, payload["errors"]
+    assert _written(api, shop.admin) == (1, 0, 0)
+
+
+SET_STATUS = """
+mutation($id: ID!, $status: OrderStatus!, $refund: Decimal) {
+  setOrderStatus(id: $id, status: $status, refundAmount: $refund) {
+    order { status refundedAmount } errors { field code message }
+  }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("start", "status", "refund", "field", "code"),
+    [
+        ("CANCELLED", "PAID", None, "status", "INVALID_TRANSITION"),
+        ("PLACED", "REFUNDED", None, "status", "INVALID_TRANSITION"),
+        ("DELIVERED", "PAID", None, "status", "INVALID_TRANSITION"),
+        ("PAID", "DELIVERED", "10", "refundAmount", "NOT_ALLOWED"),
+        ("PAID", "REFUNDED", "100001", "refundAmount", "OUT_OF_RANGE"),
+        ("PAID", "REFUNDED", "0", "refundAmount", "OUT_OF_RANGE"),
+        ("PAID", "REFUNDED", "-3", "refundAmount", "INVALID_AMOUNT"),
+        ("PAID", "REFUNDED", "1.5", "refundAmount", "INVALID_AMOUNT"),
+    ],
+)
+def test_order_status_errors(
+    api: Api, shop: Workspace, start: str, status: str, refund: str | None, field: str, code: str
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    order = record_order(api, shop.admin, customer_id, "100000")
+    if start != "PLACED":
+        api.ok(SET_STATUS, {"id": order["id"], "status": start}, shop.admin)
+    body = api.gql(SET_STATUS, {"id": order["id"], "status": status, "refund": refund}, shop.admin)
+    payload = body["data"]["setOrderStatus"]
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, code)]
+    current = api.ok("query($id: ID!) { order(id: $id) { status refundedAmount } }", {"id": order["id"]}, shop.admin)
+    assert current["order"] == {"status": start, "refundedAmount": "0"}
+
+
+def test_unknown_order_is_not_found(api: Api, shop: Workspace) -> None:
+    body = api.gql(SET_STATUS, {"id": "000000000000000000000000", "status": "PAID"}, shop.admin)
+    assert body["data"]["setOrderStatus"]["errors"] == [
+        {
+            "field": "id",
+            "code": "NOT_FOUND",
+            "message": body["data"]["setOrderStatus"]["errors"][0]["message"],
+        }
+    ]
+
+
+RECORD_INTERACTION = """
+mutation($input: InteractionInput!) {
+  recordInteraction(input: $input) { interaction { id kind rating } errors { field code } }
+}"""
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "code"),
+    [
+        ({"kind": "SERVICE_RATING"}, "rating", "RATING_REQUIRED"),
+        ({"kind": "CALL", "rating": 4}, "rating", "RATING_NOT_ALLOWED"),
+        ({"kind": "SERVICE_RATING", "rating": 6}, "rating", "OUT_OF_RANGE"),
+        ({"kind": "VISIT", "at": FUTURE}, "at", "IN_FUTURE"),
+        ({"kind": "MESSAGE", "note": "x" * 2001}, "note", "INVALID_LENGTH"),
+        ({"kind": "VISIT", "customerId": "000000000000000000000000"}, "customerId", "UNKNOWN_CUSTOMER"),
+    ],
+)
+def test_interaction_input_errors(api: Api, shop: Workspace, fields: dict[str, Any], field: str, code: str) -> None:
+    customer_id = create_customer(api, shop.admin)
+    body = api.gql(RECORD_INTERACTION, {"input": {"customerId": customer_id, **fields}}, shop.admin)
+    payload = body["data"]["recordInteraction"]
+    assert payload["interaction"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, code)]
+    assert _written(api, shop.admin) == (1, 0, 0)

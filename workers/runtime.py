@@ -1,0 +1,93 @@
+"""Everything a worker process holds open: one event loop, the MongoDB and Redis clients, the services.
+
+RQ calls jobs as plain functions, so the worker binds its runtime to a context variable for the
+duration of each job (see workers.worker) instead of keeping clients in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio
+from pymongo import AsyncMongoClient
+
+from domain.classes.events import ClassEventRepository
+from domain.config import AppConfig
+from domain.db import Database, Document
+from domain.event_bus import RedisEventPublisher
+from domain.orders.repository import OrderRepository
+from domain.queueing import RqRescoreQueue
+from domain.rescoring.repository import ScoringRepository
+from domain.rescoring.service import RescoringService
+from domain.workspaces.repository import WorkspaceRepository
+
+_bound_runtime: ContextVar[WorkerRuntime] = ContextVar("crm_worker_runtime")
+
+
+@dataclass
+class WorkerRuntime:
+    config: AppConfig
+    runner: asyncio.Runner
+    mongo: AsyncMongoClient[Document]
+    redis_sync: redis.Redis
+    redis_async: redis.asyncio.Redis
+    db: Database
+    rescoring: RescoringService
+    scoring: ScoringRepository
+    rescore_queue: RqRescoreQueue
+
+    @classmethod
+    def open(cls, config: AppConfig) -> WorkerRuntime:
+        runner = asyncio.Runner()
+        redis_sync = redis.Redis.from_url(config.redis_url)
+
+        async def connect() -> WorkerRuntime:
+            mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
+            redis_async = redis.asyncio.Redis.from_url(config.redis_url)
+            db = Database.connect(mongo, config.mongodb_db)
+            await db.ensure_indexes()
+            scoring = ScoringRepository(db)
+            rescoring = RescoringService(
+                scoring,
+                OrderRepository(db),
+                WorkspaceRepository(db),
+                ClassEventRepository(db),
+                RedisEventPublisher(redis_async, config.event_channel_prefix),
+            )
+            queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
+            return cls(config, runner, mongo, redis_sync, redis_async, db, rescoring, scoring, queue)
+
+        return runner.run(connect())
+
+    def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(coroutine)
+
+    def close(self) -> None:
+        async def disconnect() -> None:
+            await self.mongo.close()
+            await self.redis_async.aclose()
+
+        self.runner.run(disconnect())
+        self.runner.close()
+        self.redis_sync.close()
+
+    @contextmanager
+    def bound(self) -> Iterator[None]:
+        token = _bound_runtime.set(self)
+        try:
+            yield
+        finally:
+            _bound_runtime.reset(token)
+
+
+def current_runtime() -> WorkerRuntime:
+    try:
+        return _bound_runtime.get()
+    except LookupError:
+        raise RuntimeError("CRM jobs run only inside a CRM worker (workers.worker)") from None

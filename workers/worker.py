@@ -1,0 +1,69 @@
+"""The CRM worker process: an RQ SimpleWorker bound to a WorkerRuntime, sweeping dirty customers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
+
+from domain.config import AppConfig
+from workers.runtime import WorkerRuntime
+from workers.sweeper import sweep_dirty_customers
+
+log = logging.getLogger(__name__)
+
+
+class CrmWorker(SimpleWorker):
+    """Runs jobs in-process (no fork: the MongoDB client and event loop are reused across jobs) and
+    sweeps on start and every ``sweep_interval`` seconds as part of RQ's maintenance tick."""
+
+    def __init__(self, *args: Any, runtime: WorkerRuntime, sweep_interval: int, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", sweep_interval)
+        # Set before RQ's constructor, which already reads dequeue_timeout.
+        self.runtime = runtime
+        self._sweep_interval = sweep_interval
+        super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake up at least once per sweep interval even when the queue stays empty.
+        return self._sweep_interval
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        with self.runtime.bound():
+            return bool(super().perform_job(job, queue, execution))
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        try:
+            sweep_dirty_customers(self.runtime)
+        except Exception:
+            log.exception("sweep failed; retrying at the next maintenance tick")
+
+
+def build_worker(runtime: WorkerRuntime, burst_name: str | None = None) -> CrmWorker:
+    config = runtime.config
+    queue = Queue(config.rq_queue, connection=runtime.redis_sync)
+    return CrmWorker(
+        [queue],
+        connection=runtime.redis_sync,
+        runtime=runtime,
+        sweep_interval=config.sweep_interval_seconds,
+        name=burst_name,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = WorkerRuntime.open(AppConfig())
+    try:
+        build_worker(runtime).work(with_scheduler=False)
+    finally:
+        runtime.close()
+
+
+if __name__ == "__main__":
+    main()
