@@ -53,6 +53,8 @@ async def _load(config: AppConfig, token: str | None) -> DemoWorkspace:
 
 def main() -> None:
     LOG_DIR.mkdir(exist_ok=True)
+    for old_log in LOG_DIR.glob("*.log"):
+        old_log.unlink()  # each run's logs start empty
     started: list[ManagedProcess] = []
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:

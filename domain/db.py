@@ -9,8 +9,11 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 Document = dict[str, Any]
+
+DUPLICATE_KEY = 11000
 
 
 def new_id() -> str:
@@ -85,9 +88,54 @@ class Database:
 
 
 def _unique_external_id() -> IndexModel:
-    """External ids make retried creates idempotent; documents without one are not indexed."""
+    """External ids make retried creates idempotent; documents without one are not indexed.
+
+    The index is on one field holding workspace and external id together rather than a compound
+    (workspace_id, external_id) index: the same guarantee, and the local MongoDB-wire server checks
+    single-field unique indexes by lookup but compound ones by scanning the whole collection.
+    """
     return IndexModel(
-        [("workspace_id", ASCENDING), ("external_id", ASCENDING)],
-        unique=True,
-        partialFilterExpression={"external_id": {"$type": "string"}},
+        [("external_key", ASCENDING)], unique=True, partialFilterExpression={"external_key": {"$type": "string"}}
     )
+
+
+def external_key(workspace_id: str, external_id: str) -> str:
+    return f"{workspace_id}\x1f{external_id}"
+
+
+def with_external_key(document: Document) -> Document:
+    """The document with its workspace-scoped unique key, when it has an external id."""
+    if isinstance(document.get("external_id"), str):
+        document["external_key"] = external_key(document["workspace_id"], document["external_id"])
+    return document
+
+
+async def insert_many_idempotent(
+    collection: AsyncCollection[Document], documents: list[Document]
+) -> tuple[list[Document], list[str]]:
+    """Unordered bulk insert where a duplicate external id means "already there".
+
+    Returns, in input order, the stored document for each row (the earlier one for duplicates) and
+    the ids that this call created. Other write errors are raised.
+    """
+    if not documents:
+        return [], []
+    duplicates: set[int] = set()
+    try:
+        await collection.insert_many([with_external_key(document) for document in documents], ordered=False)
+    except BulkWriteError as error:
+        for item in error.details.get("writeErrors", []):
+            if item.get("code") != DUPLICATE_KEY:
+                raise
+            duplicates.add(int(item["index"]))
+    if not duplicates:
+        return documents, [document["_id"] for document in documents]
+    wanted = [documents[index]["external_key"] for index in sorted(duplicates)]
+    existing = {
+        document["external_key"]: document async for document in collection.find({"external_key": {"$in": wanted}})
+    }
+    stored = [
+        existing[document["external_key"]] if index in duplicates else document
+        for index, document in enumerate(documents)
+    ]
+    return stored, [document["_id"] for index, document in enumerate(documents) if index not in duplicates]

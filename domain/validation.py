@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -51,6 +52,33 @@ def validate[M: BaseModel](model: type[M], data: Mapping[str, Any], **context: A
         return model.model_validate(dict(data), context=context)
     except ValidationError as error:
         raise InvalidInput(to_field_errors(error)) from None
+
+
+def validate_rows[M: BaseModel](model: type[M], rows: list[Mapping[str, Any]], **context: Any) -> list[M]:
+    """Validate every row; errors from all rows are reported together with ``rows.N.`` paths."""
+    errors: list[FieldError] = []
+    valid: list[M] = []
+    for index, row in enumerate(rows):
+        with row_errors(index, errors):
+            valid.append(validate(model, row, **context))
+    if errors:
+        raise InvalidInput(errors)
+    return valid
+
+
+@contextmanager
+def row_errors(index: int, collected: list[FieldError] | None = None) -> Iterator[None]:
+    """Re-labels InvalidInput raised for one row with the row's position; collects or re-raises."""
+    try:
+        yield
+    except InvalidInput as error:
+        relabelled = [
+            FieldError(f"rows.{index}" + (f".{item.field}" if item.field else ""), item.code, item.message)
+            for item in error.errors
+        ]
+        if collected is None:
+            raise InvalidInput(relabelled) from None
+        collected.extend(relabelled)
 
 
 def not_in_future(value: datetime) -> datetime:

@@ -203,3 +203,14 @@ def test_create_returns_typed_errors_and_writes_nothing(api: Api, shop: Workspac
     }
     assert body["data"]["createCustomer"]["customer"] is None
     assert api.ok(LIST, {}, shop.admin)["customers"]["totalCount"] == 0
+
+
+def test_external_id_cannot_be_taken_from_another_customer(api: Api, shop: Workspace) -> None:
+    create_customer(api, shop.admin, externalId="pos-1")
+    other = create_customer(api, shop.admin, externalId="pos-2")
+    body = api.gql(UPDATE, {"id": other, "input": {"externalId": "pos-1", "city": "Huế"}}, shop.admin)
+    assert body["data"]["updateCustomer"]["errors"][0]["code"] == "DUPLICATE_EXTERNAL_ID"
+    assert api.ok(GET, {"id": other}, shop.admin)["customer"]["externalId"] == "pos-2"
+    cleared = api.ok(UPDATE, {"id": other, "input": {"externalId": None}}, shop.admin)["updateCustomer"]["customer"]
+    assert cleared["externalId"] is None
+    assert create_customer(api, shop.admin, externalId="pos-2") != other

@@ -10,9 +10,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError
 
-from domain.db import Database
-
-DUPLICATE_KEY = 11000
+from domain.db import DUPLICATE_KEY, Database
 
 
 @dataclass(frozen=True, slots=True)

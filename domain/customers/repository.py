@@ -10,7 +10,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from domain.customers.models import Customer
-from domain.db import Database, Document
+from domain.db import Database, Document, external_key, insert_many_idempotent, with_external_key
+from domain.errors import FieldError, InvalidInput
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -25,15 +26,19 @@ class CustomerRepository:
     async def insert(self, document: Document) -> tuple[Customer, bool]:
         """Insert a new customer; with a known external id, return the stored one and False instead."""
         try:
-            await self._customers.insert_one(document)
+            await self._customers.insert_one(with_external_key(document))
         except DuplicateKeyError:
-            existing = await self._customers.find_one(
-                {"workspace_id": document["workspace_id"], "external_id": document.get("external_id")}
-            )
+            existing = await self._customers.find_one({"external_key": document.get("external_key")})
             if existing is None:
                 raise
             return Customer.from_document(existing), False
         return Customer.from_document(document), True
+
+    async def insert_many(self, documents: list[Document]) -> tuple[list[Customer], list[str]]:
+        """Insert a batch; rows whose external id is stored already come back as the stored customer.
+        Returns every row's customer (in order) and the ids that were newly created."""
+        stored, created = await insert_many_idempotent(self._customers, documents)
+        return [Customer.from_document(document) for document in stored], created
 
     async def get(self, workspace_id: str, customer_id: str) -> Customer | None:
         document = await self._customers.find_one({"_id": customer_id, "workspace_id": workspace_id})
@@ -62,11 +67,19 @@ class CustomerRepository:
         now = datetime.now(UTC)
         update = mark_dirty_update(now)
         update["$set"].update({**set_fields, "updated_at": now})
+        if "external_id" in set_fields:
+            update["$set"]["external_key"] = external_key(workspace_id, set_fields["external_id"])
+        if "external_id" in unset_fields:
+            unset_fields = [*unset_fields, "external_key"]
         if unset_fields:
             update["$unset"] = dict.fromkeys(unset_fields, "")
-        document = await self._customers.find_one_and_update(
-            {"_id": customer_id, "workspace_id": workspace_id}, update, return_document=ReturnDocument.AFTER
-        )
+        try:
+            document = await self._customers.find_one_and_update(
+                {"_id": customer_id, "workspace_id": workspace_id}, update, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            message = "another customer already has this external id"
+            raise InvalidInput([FieldError("externalId", "DUPLICATE_EXTERNAL_ID", message)]) from None
         return Customer.from_document(document) if document else None
 
     async def mark_dirty(self, workspace_id: str, customer_id: str) -> bool:
@@ -75,6 +88,27 @@ class CustomerRepository:
         )
         return result.matched_count == 1
 
+    async def mark_many_dirty(self, workspace_id: str, customer_ids: list[str]) -> None:
+        await self._customers.update_many(
+            {"workspace_id": workspace_id, "_id": {"$in": customer_ids}}, mark_dirty_update(datetime.now(UTC))
+        )
+
+    async def existing_ids(self, workspace_id: str, customer_ids: Iterable[str]) -> set[str]:
+        cursor = self._customers.find(
+            {"workspace_id": workspace_id, "_id": {"$in": list(set(customer_ids))}}, {"_id": 1}
+        )
+        return {document["_id"] async for document in cursor}
+
     async def delete(self, workspace_id: str, customer_id: str) -> bool:
         result = await self._customers.delete_one({"_id": customer_id, "workspace_id": workspace_id})
         return result.deleted_count == 1
+
+
+async def require_customers(customers: CustomerRepository, workspace_id: str, customer_ids: list[str]) -> None:
+    """UNKNOWN_CUSTOMER for the first row whose customer is not in the workspace."""
+    known = await customers.existing_ids(workspace_id, customer_ids)
+    for index, customer_id in enumerate(customer_ids):
+        if customer_id not in known:
+            raise InvalidInput(
+                [FieldError(f"rows.{index}.customerId", "UNKNOWN_CUSTOMER", f"no customer {customer_id!r}")]
+            )

@@ -17,7 +17,7 @@ from domain.errors import FieldError, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
-from domain.validation import validate
+from domain.validation import row_errors, validate, validate_rows
 from domain.workspaces.repository import WorkspaceRepository
 
 MAX_PAGE_SIZE = 100
@@ -64,24 +64,26 @@ class CustomerService:
         principal.require(Permission.WRITE_CUSTOMERS)
         fields = validate(CustomerCreate, data, country=await self._country(principal))
         _check_company(fields.legal_type, fields.company_name, fields.model_fields_set)
-        await self._check_owner(principal, fields.owner_id)
-        now = datetime.now(UTC)
-        document = {
-            "_id": new_id(),
-            "workspace_id": principal.workspace_id,
-            **_stored_fields(fields, principal, now),
-            "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
-            "created_at": now,
-            "updated_at": now,
-            "stats": {},
-            "classes": {},
-            "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "scored_seq": 0},
-        }
-        document["search_text"] = search_text(fields.name, fields.email, fields.phone, fields.company_name)
-        customer, created = await self._customers.insert(document)
+        await self._check_owners(principal, [fields.owner_id])
+        customer, created = await self._customers.insert(_new_document(fields, principal, datetime.now(UTC)))
         if created:
             await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
         return customer
+
+    async def create_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Customer]:
+        """Bulk import under the same rules as ``create``: any bad row rejects the whole batch (errors
+        name ``rows.N.field``); rows whose external id is already stored return the stored customer."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        country = await self._country(principal)
+        fields = validate_rows(CustomerCreate, rows, country=country)
+        for index, item in enumerate(fields):
+            with row_errors(index):
+                _check_company(item.legal_type, item.company_name, item.model_fields_set)
+        await self._check_owners(principal, [item.owner_id for item in fields])
+        now = datetime.now(UTC)
+        stored, created = await self._customers.insert_many([_new_document(item, principal, now) for item in fields])
+        await self._rescore_queue.request_rescore(principal.workspace_id, created)
+        return stored
 
     async def update(self, principal: Principal, customer_id: str, data: dict[str, Any]) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
@@ -94,7 +96,7 @@ class CustomerService:
         legal_type = patch.legal_type if "legal_type" in given else existing.legal_type
         company = patch.company_name if "company_name" in given else existing.company_name
         _check_company(legal_type or LegalType.INDIVIDUAL, company, {"legal_type", "company_name"})
-        await self._check_owner(principal, patch.owner_id)
+        await self._check_owners(principal, [patch.owner_id])
         stored = _stored_fields(patch, principal, datetime.now(UTC))
         set_fields = {key: value for key, value in stored.items() if value is not None}
         unset_fields = [key for key, value in stored.items() if value is None]
@@ -133,12 +135,29 @@ class CustomerService:
         workspace = await self._workspaces.get(principal.workspace_id)
         return workspace.country if workspace else "VN"
 
-    async def _check_owner(self, principal: Principal, owner_id: str | None) -> None:
-        if owner_id is None:
+    async def _check_owners(self, principal: Principal, owner_ids: list[str | None]) -> None:
+        wanted = {owner_id for owner_id in owner_ids if owner_id is not None}
+        if not wanted:
             return
-        users = await self._workspaces.users_by_ids(principal.workspace_id, [owner_id])
-        if owner_id not in users:
-            raise InvalidInput([FieldError("ownerId", "UNKNOWN_OWNER", f"no user {owner_id!r} in this workspace")])
+        known = await self._workspaces.users_by_ids(principal.workspace_id, wanted)
+        for owner_id in owner_ids:
+            if owner_id is not None and owner_id not in known:
+                raise InvalidInput([FieldError("ownerId", "UNKNOWN_OWNER", f"no user {owner_id!r} in this workspace")])
+
+
+def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -> dict[str, Any]:
+    return {
+        "_id": new_id(),
+        "workspace_id": principal.workspace_id,
+        **_stored_fields(fields, principal, now),
+        "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
+        "search_text": search_text(fields.name, fields.email, fields.phone, fields.company_name),
+        "created_at": now,
+        "updated_at": now,
+        "stats": {},
+        "classes": {},
+        "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "scored_seq": 0},
+    }
 
 
 def _check_company(legal_type: LegalType | None, company_name: str | None, given: set[str]) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pymongo.errors import DuplicateKeyError
 
-from domain.db import Database, Document
+from domain.db import Database, Document, insert_many_idempotent, with_external_key
 from domain.interactions.models import Interaction
 
 
@@ -13,15 +13,17 @@ class InteractionRepository:
     async def insert(self, document: Document) -> Interaction:
         """Insert; a repeated external id returns the interaction recorded the first time."""
         try:
-            await self._interactions.insert_one(document)
+            await self._interactions.insert_one(with_external_key(document))
         except DuplicateKeyError:
-            existing = await self._interactions.find_one(
-                {"workspace_id": document["workspace_id"], "external_id": document.get("external_id")}
-            )
+            existing = await self._interactions.find_one({"external_key": document.get("external_key")})
             if existing is None:
                 raise
             return Interaction.from_document(existing)
         return Interaction.from_document(document)
+
+    async def insert_many(self, documents: list[Document]) -> list[Interaction]:
+        stored, _created = await insert_many_idempotent(self._interactions, documents)
+        return [Interaction.from_document(document) for document in stored]
 
     async def for_customer(self, workspace_id: str, customer_id: str, limit: int) -> list[Interaction]:
         cursor = (

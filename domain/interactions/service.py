@@ -4,14 +4,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
-from domain.customers.repository import CustomerRepository
+from domain.customers.repository import CustomerRepository, require_customers
 from domain.db import new_id
 from domain.errors import FieldError, InvalidInput
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.models import Interaction
 from domain.interactions.repository import InteractionRepository
 from domain.ports import RescoreQueue
-from domain.validation import validate
+from domain.validation import validate, validate_rows
 
 
 class InteractionService:
@@ -30,24 +30,41 @@ class InteractionService:
             raise InvalidInput(
                 [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
             )
-        now = datetime.now(UTC)
-        document = {
-            "_id": new_id(),
-            "workspace_id": principal.workspace_id,
-            "customer_id": interaction.customer_id,
-            "kind": interaction.kind.value,
-            "at": interaction.at or now,
-            "rating": interaction.rating,
-            "note": interaction.note,
-            "recorded_by": principal.user_id,
-            "created_at": now,
-        }
-        if interaction.external_id is not None:
-            document["external_id"] = interaction.external_id
-        stored = await self._interactions.insert(document)
+        stored = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
         await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        return stored
+
+    async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Interaction]:
+        """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        interactions = validate_rows(InteractionCreate, rows)
+        customer_ids = [interaction.customer_id for interaction in interactions]
+        await require_customers(self._customers, principal.workspace_id, customer_ids)
+        distinct = list(dict.fromkeys(customer_ids))
+        await self._customers.mark_many_dirty(principal.workspace_id, distinct)
+        now = datetime.now(UTC)
+        documents = [_new_document(interaction, principal, now) for interaction in interactions]
+        stored = await self._interactions.insert_many(documents)
+        await self._rescore_queue.request_rescore(principal.workspace_id, distinct)
         return stored
 
     async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Interaction]:
         principal.require(Permission.READ)
         return await self._interactions.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
+
+
+def _new_document(interaction: InteractionCreate, principal: Principal, now: datetime) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "_id": new_id(),
+        "workspace_id": principal.workspace_id,
+        "customer_id": interaction.customer_id,
+        "kind": interaction.kind.value,
+        "at": interaction.at or now,
+        "rating": interaction.rating,
+        "note": interaction.note,
+        "recorded_by": principal.user_id,
+        "created_at": now,
+    }
+    if interaction.external_id is not None:
+        document["external_id"] = interaction.external_id
+    return document

@@ -10,7 +10,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from domain.customers.models import CustomerStats
-from domain.db import Database, Document
+from domain.db import Database, Document, insert_many_idempotent, with_external_key
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
 
 
@@ -21,15 +21,17 @@ class OrderRepository:
     async def insert(self, document: Document) -> tuple[Order, bool]:
         """Insert; when the external id is already recorded, return that order and False."""
         try:
-            await self._orders.insert_one(document)
+            await self._orders.insert_one(with_external_key(document))
         except DuplicateKeyError:
-            existing = await self._orders.find_one(
-                {"workspace_id": document["workspace_id"], "external_id": document.get("external_id")}
-            )
+            existing = await self._orders.find_one({"external_key": document.get("external_key")})
             if existing is None:
                 raise
             return Order.from_document(existing), False
         return Order.from_document(document), True
+
+    async def insert_many(self, documents: list[Document]) -> tuple[list[Order], list[str]]:
+        stored, created = await insert_many_idempotent(self._orders, documents)
+        return [Order.from_document(document) for document in stored], created
 
     async def get(self, workspace_id: str, order_id: str) -> Order | None:
         document = await self._orders.find_one({"_id": order_id, "workspace_id": workspace_id})

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
-from domain.customers.repository import CustomerRepository
+from domain.customers.repository import CustomerRepository, require_customers
 from domain.db import new_id
 from domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from domain.money import decimals_fit, to_minor
@@ -15,7 +15,7 @@ from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
-from domain.validation import validate
+from domain.validation import validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -49,37 +49,21 @@ class OrderService:
         # only cost is a rescore that changes nothing, while the other order would risk a missed rescore.
         if not await self._customers.mark_dirty(principal.workspace_id, order.customer_id):
             raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
-        now = datetime.now(UTC)
-        currency = order.currency or workspace.currency
-        document = {
-            "_id": new_id(),
-            "workspace_id": principal.workspace_id,
-            "customer_id": order.customer_id,
-            "status": order.status.value,
-            "currency": currency,
-            "total_minor": to_minor(order.total, currency),
-            "discount_minor": to_minor(order.discount, currency),
-            "refund_minor": 0,
-            "placed_at": order.placed_at or now,
-            "channel": order.channel,
-            "items": [
-                {
-                    "sku": item.sku,
-                    "name": item.name,
-                    "category": item.category,
-                    "quantity": item.quantity,
-                    "unit_price_minor": to_minor(item.unit_price, currency),
-                    "product_launched_at": item.product_launched_at,
-                }
-                for item in order.items
-            ],
-            "created_at": now,
-            "updated_at": now,
-        }
-        if order.external_id is not None:
-            document["external_id"] = order.external_id
-        stored, _created = await self._orders.insert(document)
+        stored, _created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
         await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        return stored
+
+    async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Order]:
+        """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        workspace = await self._workspace(principal)
+        orders = validate_rows(OrderCreate, rows, currency=workspace.currency)
+        customer_ids = list(dict.fromkeys(order.customer_id for order in orders))
+        await require_customers(self._customers, principal.workspace_id, [order.customer_id for order in orders])
+        await self._customers.mark_many_dirty(principal.workspace_id, customer_ids)
+        now = datetime.now(UTC)
+        stored, _created = await self._orders.insert_many([_new_document(order, workspace, now) for order in orders])
+        await self._rescore_queue.request_rescore(principal.workspace_id, customer_ids)
         return stored
 
     async def set_status(
@@ -150,3 +134,35 @@ def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | No
             ]
         )
     return refund_minor
+
+
+def _new_document(order: OrderCreate, workspace: Workspace, now: datetime) -> dict[str, Any]:
+    currency = order.currency or workspace.currency
+    document: dict[str, Any] = {
+        "_id": new_id(),
+        "workspace_id": workspace.id,
+        "customer_id": order.customer_id,
+        "status": order.status.value,
+        "currency": currency,
+        "total_minor": to_minor(order.total, currency),
+        "discount_minor": to_minor(order.discount, currency),
+        "refund_minor": 0,
+        "placed_at": order.placed_at or now,
+        "channel": order.channel,
+        "items": [
+            {
+                "sku": item.sku,
+                "name": item.name,
+                "category": item.category,
+                "quantity": item.quantity,
+                "unit_price_minor": to_minor(item.unit_price, currency),
+                "product_launched_at": item.product_launched_at,
+            }
+            for item in order.items
+        ],
+        "created_at": now,
+        "updated_at": now,
+    }
+    if order.external_id is not None:
+        document["external_id"] = order.external_id
+    return document

@@ -1,0 +1,65 @@
+"""Bulk paths (used by the demo loader): same rules as single writes, all-or-nothing, idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from devstack.demo import load_demo
+from domain.config import AppConfig
+from domain.errors import InvalidInput
+from tests.conftest import Api, Workspace, run_worker
+
+COUNT = "{ customers { totalCount } }"
+
+
+def _admin(api: Api, shop: Workspace) -> Any:
+    return api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
+
+
+def test_one_bad_row_rejects_the_batch_and_names_the_row(api: Api, shop: Workspace) -> None:
+    admin = _admin(api, shop)
+    rows = [{"name": "An"}, {"name": "Bình", "email": "not-an-email"}, {"name": ""}]
+    with pytest.raises(InvalidInput) as rejected:
+        api.call(lambda: api.services.customers.create_many(admin, rows))
+    assert [(e.field, e.code) for e in rejected.value.errors] == [
+        ("rows.1.email", "INVALID_EMAIL"),
+        ("rows.2.name", "INVALID_LENGTH"),
+    ]
+    assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 0
+
+
+def test_repeated_import_returns_the_stored_rows(api: Api, shop: Workspace) -> None:
+    admin = _admin(api, shop)
+    rows = [{"name": f"Khách {i}", "external_id": f"imp-{i}"} for i in range(5)]
+    first = api.call(lambda: api.services.customers.create_many(admin, rows))
+    again = api.call(
+        lambda: api.services.customers.create_many(admin, [*rows, {"name": "Mới", "external_id": "imp-9"}])
+    )
+    assert [c.id for c in again[:5]] == [c.id for c in first]
+    assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 6
+
+
+def test_orders_for_unknown_customers_reject_the_batch(api: Api, shop: Workspace) -> None:
+    admin = _admin(api, shop)
+    [customer] = api.call(lambda: api.services.customers.create_many(admin, [{"name": "An"}]))
+    rows = [{"customer_id": customer.id, "total": 1000}, {"customer_id": "nope", "total": 1000}]
+    with pytest.raises(InvalidInput) as rejected:
+        api.call(lambda: api.services.orders.record_many(admin, rows))
+    assert [(e.field, e.code) for e in rejected.value.errors] == [("rows.1.customerId", "UNKNOWN_CUSTOMER")]
+    orders = api.ok("query($id: ID!) { customer(id: $id) { orders { id } } }", {"id": customer.id}, shop.admin)
+    assert orders["customer"]["orders"] == []
+
+
+def test_demo_data_loads_idempotently_and_shows_every_spend_tier(api: Api, config: AppConfig) -> None:
+    first = api.call(lambda: load_demo(api.services, "crm_demo_test_key", customers=120))
+    again = api.call(lambda: load_demo(api.services, "crm_demo_test_key", customers=120))
+    assert again.customer_ids == first.customer_ids
+    run_worker(config)
+    query = """query($codes: [String!]!) { customers(filter: {class: {classSet: "spend_tier", codes: $codes}}) {
+      totalCount } }"""
+    for code in ("none", "new", "platinum", "diamond", "luxurious"):
+        count = api.ok(query, {"codes": [code]}, "crm_demo_test_key")["customers"]["totalCount"]
+        assert count > 0, code
+    assert api.ok(COUNT, None, "crm_demo_test_key")["customers"]["totalCount"] == 120
