@@ -74,7 +74,7 @@ class Query:
         self, info: CrmInfo, filter: CustomerFilter | None = None, first: int = 20, after: str | None = None
     ) -> CustomerConnection:
         context = info.context
-        page = await context.services.customers.list(
+        page = await context.services.customers.page(
             context.principal, filter.to_domain() if filter else None, first, decode_cursor(after)
         )
         edges = [CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c)) for c in page.customers]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
@@ -54,7 +54,7 @@ def validate[M: BaseModel](model: type[M], data: Mapping[str, Any], **context: A
         raise InvalidInput(to_field_errors(error)) from None
 
 
-def validate_rows[M: BaseModel](model: type[M], rows: list[Mapping[str, Any]], **context: Any) -> list[M]:
+def validate_rows[M: BaseModel](model: type[M], rows: Sequence[Mapping[str, Any]], **context: Any) -> list[M]:
     """Validate every row; errors from all rows are reported together with ``rows.N.`` paths."""
     errors: list[FieldError] = []
     valid: list[M] = []

@@ -49,7 +49,7 @@ class CustomerService:
         principal.require(Permission.READ)
         return await self._customers.get(principal.workspace_id, customer_id)
 
-    async def list(
+    async def page(
         self, principal: Principal, spec: CustomerFilter | None, first: int, after_id: str | None
     ) -> CustomerPage:
         principal.require(Permission.READ)
