@@ -72,7 +72,7 @@ def main() -> None:
         started.append(api)
         began = time.monotonic()
         demo = asyncio.run(_load(config, env.get("CRM_DEMO_API_KEY") or None))
-        _print_banner(base, demo, time.monotonic() - began)
+        _print_banner(base, demo, config.redis_url, time.monotonic() - began)
         while all(process.alive() for process in started):
             time.sleep(0.5)
         dead = [process.name for process in started if not process.alive()]
@@ -88,7 +88,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _print_banner(base: str, demo: DemoWorkspace, seconds: float) -> None:
+def _print_banner(base: str, demo: DemoWorkspace, redis_url: str, seconds: float) -> None:
     key = demo.admin_token or "(the key printed by the first run; set CRM_DEMO_API_KEY to choose one)"
     body = json.dumps({"query": EXAMPLE_QUERY})
     print(
@@ -97,6 +97,7 @@ CRM is running. Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} c
   GraphQL (and GraphiQL): {base}/graphql
   Demo admin key:         {key}
   Logs:                   {LOG_DIR}/ (api.log, worker.log, redis.log, mongodb.log)
+  Watch jobs:             .venv/bin/rq info --url {redis_url} --interval 1
 
 Try:
   curl -s {base}/graphql -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
