@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Document = dict[str, Any]
 
@@ -108,6 +108,18 @@ def with_external_key(document: Document) -> Document:
     if isinstance(document.get("external_id"), str):
         document["external_key"] = external_key(document["workspace_id"], document["external_id"])
     return document
+
+
+async def insert_idempotent(collection: AsyncCollection[Document], document: Document) -> tuple[Document, bool]:
+    """Insert one document; when its external id is stored already, return the stored one and False."""
+    try:
+        await collection.insert_one(with_external_key(document))
+    except DuplicateKeyError:
+        existing = await collection.find_one({"external_key": document.get("external_key")})
+        if existing is None:
+            raise
+        return existing, False
+    return document, True
 
 
 async def insert_many_idempotent(

@@ -34,31 +34,6 @@ class AttributeInput:
     value: str
 
 
-@strawberry.input(description="A new customer. Only name is required.")
-class CustomerInput:
-    name: str
-    external_id: str | None = UNSET
-    email: str | None = UNSET
-    phone: str | None = UNSET
-    legal_type: LegalTypeEnum | None = UNSET  # type: ignore[valid-type]
-    company_name: str | None = UNSET
-    tax_id: str | None = UNSET
-    birth_date: date | None = UNSET
-    gender: GenderEnum | None = UNSET  # type: ignore[valid-type]
-    city: str | None = UNSET
-    region: str | None = UNSET
-    country: str | None = UNSET
-    income_band: IncomeBandEnum | None = UNSET  # type: ignore[valid-type]
-    occupation: str | None = UNSET
-    interests: list[str] | None = UNSET
-    lifestyle: list[str] | None = UNSET
-    tags: list[str] | None = UNSET
-    needs: list[str] | None = UNSET
-    personality_type: int | None = UNSET
-    owner_id: strawberry.ID | None = UNSET
-    attributes: list[AttributeInput] | None = UNSET
-
-
 @strawberry.input(description="A partial update: an absent field is untouched, an explicit null clears it.")
 class CustomerUpdateInput:
     name: str | None = UNSET
@@ -82,6 +57,11 @@ class CustomerUpdateInput:
     personality_type: int | None = UNSET
     owner_id: strawberry.ID | None = UNSET
     attributes: list[AttributeInput] | None = UNSET
+
+
+@strawberry.input(description="A new customer. Only name is required.")
+class CustomerInput(CustomerUpdateInput):
+    name: str
 
 
 @strawberry.input

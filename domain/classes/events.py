@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.errors import BulkWriteError
 
 from domain.db import DUPLICATE_KEY, Database
+from domain.timestamps import aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class ClassChangeEvent:
     def from_document(cls, document: dict[str, Any]) -> ClassChangeEvent:
         fields = {key: value for key, value in document.items() if key != "_id"}
         at = fields.pop("at")
-        return cls(id=document["_id"], at=at if at.tzinfo else at.replace(tzinfo=UTC), **fields)
+        return cls(id=document["_id"], at=aware(at), **fields)
 
     def to_json(self) -> str:
         payload = asdict(self)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+
+from domain.timestamps import aware
 
 
 class LegalType(StrEnum):
@@ -59,8 +61,8 @@ class CustomerStats:
             order_count=document.get("order_count", 0),
             paid_order_count=document.get("paid_order_count", 0),
             net_spend_minor=document.get("net_spend_minor", 0),
-            first_order_at=_aware(document.get("first_order_at")),
-            last_order_at=_aware(document.get("last_order_at")),
+            first_order_at=aware(document.get("first_order_at")),
+            last_order_at=aware(document.get("last_order_at")),
         )
 
 
@@ -87,7 +89,7 @@ class AssignedClass:
         return cls(
             class_set=class_set,
             code=document["code"],
-            since=_aware(document["since"]) or datetime.now(UTC),
+            since=aware(document["since"]),
             evidence=document.get("evidence", {}),
             settings_version=document.get("settings_version", 1),
         )
@@ -132,8 +134,8 @@ class Customer:
             workspace_id=d["workspace_id"],
             name=d["name"],
             legal_type=LegalType(d.get("legal_type", "individual")),
-            created_at=_aware(d["created_at"]) or datetime.now(UTC),
-            updated_at=_aware(d["updated_at"]) or datetime.now(UTC),
+            created_at=aware(d["created_at"]),
+            updated_at=aware(d["updated_at"]),
             external_id=d.get("external_id"),
             email=d.get("email"),
             phone=d.get("phone"),
@@ -154,7 +156,7 @@ class Customer:
                 Personality(
                     personality["type"],
                     personality["entered_by"],
-                    _aware(personality["entered_at"]) or datetime.now(UTC),
+                    aware(personality["entered_at"]),
                 )
                 if personality
                 else None
@@ -166,10 +168,3 @@ class Customer:
                 AssignedClass.from_document(key, value) for key, value in sorted((d.get("classes") or {}).items())
             ],
         )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """MongoDB returns naive UTC datetimes unless the client is tz-aware; normalise either way."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from domain.customers.models import Customer
-from domain.db import Database, Document, external_key, insert_many_idempotent, with_external_key
+from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import FieldError, InvalidInput
 
 
@@ -25,14 +25,8 @@ class CustomerRepository:
 
     async def insert(self, document: Document) -> tuple[Customer, bool]:
         """Insert a new customer; with a known external id, return the stored one and False instead."""
-        try:
-            await self._customers.insert_one(with_external_key(document))
-        except DuplicateKeyError:
-            existing = await self._customers.find_one({"external_key": document.get("external_key")})
-            if existing is None:
-                raise
-            return Customer.from_document(existing), False
-        return Customer.from_document(document), True
+        stored, created = await insert_idempotent(self._customers, document)
+        return Customer.from_document(stored), created
 
     async def insert_many(self, documents: list[Document]) -> tuple[list[Customer], list[str]]:
         """Insert a batch; rows whose external id is stored already come back as the stored customer.

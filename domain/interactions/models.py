@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from domain.timestamps import aware
 
 
 class InteractionKind(StrEnum):
@@ -40,14 +42,10 @@ class Interaction:
             workspace_id=d["workspace_id"],
             customer_id=d["customer_id"],
             kind=InteractionKind(d["kind"]),
-            at=_aware(d["at"]),
-            created_at=_aware(d["created_at"]),
+            at=aware(d["at"]),
+            created_at=aware(d["created_at"]),
             recorded_by=d.get("recorded_by", ""),
             rating=d.get("rating"),
             note=d.get("note"),
             external_id=d.get("external_id"),
         )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

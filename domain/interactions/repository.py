@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from pymongo.errors import DuplicateKeyError
-
-from domain.db import Database, Document, insert_many_idempotent, with_external_key
+from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
 from domain.interactions.models import Interaction
 
 
@@ -12,14 +10,8 @@ class InteractionRepository:
 
     async def insert(self, document: Document) -> Interaction:
         """Insert; a repeated external id returns the interaction recorded the first time."""
-        try:
-            await self._interactions.insert_one(with_external_key(document))
-        except DuplicateKeyError:
-            existing = await self._interactions.find_one({"external_key": document.get("external_key")})
-            if existing is None:
-                raise
-            return Interaction.from_document(existing)
-        return Interaction.from_document(document)
+        stored, _created = await insert_idempotent(self._interactions, document)
+        return Interaction.from_document(stored)
 
     async def insert_many(self, documents: list[Document]) -> list[Interaction]:
         stored, _created = await insert_many_idempotent(self._interactions, documents)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from domain.timestamps import aware
 
 
 class OrderStatus(StrEnum):
@@ -67,9 +69,9 @@ class Order:
             total_minor=d["total_minor"],
             discount_minor=d.get("discount_minor", 0),
             refund_minor=d.get("refund_minor", 0),
-            placed_at=_aware(d["placed_at"]),
-            created_at=_aware(d["created_at"]),
-            updated_at=_aware(d["updated_at"]),
+            placed_at=aware(d["placed_at"]),
+            created_at=aware(d["created_at"]),
+            updated_at=aware(d["updated_at"]),
             external_id=d.get("external_id"),
             channel=d.get("channel"),
             items=[
@@ -79,14 +81,8 @@ class Order:
                     category=item.get("category"),
                     quantity=item["quantity"],
                     unit_price_minor=item["unit_price_minor"],
-                    product_launched_at=_aware(item["product_launched_at"])
-                    if item.get("product_launched_at")
-                    else None,
+                    product_launched_at=aware(item["product_launched_at"]) if item.get("product_launched_at") else None,
                 )
                 for item in d.get("items", [])
             ],
         )
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

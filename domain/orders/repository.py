@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 
 from domain.customers.models import CustomerStats
-from domain.db import Database, Document, insert_many_idempotent, with_external_key
+from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
 
 
@@ -20,14 +19,8 @@ class OrderRepository:
 
     async def insert(self, document: Document) -> tuple[Order, bool]:
         """Insert; when the external id is already recorded, return that order and False."""
-        try:
-            await self._orders.insert_one(with_external_key(document))
-        except DuplicateKeyError:
-            existing = await self._orders.find_one({"external_key": document.get("external_key")})
-            if existing is None:
-                raise
-            return Order.from_document(existing), False
-        return Order.from_document(document), True
+        stored, created = await insert_idempotent(self._orders, document)
+        return Order.from_document(stored), created
 
     async def insert_many(self, documents: list[Document]) -> tuple[list[Order], list[str]]:
         stored, created = await insert_many_idempotent(self._orders, documents)
