@@ -11,6 +11,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from domain.classes.catalogue import CLASS_SETS
+
 Document = dict[str, Any]
 
 DUPLICATE_KEY = 11000
@@ -66,9 +68,15 @@ class Database:
                 _unique_external_id(),
                 # The sweeper looks for dirty customers across workspaces; only dirty ones are indexed.
                 IndexModel([("scoring.dirty", ASCENDING)], partialFilterExpression={"scoring.dirty": True}),
+                # Due time-based changes (birthdays, tenure boundaries), found by the sweeper.
+                IndexModel(
+                    [("scoring.next_transition_at", ASCENDING)],
+                    partialFilterExpression={"scoring.next_transition_at": {"$type": "date"}},
+                ),
                 IndexModel([("workspace_id", ASCENDING), ("owner_id", ASCENDING), ("_id", ASCENDING)]),
-                IndexModel([("workspace_id", ASCENDING), ("classes.spend_tier.code", ASCENDING)]),
             ]
+            # One per class set, for class filters and distributions (keys from our catalogue).
+            + [IndexModel([("workspace_id", ASCENDING), (f"classes.{key}.code", ASCENDING)]) for key in CLASS_SETS]
         )
         await self.orders.create_indexes(
             [

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from scoring.result import ClassSetResult
+
 SPEND_TIER_CODES: tuple[str, ...] = ("none", "new", "platinum", "diamond", "luxurious")
 
 IntArray = npt.NDArray[np.int64]
@@ -54,3 +56,13 @@ def classify_spend_tier(net_spend: IntArray, thresholds: SpendTierThresholds) ->
     lower_by_code = np.concatenate(([0], bounds))
     upper_by_code = np.concatenate((bounds, [-1]))
     return SpendTierResult(code_index, lower_by_code[code_index], upper_by_code[code_index])
+
+
+def spend_tier_class(net_spend: IntArray, thresholds: SpendTierThresholds) -> ClassSetResult:
+    result = classify_spend_tier(net_spend, thresholds)
+    return ClassSetResult(
+        "spend_tier",
+        SPEND_TIER_CODES,
+        result.code_index,
+        {"net_spend_minor": net_spend, "threshold_minor": result.lower, "next_threshold_minor": result.upper},
+    )

@@ -21,6 +21,8 @@ from tests.conftest import (
     run_worker,
 )
 
+SPEND_TIER_CHANGES = 'subscription { customerClassChanged(classSet: "spend_tier") { customerId current } }'
+
 READ_QUERIES = [
     ("customer", "query($id: ID!) { customer(id: $id) { id } }"),
     ("customers", "query { customers { totalCount } }"),
@@ -153,7 +155,9 @@ def test_subscription_sees_only_its_own_workspace(api: Api, shop: Workspace, con
             {
                 "id": "1",
                 "type": "subscribe",
-                "payload": {"query": "subscription { customerClassChanged { customerId current } }"},
+                "payload": {
+                    "query": 'subscription { customerClassChanged(classSet: "spend_tier") { customerId current } }'
+                },
             }
         )
         record_order(api, other.admin, theirs, "30000000", status="PAID")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from domain.classes.catalogue import DEFAULT_SPEND_TIER_THRESHOLDS_VND, SPEND_TIER
-from domain.classes.evidence import render_evidence, spend_tier_evidence
+from domain.classes.evidence import render_evidence
 from scoring.spend_tier import SPEND_TIER_CODES, SpendTierThresholds, classify_spend_tier
 
 T = DEFAULT_SPEND_TIER_THRESHOLDS_VND
@@ -68,10 +68,22 @@ def test_every_code_has_three_labels_and_a_colour() -> None:
     ],
 )
 def test_evidence_names_the_amount_and_the_threshold(lang: str, expected: str) -> None:
-    evidence = spend_tier_evidence(23_400_000, "VND", "diamond", T.diamond, T.luxurious)
+    evidence = {
+        "net_spend_minor": 23_400_000,
+        "currency": "VND",
+        "code": "diamond",
+        "threshold_minor": T.diamond,
+        "next_threshold_minor": T.luxurious,
+    }
     assert render_evidence("spend_tier", evidence, lang) == expected
 
 
 def test_evidence_for_no_spend_names_the_missed_threshold() -> None:
-    evidence = spend_tier_evidence(0, "VND", "none", 0, T.new)
+    evidence = {
+        "net_spend_minor": 0,
+        "currency": "VND",
+        "code": "none",
+        "threshold_minor": 0,
+        "next_threshold_minor": 1,
+    }
     assert render_evidence("spend_tier", evidence, "en") == "net spend 0 VND < New threshold 1 VND"

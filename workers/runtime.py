@@ -21,6 +21,7 @@ from domain.classes.events import ClassEventRepository
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
+from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.queueing import RqRescoreQueue
 from domain.rescoring.repository import ScoringRepository
@@ -56,6 +57,7 @@ class WorkerRuntime:
             rescoring = RescoringService(
                 scoring,
                 OrderRepository(db),
+                InteractionRepository(db),
                 WorkspaceRepository(db),
                 ClassEventRepository(db),
                 RedisEventPublisher(redis_async, config.event_channel_prefix),

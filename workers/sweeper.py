@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from workers.runtime import WorkerRuntime
 
@@ -12,8 +13,14 @@ SWEEP_LIMIT = 100_000
 
 
 def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
-    grouped = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
-    enqueued = sum(runtime.rescore_queue.request_rescore_now(ws, ids) for ws, ids in grouped.items())
-    if enqueued:
-        log.info("sweeper re-enqueued %d dirty customers", enqueued)
+    """Enqueue customers still dirty, and those whose classes change with time by now (birthdays,
+    tenure boundaries); returns how many were enqueued."""
+    dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
+    due = runtime.run(runtime.scoring.due_customers(datetime.now(UTC), SWEEP_LIMIT))
+    enqueued = 0
+    for grouped, what in ((dirty, "dirty"), (due, "due for a time-based change")):
+        count = sum(runtime.rescore_queue.request_rescore_now(ws, ids) for ws, ids in grouped.items())
+        if count:
+            log.info("sweeper enqueued %d customers %s", count, what)
+        enqueued += count
     return enqueued

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from domain.errors import FieldError, InvalidInput
+from scoring.age_band import AGE_BAND_CODES
+from scoring.approach import APPROACH_CODES
+from scoring.deal_status import DEAL_STATUS_CODES
+from scoring.purchase_psychology import PSYCHOLOGY_CODES
+from scoring.purchase_stage import PURCHASE_STAGE_CODES
 from scoring.spend_tier import SPEND_TIER_CODES, SpendTierThresholds
+from scoring.tenure import TENURE_CODES
 
 LANGUAGES: tuple[str, ...] = ("vi", "zh", "en")
 
@@ -50,9 +56,118 @@ DEFAULT_SPEND_TIER_THRESHOLDS_VND = SpendTierThresholds(
     new=1, platinum=5_000_000, diamond=20_000_000, luxurious=50_000_000
 )
 
-CLASS_SETS: dict[str, ClassSetDefinition] = {SPEND_TIER.key: SPEND_TIER}
+AGE_BAND = ClassSetDefinition(
+    key="age_band",
+    names={"vi": "Độ tuổi", "zh": "年龄段", "en": "Age band"},
+    codes=(
+        ClassCode("unknown", {"vi": "Chưa rõ tuổi", "zh": "年龄未知", "en": "Unknown"}, "#BDBDBD"),
+        ClassCode("under_18", {"vi": "Dưới 18 tuổi", "zh": "18岁以下", "en": "Under 18"}, "#FFB74D"),
+        ClassCode("young", {"vi": "Thanh niên (18-25)", "zh": "青年 (18-25岁)", "en": "Young (18-25)"}, "#4DB6AC"),
+        ClassCode("adult", {"vi": "Trưởng thành (26-45)", "zh": "成年 (26-45岁)", "en": "Adult (26-45)"}, "#7986CB"),
+        ClassCode(
+            "senior", {"vi": "Trung niên trở lên (46+)", "zh": "中老年 (46岁以上)", "en": "Senior (46+)"}, "#A1887F"
+        ),
+    ),
+)
 
-assert tuple(c.code for c in SPEND_TIER.codes) == SPEND_TIER_CODES
+TENURE = ClassSetDefinition(
+    key="tenure",
+    names={"vi": "Thời gian gắn bó", "zh": "客户时长", "en": "Tenure"},
+    codes=(
+        ClassCode(
+            "new", {"vi": "Mới gắn bó (dưới 3 tháng)", "zh": "新客户 (3个月内)", "en": "New (< 3 months)"}, "#81C784"
+        ),
+        ClassCode("established", {"vi": "Đã gắn bó", "zh": "稳定客户", "en": "Established"}, "#64B5F6"),
+        ClassCode(
+            "long_term",
+            {"vi": "Gắn bó lâu năm (trên 2 năm)", "zh": "长期客户 (2年以上)", "en": "Long-term (> 2 years)"},
+            "#9575CD",
+        ),
+    ),
+)
+
+PURCHASE_STAGE = ClassSetDefinition(
+    key="purchase_stage",
+    names={"vi": "Số lần mua hàng", "zh": "购买阶段", "en": "Purchase stage"},
+    codes=(
+        ClassCode("prospect", {"vi": "Khách hàng tiềm năng", "zh": "潜在买家", "en": "Prospect"}, "#B0BEC5"),
+        ClassCode(
+            "first_time",
+            {"vi": "Khách hàng thực sự (mua lần đầu)", "zh": "首次购买", "en": "First-time buyer"},
+            "#4FC3F7",
+        ),
+        ClassCode("repeat", {"vi": "Khách hàng mua lại", "zh": "回头客", "en": "Repeat buyer"}, "#4DB6AC"),
+        ClassCode("loyal", {"vi": "Khách hàng trung thành", "zh": "忠实客户", "en": "Loyal"}, "#FFD54F"),
+    ),
+)
+
+DEAL_STATUS = ClassSetDefinition(
+    key="deal_status",
+    names={"vi": "Trạng thái giao dịch", "zh": "成交状态", "en": "Deal status"},
+    codes=(
+        ClassCode("potential", {"vi": "Khách hàng tiềm năng", "zh": "潜在客户", "en": "Potential"}, "#CFD8DC"),
+        ClassCode("intent", {"vi": "Khách hàng có ý định mua", "zh": "意向客户", "en": "Intent"}, "#90CAF9"),
+        ClassCode(
+            "quasi", {"vi": "Đã đặt hàng, chưa thanh toán", "zh": "准客户", "en": "Quasi (ordered, unpaid)"}, "#FFE082"
+        ),
+        ClassCode("ordinary", {"vi": "Khách hàng thông thường", "zh": "普通客户", "en": "Ordinary"}, "#A5D6A7"),
+        ClassCode("quality", {"vi": "Khách hàng chất lượng", "zh": "优质客户", "en": "Quality"}, "#4DB6AC"),
+        ClassCode("key", {"vi": "Khách hàng trọng điểm", "zh": "重点客户", "en": "Key account"}, "#F06292"),
+    ),
+)
+
+PURCHASE_PSYCHOLOGY = ClassSetDefinition(
+    key="purchase_psychology",
+    names={"vi": "Tâm lý mua hàng", "zh": "购买心理", "en": "Purchase psychology"},
+    codes=(
+        ClassCode("appearance", {"vi": "Chú trọng vẻ ngoài", "zh": "注重外观", "en": "Appearance-focused"}, "#F48FB1"),
+        ClassCode("promotion", {"vi": "Thích khuyến mãi", "zh": "促销驱动", "en": "Promotion-driven"}, "#FFB74D"),
+        ClassCode("service", {"vi": "Chú trọng dịch vụ", "zh": "注重服务", "en": "Service-focused"}, "#4DD0E1"),
+        ClassCode("novelty", {"vi": "Thích cái mới", "zh": "追求新品", "en": "Novelty-seeking"}, "#BA68C8"),
+        ClassCode("random", {"vi": "Khách vãng lai", "zh": "随机客户", "en": "Random walk-in"}, "#BDBDBD"),
+        ClassCode("undetermined", {"vi": "Chưa xác định", "zh": "未确定", "en": "Undetermined"}, "#E0E0E0"),
+    ),
+)
+
+APPROACH = ClassSetDefinition(
+    key="approach",
+    names={"vi": "Cách tiếp cận", "zh": "沟通方式", "en": "Approach"},
+    codes=(
+        ClassCode(
+            "warm",
+            {"vi": "Thân thiện, tình cảm (nhóm 2, 7, 9)", "zh": "热情型 (2/7/9型)", "en": "Warm (types 2, 7, 9)"},
+            "#FF8A65",
+        ),
+        ClassCode(
+            "direct",
+            {"vi": "Đi thẳng vào việc (nhóm 1, 3, 8)", "zh": "直接型 (1/3/8型)", "en": "Direct (types 1, 3, 8)"},
+            "#7986CB",
+        ),
+        ClassCode(
+            "analytical",
+            {"vi": "Lý trí, cần số liệu (nhóm 5)", "zh": "理性型 (5型)", "en": "Analytical (type 5)"},
+            "#4DB6AC",
+        ),
+        ClassCode("other", {"vi": "Khác / chưa rõ", "zh": "其他", "en": "Other"}, "#BDBDBD"),
+    ),
+)
+
+CLASS_SETS: dict[str, ClassSetDefinition] = {
+    definition.key: definition
+    for definition in (SPEND_TIER, AGE_BAND, TENURE, PURCHASE_STAGE, DEAL_STATUS, PURCHASE_PSYCHOLOGY, APPROACH)
+}
+
+_SCORING_CODES = {
+    "spend_tier": SPEND_TIER_CODES,
+    "age_band": AGE_BAND_CODES,
+    "tenure": TENURE_CODES,
+    "purchase_stage": PURCHASE_STAGE_CODES,
+    "deal_status": DEAL_STATUS_CODES,
+    "purchase_psychology": PSYCHOLOGY_CODES,
+    "approach": APPROACH_CODES,
+}
+# The labels here and the codes the scoring functions return must never drift apart.
+assert all(tuple(c.code for c in CLASS_SETS[key].codes) == codes for key, codes in _SCORING_CODES.items())
 
 
 def class_set(key: str, *, field_name: str = "classSet") -> ClassSetDefinition:

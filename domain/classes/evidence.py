@@ -21,24 +21,101 @@ _SPEND_TIER_TEXT = {
 }
 
 
-def spend_tier_evidence(net_spend_minor: int, currency: str, code: str, lower: int, upper: int) -> dict[str, Any]:
-    return {
-        "net_spend_minor": net_spend_minor,
-        "currency": currency,
-        "code": code,
-        "threshold_minor": lower,
-        "next_threshold_minor": upper if upper >= 0 else None,
-    }
+# Per class set: (fact that must be known, sentence when it is, sentence when it is not).
+_TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "age_band": {
+        "en": ("age {age}", "no birth date on file"),
+        "vi": ("{age} tuổi", "chưa có ngày sinh"),
+        "zh": ("{age}岁", "未填写出生日期"),
+    },
+    "tenure": {
+        "en": ("customer for {tenure_days} days", ""),
+        "vi": ("gắn bó {tenure_days} ngày", ""),
+        "zh": ("成为客户 {tenure_days} 天", ""),
+    },
+    "purchase_stage": {
+        "en": (
+            "{paid_orders} paid orders, {paid_in_window} in the last {window_days} days (loyal from {loyal_orders})",
+            "",
+        ),
+        "vi": (
+            "{paid_orders} đơn đã thanh toán, {paid_in_window} đơn trong {window_days} ngày qua "
+            "(trung thành từ {loyal_orders} đơn)",
+            "",
+        ),
+        "zh": (
+            "已付款订单 {paid_orders} 笔，近 {window_days} 天 {paid_in_window} 笔（{loyal_orders} 笔起为忠实客户）",
+            "",
+        ),
+    },
+    "deal_status": {
+        "en": (
+            "{paid_orders} paid orders, net spend {net_spend}, {open_orders} unpaid orders, "
+            "{intent_signals} interest signals",
+            "",
+        ),
+        "vi": (
+            "{paid_orders} đơn đã thanh toán, chi tiêu ròng {net_spend}, {open_orders} đơn chưa thanh toán, "
+            "{intent_signals} tín hiệu quan tâm",
+            "",
+        ),
+        "zh": (
+            "已付款订单 {paid_orders} 笔，净消费 {net_spend}，"
+            "未付款订单 {open_orders} 笔，意向信号 {intent_signals} 个",
+            "",
+        ),
+    },
+    "purchase_psychology": {
+        "en": (
+            "discounts {discount_share} of spend, new products {new_product_share} and premium/design "
+            "{premium_share} of items, {service_ratings} service ratings, {paid_orders} paid orders",
+            "",
+        ),
+        "vi": (
+            "giảm giá chiếm {discount_share} chi tiêu, sản phẩm mới {new_product_share} và cao cấp/thiết kế "
+            "{premium_share} số món, {service_ratings} đánh giá dịch vụ, {paid_orders} đơn đã thanh toán",
+            "",
+        ),
+        "zh": (
+            "折扣占消费 {discount_share}，新品占 {new_product_share}，高端/设计款占 {premium_share}，"
+            "服务评价 {service_ratings} 条，已付款订单 {paid_orders} 笔",
+            "",
+        ),
+    },
+    "approach": {
+        "en": ("personality type {personality_type}", "no personality type entered"),
+        "vi": ("nhóm tính cách {personality_type}", "chưa nhập nhóm tính cách"),
+        "zh": ("性格类型 {personality_type}", "未填写性格类型"),
+    },
+}
+_REQUIRED_FACT = {"age_band": "age", "approach": "personality_type"}
 
 
 def render_evidence(class_set: str, evidence: dict[str, Any], lang: str) -> str:
+    lang = lang if lang in ("en", "vi", "zh") else "en"
     if class_set == "spend_tier" and "net_spend_minor" in evidence:
         return _render_spend_tier(evidence, lang)
-    return ", ".join(f"{key}={value}" for key, value in sorted(evidence.items()))
+    templates = _TEMPLATES.get(class_set)
+    if templates is None:
+        return ", ".join(f"{key}={value}" for key, value in sorted(evidence.items()))
+    known, unknown = templates[lang]
+    required = _REQUIRED_FACT.get(class_set)
+    if required is not None and evidence.get(required) is None:
+        return unknown
+    return known.format(**_display_facts(evidence, lang))
+
+
+def _display_facts(evidence: dict[str, Any], lang: str) -> dict[str, str]:
+    shown = {key: "–" if value is None else str(value) for key, value in evidence.items()}
+    for key, value in evidence.items():
+        if key.endswith("_share"):
+            shown[key] = "–" if value is None else f"{round(float(value) * 100)}%"
+    if "net_spend_minor" in evidence and "currency" in evidence:
+        shown["net_spend"] = format_amount(int(evidence["net_spend_minor"]), evidence["currency"], lang)
+    return shown
 
 
 def _render_spend_tier(evidence: dict[str, Any], lang: str) -> str:
-    lang = lang if lang in ("en", "vi", "zh") else "en"
     definition = CLASS_SETS["spend_tier"]
     currency = evidence["currency"]
     codes = [code.code for code in definition.codes]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
 from domain.interactions.models import Interaction
+from domain.rescoring.features import INTENT_KINDS, InteractionFeatures
 
 
 class InteractionRepository:
@@ -24,6 +28,31 @@ class InteractionRepository:
             .limit(limit)
         )
         return [Interaction.from_document(document) async for document in cursor]
+
+    async def features_for(self, workspace_id: str, customer_ids: Sequence[str]) -> dict[str, InteractionFeatures]:
+        def count_if(condition: dict[str, Any]) -> dict[str, Any]:
+            return {"$sum": {"$cond": [condition, 1, 0]}}
+
+        cursor = await self._interactions.aggregate(
+            [
+                {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}},
+                {
+                    "$group": {
+                        "_id": "$customer_id",
+                        "interaction_count": {"$sum": 1},
+                        "intent_signals": count_if({"$in": ["$kind", list(INTENT_KINDS)]}),
+                        "service_ratings": count_if({"$eq": ["$kind", "service_rating"]}),
+                        "complaints": count_if({"$eq": ["$kind", "complaint"]}),
+                    }
+                },
+            ]
+        )
+        return {
+            row["_id"]: InteractionFeatures(
+                row["interaction_count"], row["intent_signals"], row["service_ratings"], row["complaints"]
+            )
+            async for row in cursor
+        }
 
     async def delete_for_customer(self, workspace_id: str, customer_id: str) -> None:
         await self._interactions.delete_many({"workspace_id": workspace_id, "customer_id": customer_id})

@@ -11,6 +11,8 @@ from pymongo import ReturnDocument
 from domain.customers.models import CustomerStats
 from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
+from domain.rescoring.features import NEW_PRODUCT_DAYS, PREMIUM_CATEGORIES, OrderFeatures
+from domain.timestamps import aware
 
 
 class OrderRepository:
@@ -58,27 +60,87 @@ class OrderRepository:
             {"$set": {"customer_deleted_at": datetime.now(UTC)}},
         )
 
-    async def stats_for(self, workspace_id: str, customer_ids: Sequence[str]) -> dict[str, CustomerStats]:
-        """Order counts and net spend (paid minus refunded) per customer, in one aggregation."""
-        paid = [status.value for status in PAID_STATUSES]
-        is_paid: dict[str, Any] = {"$in": ["$status", paid]}
-        not_cancelled: dict[str, Any] = {"$ne": ["$status", OrderStatus.CANCELLED.value]}
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}},
-            {
-                "$group": {
-                    "_id": "$customer_id",
-                    "order_count": {"$sum": 1},
-                    "paid_order_count": {
-                        "$sum": {"$cond": [{"$and": [is_paid, {"$lt": ["$refund_minor", "$total_minor"]}]}, 1, 0]}
-                    },
-                    "net_spend_minor": {
-                        "$sum": {"$cond": [is_paid, {"$subtract": ["$total_minor", "$refund_minor"]}, 0]}
-                    },
-                    "first_order_at": {"$min": {"$cond": [not_cancelled, "$placed_at", None]}},
-                    "last_order_at": {"$max": {"$cond": [not_cancelled, "$placed_at", None]}},
+    async def features_for(
+        self, workspace_id: str, customer_ids: Sequence[str], window_start: datetime
+    ) -> dict[str, OrderFeatures]:
+        """Per customer: stats (net spend = paid minus refunded) and what scoring reads, in two aggregations."""
+        match = {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}}
+        orders = await self._orders.aggregate([match, {"$group": _ORDER_GROUP(window_start)}])
+        rows = {row["_id"]: row async for row in orders}
+        items = await self._orders.aggregate([match, {"$match": {"status": {"$in": _PAID}}}, *_ITEM_STAGES])
+        item_rows = {row["_id"]: row async for row in items}
+        return {customer_id: _features(row, item_rows.get(customer_id, {})) for customer_id, row in rows.items()}
+
+
+_PAID = [status.value for status in PAID_STATUSES]
+_IS_PAID: dict[str, Any] = {"$in": ["$status", _PAID]}
+_NOT_CANCELLED: dict[str, Any] = {"$ne": ["$status", OrderStatus.CANCELLED.value]}
+
+
+def _ORDER_GROUP(window_start: datetime) -> dict[str, Any]:
+    def paid_sum(value: Any) -> dict[str, Any]:
+        return {"$sum": {"$cond": [_IS_PAID, value, 0]}}
+
+    return {
+        "_id": "$customer_id",
+        "order_count": {"$sum": 1},
+        "paid_order_count": {
+            "$sum": {"$cond": [{"$and": [_IS_PAID, {"$lt": ["$refund_minor", "$total_minor"]}]}, 1, 0]}
+        },
+        "net_spend_minor": paid_sum({"$subtract": ["$total_minor", "$refund_minor"]}),
+        "gross_spend_minor": paid_sum({"$add": ["$total_minor", "$discount_minor"]}),
+        "discount_minor": paid_sum("$discount_minor"),
+        "paid_in_window": paid_sum({"$cond": [{"$gte": ["$placed_at", window_start]}, 1, 0]}),
+        "unpaid_open_orders": {"$sum": {"$cond": [{"$eq": ["$status", OrderStatus.PLACED.value]}, 1, 0]}},
+        "first_order_at": {"$min": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
+        "last_order_at": {"$max": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
+        "first_paid_at": {"$min": {"$cond": [_IS_PAID, "$placed_at", None]}},
+    }
+
+
+_ITEM_STAGES: list[dict[str, Any]] = [
+    {"$unwind": "$items"},
+    {
+        "$group": {
+            "_id": "$customer_id",
+            "item_count": {"$sum": "$items.quantity"},
+            "premium_items": {
+                "$sum": {"$cond": [{"$in": ["$items.category", list(PREMIUM_CATEGORIES)]}, "$items.quantity", 0]}
+            },
+            "new_product_items": {
+                "$sum": {
+                    "$cond": [
+                        {
+                            "$and": [
+                                {"$ne": [{"$ifNull": ["$items.product_launched_at", None]}, None]},
+                                {
+                                    "$gte": [
+                                        "$items.product_launched_at",
+                                        {"$subtract": ["$placed_at", NEW_PRODUCT_DAYS * 86_400_000]},
+                                    ]
+                                },
+                            ]
+                        },
+                        "$items.quantity",
+                        0,
+                    ]
                 }
             },
-        ]
-        cursor = await self._orders.aggregate(pipeline)
-        return {row["_id"]: CustomerStats.from_document(row) async for row in cursor}
+        }
+    },
+]
+
+
+def _features(row: dict[str, Any], items: dict[str, Any]) -> OrderFeatures:
+    first_paid = row.get("first_paid_at")
+    return OrderFeatures(
+        stats=CustomerStats.from_document(row),
+        paid_in_window=row.get("paid_in_window", 0),
+        unpaid_open_orders=row.get("unpaid_open_orders", 0),
+        gross_spend_minor=row.get("gross_spend_minor", 0),
+        discount_minor=row.get("discount_minor", 0),
+        first_paid_at=aware(first_paid) if first_paid else None,
+        item_count=items.get("item_count", 0),
+        new_product_items=items.get("new_product_items", 0),
+        premium_items=items.get("premium_items", 0),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
@@ -11,6 +12,8 @@ from pymongo import UpdateOne
 from domain.classes.events import ClassChangeEvent
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.db import Database
+from domain.rescoring.features import ProfileFeatures
+from domain.timestamps import aware
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +25,8 @@ class ScoringState:
     classes: dict[str, dict[str, Any]]
     stats: dict[str, Any]
     pending_events: list[ClassChangeEvent]
+    profile: ProfileFeatures
+    next_transition_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +37,12 @@ class ScoredCustomer:
     changed_classes: list[AssignedClass] = field(default_factory=list)
     events: list[ClassChangeEvent] = field(default_factory=list)
     stats_changed: bool = True
+    next_transition_at: datetime | None = None
+    next_transition_changed: bool = False
 
     @property
     def needs_write(self) -> bool:
-        return self.stats_changed or bool(self.changed_classes)
+        return self.stats_changed or self.next_transition_changed or bool(self.changed_classes)
 
 
 class ScoringRepository:
@@ -45,21 +52,9 @@ class ScoringRepository:
     async def load(self, workspace_id: str, customer_ids: Sequence[str]) -> list[ScoringState]:
         cursor = self._customers.find(
             {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}},
-            {"scoring": 1, "classes": 1, "stats": 1},
+            {"scoring": 1, "classes": 1, "stats": 1, "created_at": 1, "birth_date": 1, "personality.type": 1},
         ).sort("_id", 1)
-        return [
-            ScoringState(
-                customer_id=document["_id"],
-                seq=(document.get("scoring") or {}).get("seq", 0),
-                classes=document.get("classes") or {},
-                stats=document.get("stats") or {},
-                pending_events=[
-                    ClassChangeEvent.from_document(event)
-                    for event in (document.get("scoring") or {}).get("pending_events", [])
-                ],
-            )
-            async for document in cursor
-        ]
+        return [_state(document) async for document in cursor]
 
     async def write_results(self, workspace_id: str, scored: Sequence[ScoredCustomer]) -> set[str]:
         """Write classes, stats and the events to deliver, only where nobody changed the customer since
@@ -113,16 +108,42 @@ class ScoringRepository:
 
     async def dirty_customers(self, limit: int) -> dict[str, list[str]]:
         """Dirty customers of every workspace, grouped by workspace (for the sweeper)."""
-        cursor = self._customers.find({"scoring.dirty": True}, {"workspace_id": 1}).limit(limit)
+        return await self._grouped({"scoring.dirty": True}, limit)
+
+    async def due_customers(self, now: datetime, limit: int) -> dict[str, list[str]]:
+        """Customers whose classes change with time alone by ``now`` (a birthday, a tenure boundary)."""
+        return await self._grouped({"scoring.next_transition_at": {"$lte": now}}, limit)
+
+    async def _grouped(self, query: dict[str, Any], limit: int) -> dict[str, list[str]]:
+        cursor = self._customers.find(query, {"workspace_id": 1}).limit(limit)
         grouped: dict[str, list[str]] = {}
         async for document in cursor:
             grouped.setdefault(document["workspace_id"], []).append(document["_id"])
         return grouped
 
 
+def _state(document: dict[str, Any]) -> ScoringState:
+    scoring = document.get("scoring") or {}
+    birth = document.get("birth_date")
+    return ScoringState(
+        customer_id=document["_id"],
+        seq=scoring.get("seq", 0),
+        classes=document.get("classes") or {},
+        stats=document.get("stats") or {},
+        pending_events=[ClassChangeEvent.from_document(event) for event in scoring.get("pending_events", [])],
+        profile=ProfileFeatures(
+            created_at=aware(document["created_at"]),
+            birth_date=birth.date() if isinstance(birth, datetime) else None,
+            personality_type=(document.get("personality") or {}).get("type", 0),
+        ),
+        next_transition_at=aware(scoring["next_transition_at"]) if scoring.get("next_transition_at") else None,
+    )
+
+
 def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
+        "scoring.next_transition_at": item.next_transition_at,
         "scoring.scored_seq": item.seq,
         "scoring.pending_events": [event.to_document() for event in item.events],
     }

@@ -5,20 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
-from domain.classes.evidence import spend_tier_evidence
 from domain.customers.models import AssignedClass, CustomerStats
+from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher
+from domain.rescoring.features import InteractionFeatures, OrderFeatures, build_batch
 from domain.rescoring.repository import ScoredCustomer, ScoringRepository, ScoringState
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.spend_tier import classify_spend_tier
+from scoring.catalogue import classify_all, next_transition_at
+from scoring.result import ClassSetResult
 
 RESCORE_REASON = "rescore"
 
@@ -35,12 +37,14 @@ class RescoringService:
         self,
         scoring: ScoringRepository,
         orders: OrderRepository,
+        interactions: InteractionRepository,
         workspaces: WorkspaceRepository,
         class_events: ClassEventRepository,
         publisher: EventPublisher,
     ) -> None:
         self._scoring = scoring
         self._orders = orders
+        self._interactions = interactions
         self._workspaces = workspaces
         self._class_events = class_events
         self._publisher = publisher
@@ -53,8 +57,12 @@ class RescoringService:
             return RescoreOutcome(0, 0, 0)
         states = await self._scoring.load(workspace_id, customer_ids)
         await self._deliver([event for state in states for event in state.pending_events])
-        stats = await self._orders.stats_for(workspace_id, [state.customer_id for state in states])
-        scored = compute_changes(workspace, states, stats, datetime.now(UTC))
+        now = datetime.now(UTC)
+        ids = [state.customer_id for state in states]
+        window = workspace.class_settings.scoring.purchase_stage.window_days
+        orders = await self._orders.features_for(workspace_id, ids, now - timedelta(days=window))
+        interactions = await self._interactions.features_for(workspace_id, ids)
+        scored = compute_changes(workspace, states, orders, interactions, now)
         written = await self._scoring.write_results(workspace_id, scored)
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
@@ -70,54 +78,77 @@ class RescoringService:
         await self._publisher.publish(events)
 
 
+# Class sets whose evidence names an amount of money, so the evidence carries the currency.
+_MONEY_EVIDENCE = frozenset({"spend_tier", "deal_status"})
+
+
 def compute_changes(
-    workspace: Workspace, states: Sequence[ScoringState], stats: dict[str, CustomerStats], now: datetime
+    workspace: Workspace,
+    states: Sequence[ScoringState],
+    orders: dict[str, OrderFeatures],
+    interactions: dict[str, InteractionFeatures],
+    now: datetime,
 ) -> list[ScoredCustomer]:
-    """Pure: the new stats and classes of each customer, with one event per changed class set."""
-    customer_stats = [stats.get(state.customer_id, CustomerStats()) for state in states]
-    net_spend = np.fromiter((item.net_spend_minor for item in customer_stats), dtype=np.int64, count=len(states))
-    settings = workspace.class_settings
-    tiers = classify_spend_tier(net_spend, settings.spend_tier)
-    codes = tiers.codes()
-    result = []
+    """Pure: each customer's new stats and classes, with one event per changed class set."""
+    order_features = [orders.get(state.customer_id, OrderFeatures()) for state in states]
+    batch = build_batch(
+        [state.profile for state in states],
+        order_features,
+        [interactions.get(state.customer_id, InteractionFeatures()) for state in states],
+        now,
+    )
+    results = classify_all(batch, workspace.class_settings.scoring)
+    due = next_transition_at(results, len(states))
+    scored = []
     for i, state in enumerate(states):
-        evidence = spend_tier_evidence(
-            int(net_spend[i]), workspace.currency, codes[i], int(tiers.lower[i]), int(tiers.upper[i])
+        changed, events = _class_changes(workspace, state, results, i, now)
+        next_at = None if np.isnan(due[i]) else datetime.fromtimestamp(float(due[i]), UTC)
+        stats = order_features[i].stats
+        scored.append(
+            ScoredCustomer(
+                state.customer_id,
+                state.seq,
+                stats,
+                changed,
+                events,
+                stats_changed=CustomerStats.from_document(state.stats) != stats,
+                next_transition_at=next_at,
+                next_transition_changed=next_at != state.next_transition_at,
+            )
         )
-        current = state.classes.get("spend_tier") or {}
-        changed: list[AssignedClass] = []
-        events: list[ClassChangeEvent] = []
-        if current.get("code") != codes[i] or current.get("evidence") != evidence:
-            since = now if current.get("code") != codes[i] else current["since"]
-            changed.append(AssignedClass("spend_tier", codes[i], since, evidence, settings.version))
-        if current.get("code") != codes[i]:
+    return scored
+
+
+def _class_changes(
+    workspace: Workspace, state: ScoringState, results: list[ClassSetResult], i: int, now: datetime
+) -> tuple[list[AssignedClass], list[ClassChangeEvent]]:
+    version = workspace.class_settings.version
+    changed: list[AssignedClass] = []
+    events: list[ClassChangeEvent] = []
+    for result in results:
+        code = result.code(i)
+        evidence: dict[str, Any] = {key: value for key, value in result.facts_at(i).items() if key != "next_change_at"}
+        evidence["code"] = code
+        if result.key in _MONEY_EVIDENCE:
+            evidence["currency"] = workspace.currency
+        current = state.classes.get(result.key) or {}
+        if current.get("code") == code and current.get("evidence") == evidence:
+            continue
+        moved = current.get("code") != code
+        changed.append(AssignedClass(result.key, code, now if moved else current["since"], evidence, version))
+        if moved:
             events.append(
                 ClassChangeEvent(
                     id=uuid.uuid4().hex,
                     workspace_id=workspace.id,
                     customer_id=state.customer_id,
-                    class_set="spend_tier",
+                    class_set=result.key,
                     previous=current.get("code"),
-                    current=codes[i],
+                    current=code,
                     evidence=evidence,
-                    settings_version=settings.version,
+                    settings_version=version,
                     reason=RESCORE_REASON,
                     at=now,
                 )
             )
-        new_stats = customer_stats[i]
-        result.append(
-            ScoredCustomer(
-                state.customer_id,
-                state.seq,
-                new_stats,
-                changed,
-                events,
-                stats_changed=_stored_stats_differ(state.stats, new_stats),
-            )
-        )
-    return result
-
-
-def _stored_stats_differ(stored: dict[str, Any], stats: CustomerStats) -> bool:
-    return CustomerStats.from_document(stored) != stats
+    return changed, events

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.classes.catalogue import DEFAULT_SPEND_TIER_THRESHOLDS_VND
+from scoring.catalogue import ScoringSettings
 from scoring.spend_tier import SpendTierThresholds
 
 
@@ -13,6 +14,11 @@ from scoring.spend_tier import SpendTierThresholds
 class ClassSettings:
     version: int
     spend_tier: SpendTierThresholds
+
+    @property
+    def scoring(self) -> ScoringSettings:
+        """Thresholds for every class set; only the spend tier is stored per workspace so far."""
+        return ScoringSettings(spend_tier=self.spend_tier)
 
     def to_document(self) -> dict[str, Any]:
         thresholds = self.spend_tier

@@ -1,0 +1,83 @@
+"""Aggregates read for scoring, and their assembly into the arrays scoring/ works on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+
+from domain.customers.models import CustomerStats
+from scoring.batch import CustomerBatch
+
+# Which interaction kinds show interest before a purchase (deal status "intent").
+INTENT_KINDS = ("quote", "call", "visit", "message", "meeting", "website_visit")
+PREMIUM_CATEGORIES = ("premium", "premium_design", "design", "luxury")
+NEW_PRODUCT_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFeatures:
+    stats: CustomerStats = field(default_factory=CustomerStats)
+    paid_in_window: int = 0
+    unpaid_open_orders: int = 0
+    gross_spend_minor: int = 0
+    discount_minor: int = 0
+    first_paid_at: datetime | None = None
+    item_count: int = 0
+    new_product_items: int = 0
+    premium_items: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionFeatures:
+    interaction_count: int = 0
+    intent_signals: int = 0
+    service_ratings: int = 0
+    complaints: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFeatures:
+    created_at: datetime
+    birth_date: date | None = None
+    personality_type: int = 0
+
+
+def build_batch(
+    profiles: Sequence[ProfileFeatures],
+    orders: Sequence[OrderFeatures],
+    interactions: Sequence[InteractionFeatures],
+    now: datetime,
+) -> CustomerBatch:
+    def ints(values: list[int]) -> np.ndarray:
+        return np.asarray(values, dtype=np.int64).reshape(len(profiles))
+
+    def times(values: list[datetime | None]) -> np.ndarray:
+        return np.asarray([v.timestamp() if v else np.nan for v in values], dtype=np.float64).reshape(len(profiles))
+
+    births = [p.birth_date for p in profiles]
+    return CustomerBatch(
+        now=now.timestamp(),
+        created_at=times([p.created_at for p in profiles]),
+        birth_year=ints([b.year if b else 0 for b in births]),
+        birth_month=ints([b.month if b else 0 for b in births]),
+        birth_day=ints([b.day if b else 0 for b in births]),
+        personality_type=ints([p.personality_type for p in profiles]),
+        order_count=ints([o.stats.order_count for o in orders]),
+        paid_order_count=ints([o.stats.paid_order_count for o in orders]),
+        paid_in_window=ints([o.paid_in_window for o in orders]),
+        unpaid_open_orders=ints([o.unpaid_open_orders for o in orders]),
+        net_spend=ints([o.stats.net_spend_minor for o in orders]),
+        gross_spend=ints([o.gross_spend_minor for o in orders]),
+        discount_spend=ints([o.discount_minor for o in orders]),
+        first_paid_at=times([o.first_paid_at for o in orders]),
+        item_count=ints([o.item_count for o in orders]),
+        new_product_items=ints([o.new_product_items for o in orders]),
+        premium_items=ints([o.premium_items for o in orders]),
+        interaction_count=ints([i.interaction_count for i in interactions]),
+        intent_signals=ints([i.intent_signals for i in interactions]),
+        service_ratings=ints([i.service_ratings for i in interactions]),
+        complaints=ints([i.complaints for i in interactions]),
+    )

@@ -1,0 +1,73 @@
+"""The inputs of classification for a batch of customers, as aligned numpy arrays (one row each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.result import FloatArray, IntArray
+
+DAY_SECONDS = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBatch:
+    """Times are seconds since the epoch, NaN when unknown; money is in minor units.
+
+    ``birth_year/month/day`` are 0 when the birth date is unknown.
+    """
+
+    now: float
+    created_at: FloatArray
+    birth_year: IntArray
+    birth_month: IntArray
+    birth_day: IntArray
+    personality_type: IntArray  # 0 = not entered
+    order_count: IntArray
+    paid_order_count: IntArray
+    paid_in_window: IntArray  # paid orders within the purchase-stage window
+    unpaid_open_orders: IntArray  # placed, neither paid nor cancelled
+    net_spend: IntArray
+    gross_spend: IntArray  # paid totals before discounts
+    discount_spend: IntArray
+    first_paid_at: FloatArray
+    item_count: IntArray
+    new_product_items: IntArray
+    premium_items: IntArray
+    interaction_count: IntArray
+    intent_signals: IntArray  # quotes, calls, visits, messages, meetings
+    service_ratings: IntArray
+    complaints: IntArray
+
+    def __len__(self) -> int:
+        return len(self.created_at)
+
+
+def empty_batch(n: int, now: float) -> CustomerBatch:
+    """A batch of ``n`` customers with no data at all (useful for tests and as a base)."""
+    zeros = np.zeros(n, dtype=np.int64)
+    nan = np.full(n, np.nan)
+    return CustomerBatch(
+        now=now,
+        created_at=np.full(n, now),
+        birth_year=zeros,
+        birth_month=zeros,
+        birth_day=zeros,
+        personality_type=zeros,
+        order_count=zeros,
+        paid_order_count=zeros,
+        paid_in_window=zeros,
+        unpaid_open_orders=zeros,
+        net_spend=zeros,
+        gross_spend=zeros,
+        discount_spend=zeros,
+        first_paid_at=nan,
+        item_count=zeros,
+        new_product_items=zeros,
+        premium_items=zeros,
+        interaction_count=zeros,
+        intent_signals=zeros,
+        service_ratings=zeros,
+        complaints=zeros,
+    )
