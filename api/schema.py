@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 
@@ -12,7 +13,7 @@ from strawberry.types import ExecutionContext, Info
 from api.context import RequestContext
 from api.errors import DomainErrorMasker
 from api.pagination import decode_cursor, encode_cursor
-from api.types.classes import ClassChange
+from api.types.classes import ClassChange, ClassCodeInfo, ClassCount, ClassSet
 from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
 from api.types.enums import OrderStatusEnum
 from api.types.errors import UserError, user_errors
@@ -26,12 +27,21 @@ from api.types.inputs import (
 )
 from api.types.interaction import Interaction
 from api.types.order import Order
+from domain.classes.catalogue import CLASS_SETS
 from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders.models import OrderStatus
 
 CrmInfo = Info[RequestContext, None]
+
+
+@dataclasses.dataclass(frozen=True)
+class _NoSettings:
+    """Class sets with nothing to tune (approach) show empty settings."""
+
+
+_NO_SETTINGS = _NoSettings()
 
 # Errors that belong in a payload's ``errors`` list; auth failures stay top-level GraphQL errors.
 PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
@@ -83,6 +93,35 @@ class Query:
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
             total_count=page.total_count,
         )
+
+    @strawberry.field(description="The class sets, their codes, labels, colours and the settings in force")
+    async def class_sets(self, info: CrmInfo) -> list[ClassSet]:
+        workspace = await info.context.workspace()
+        settings = workspace.class_settings.scoring
+        return [
+            ClassSet(
+                key=definition.key,
+                codes=[ClassCodeInfo(code=c.code, color=c.color, labels=c.labels) for c in definition.codes],
+                settings_version=workspace.class_settings.version,
+                settings=dataclasses.asdict(getattr(settings, definition.key, None) or _NO_SETTINGS),
+                names=definition.names,
+            )
+            for definition in CLASS_SETS.values()
+        ]
+
+    @strawberry.field(description="Customers per code of a class set (for dashboards), optionally filtered")
+    async def class_distribution(
+        self, info: CrmInfo, class_set: str, filter: CustomerFilter | None = None
+    ) -> list[ClassCount]:
+        context = info.context
+        counts = await context.services.customers.class_distribution(
+            context.principal, class_set, filter.to_domain() if filter else None
+        )
+        definition = CLASS_SETS[class_set]
+        return [
+            ClassCount(class_set=class_set, code=code, count=count, color=definition.code(code).color)
+            for code, count in counts
+        ]
 
     @strawberry.field
     async def order(self, info: CrmInfo, id: strawberry.ID) -> Order | None:

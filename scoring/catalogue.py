@@ -24,7 +24,7 @@ class ScoringSettings:
     tenure: TenureSettings = field(default_factory=TenureSettings)
     purchase_stage: PurchaseStageSettings = field(default_factory=PurchaseStageSettings)
     deal_status: DealStatusSettings = field(default_factory=DealStatusSettings)
-    psychology: PsychologySettings = field(default_factory=PsychologySettings)
+    purchase_psychology: PsychologySettings = field(default_factory=PsychologySettings)
 
 
 def classify_all(batch: CustomerBatch, settings: ScoringSettings) -> list[ClassSetResult]:
@@ -34,7 +34,7 @@ def classify_all(batch: CustomerBatch, settings: ScoringSettings) -> list[ClassS
         classify_tenure(batch, settings.tenure),
         classify_purchase_stage(batch, settings.purchase_stage),
         classify_deal_status(batch, settings.deal_status),
-        classify_purchase_psychology(batch, settings.psychology),
+        classify_purchase_psychology(batch, settings.purchase_psychology),
         classify_approach(batch),
     ]
 

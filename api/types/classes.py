@@ -25,6 +25,42 @@ def _label(class_set: str, code: str | None, lang: str) -> str | None:
     return CLASS_SETS[class_set].code(code).label(checked_language(lang))
 
 
+@strawberry.type
+class ClassCodeInfo:
+    code: str
+    color: str | None
+    labels: strawberry.Private[dict[str, str]]
+
+    @strawberry.field
+    def label(self, lang: str = "en") -> str:
+        return self.labels.get(checked_language(lang), self.code)
+
+
+@strawberry.type(description="A class set of the catalogue with its codes in order and this workspace's settings")
+class ClassSet:
+    key: str
+    codes: list[ClassCodeInfo]
+    settings_version: int
+    settings: dict[str, Any] = strawberry.field(graphql_type=JSON, description="Thresholds and windows in force")
+    names: strawberry.Private[dict[str, str]]
+
+    @strawberry.field
+    def name(self, lang: str = "en") -> str:
+        return self.names.get(checked_language(lang), self.key)
+
+
+@strawberry.type(description="How many customers have one code of a class set")
+class ClassCount:
+    class_set: str
+    code: str
+    count: int
+    color: str | None
+
+    @strawberry.field
+    def label(self, lang: str = "en") -> str:
+        return _label(self.class_set, self.code, lang) or self.code
+
+
 @strawberry.type(description="The customer's current code in one class set, with why.")
 class CustomerClass:
     class_set: str

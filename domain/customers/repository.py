@@ -52,6 +52,14 @@ class CustomerRepository:
         cursor = self._customers.find(query).sort("_id", 1).limit(limit)
         return [Customer.from_document(document) async for document in cursor]
 
+    async def count_by_class(self, query: dict[str, Any], class_set_key: str) -> dict[str | None, int]:
+        """Customers per code of one class set, counted by MongoDB ($match on the workspace index, $group)."""
+        field = f"classes.{class_set_key}.code"  # the key comes from our catalogue
+        cursor = await self._customers.aggregate(
+            [{"$match": query}, {"$group": {"_id": f"${field}", "count": {"$sum": 1}}}]
+        )
+        return {row["_id"]: row["count"] async for row in cursor}
+
     async def count(self, query: dict[str, Any]) -> int:
         return await self._customers.count_documents(query)
 

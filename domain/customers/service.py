@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
+from domain.classes.catalogue import class_set
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
@@ -59,6 +60,15 @@ class CustomerService:
         rows = await self._customers.page(query, after_id, first + 1)
         total = await self._customers.count(query)
         return CustomerPage(rows[:first], len(rows) > first, total)
+
+    async def class_distribution(
+        self, principal: Principal, class_set_key: str, spec: CustomerFilter | None
+    ) -> list[tuple[str, int]]:
+        """Customers per code, in the class set's order, zeros included; not yet scored ones are left out."""
+        principal.require(Permission.READ)
+        definition = class_set(class_set_key)
+        counts = await self._customers.count_by_class(compile_filter(principal.workspace_id, spec), definition.key)
+        return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
 
     async def create(self, principal: Principal, data: dict[str, Any]) -> Customer:
         principal.require(Permission.WRITE_CUSTOMERS)
