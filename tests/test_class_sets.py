@@ -1,0 +1,146 @@
+"""Pure scoring of every class set: table-driven boundaries, without I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from domain.classes.catalogue import CLASS_SETS
+from domain.classes.evidence import render_evidence
+from scoring.age_band import AgeBandSettings, classify_age_band
+from scoring.approach import classify_approach
+from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
+from scoring.catalogue import ScoringSettings, classify_all, next_transition_at
+from scoring.deal_status import DealStatusSettings, classify_deal_status
+from scoring.purchase_psychology import PsychologySettings, classify_purchase_psychology
+from scoring.purchase_stage import PurchaseStageSettings, classify_purchase_stage
+from scoring.spend_tier import SpendTierThresholds
+from scoring.tenure import TenureSettings, classify_tenure
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def one(**fields: Any) -> CustomerBatch:
+    """A batch of one customer with the given fields (everything else empty)."""
+    batch = empty_batch(1, NOW.timestamp())
+    arrays = {name: np.array([value], dtype=getattr(batch, name).dtype) for name, value in fields.items()}
+    return dataclasses.replace(batch, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("birth", "code", "age"),
+    [
+        (None, "unknown", None),
+        ((2008, 6, 16), "under_18", 17),  # turns 18 tomorrow
+        ((2008, 6, 15), "young", 18),  # 18 today
+        ((2000, 6, 16), "young", 25),
+        ((2000, 6, 15), "adult", 26),
+        ((1980, 6, 16), "adult", 45),
+        ((1980, 6, 15), "senior", 46),
+        ((1930, 1, 1), "senior", 96),
+    ],
+)
+def test_age_band(birth: tuple[int, int, int] | None, code: str, age: int | None) -> None:
+    year, month, day = birth or (0, 0, 0)
+    result = classify_age_band(one(birth_year=year, birth_month=month, birth_day=day), AgeBandSettings())
+    assert (result.code(0), result.facts_at(0)["age"]) == (code, age)
+
+
+def test_age_band_is_due_again_on_the_birthday_that_changes_it() -> None:
+    result = classify_age_band(one(birth_year=2008, birth_month=6, birth_day=16), AgeBandSettings())
+    due = result.facts_at(0)["next_change_at"]
+    assert datetime.fromtimestamp(due, UTC) == datetime(2026, 6, 16, tzinfo=UTC)  # type: ignore[arg-type]
+    senior = classify_age_band(one(birth_year=1950, birth_month=1, birth_day=1), AgeBandSettings())
+    assert senior.facts_at(0)["next_change_at"] is None
+
+
+@pytest.mark.parametrize(
+    ("days", "code"), [(0, "new"), (89, "new"), (90, "established"), (729, "established"), (730, "long_term")]
+)
+def test_tenure_since_first_paid_order(days: int, code: str) -> None:
+    first_paid = NOW.timestamp() - days * DAY_SECONDS
+    result = classify_tenure(one(first_paid_at=first_paid, created_at=NOW.timestamp()), TenureSettings())
+    assert (result.code(0), result.facts_at(0)["tenure_days"]) == (code, days)
+
+
+def test_tenure_counts_from_signup_without_orders() -> None:
+    result = classify_tenure(one(created_at=NOW.timestamp() - 100 * DAY_SECONDS), TenureSettings())
+    assert result.code(0) == "established"
+
+
+@pytest.mark.parametrize(
+    ("paid", "in_window", "code"),
+    [(0, 0, "prospect"), (1, 1, "first_time"), (2, 2, "repeat"), (4, 4, "repeat"), (5, 5, "loyal"), (9, 4, "repeat")],
+)
+def test_purchase_stage(paid: int, in_window: int, code: str) -> None:
+    result = classify_purchase_stage(one(paid_order_count=paid, paid_in_window=in_window), PurchaseStageSettings())
+    assert result.code(0) == code
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({}, "potential"),
+        ({"intent_signals": 1}, "intent"),
+        ({"intent_signals": 1, "unpaid_open_orders": 1}, "quasi"),
+        ({"paid_order_count": 1, "unpaid_open_orders": 1}, "ordinary"),
+        ({"paid_order_count": 3}, "quality"),
+        ({"paid_order_count": 1, "net_spend": 5_000_000}, "quality"),
+        ({"paid_order_count": 10}, "key"),
+        ({"paid_order_count": 2, "net_spend": 20_000_000}, "key"),
+    ],
+)
+def test_deal_status(fields: dict[str, int], code: str) -> None:
+    assert classify_deal_status(one(**fields), DealStatusSettings()).code(0) == code
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({}, "undetermined"),
+        ({"paid_order_count": 1}, "random"),
+        ({"paid_order_count": 1, "interaction_count": 2}, "undetermined"),
+        ({"paid_order_count": 2, "gross_spend": 100, "discount_spend": 30}, "promotion"),
+        ({"paid_order_count": 2, "gross_spend": 100, "discount_spend": 29}, "undetermined"),
+        ({"paid_order_count": 2, "item_count": 4, "new_product_items": 2}, "novelty"),
+        ({"paid_order_count": 2, "item_count": 4, "premium_items": 2}, "appearance"),
+        ({"paid_order_count": 2, "service_ratings": 2, "interaction_count": 2}, "service"),
+    ],
+)
+def test_purchase_psychology(fields: dict[str, int], code: str) -> None:
+    assert classify_purchase_psychology(one(**fields), PsychologySettings()).code(0) == code
+
+
+@pytest.mark.parametrize(
+    ("personality", "code"),
+    [(0, "other"), (1, "direct"), (2, "warm"), (3, "direct"), (4, "other"), (5, "analytical"), (6, "other"),
+     (7, "warm"), (8, "direct"), (9, "warm")],
+)  # fmt: skip
+def test_approach(personality: int, code: str) -> None:
+    assert classify_approach(one(personality_type=personality)).code(0) == code
+
+
+def test_every_code_of_every_set_has_labels_in_three_languages_and_evidence() -> None:
+    settings = ScoringSettings(spend_tier=SpendTierThresholds(1, 5_000_000, 20_000_000, 50_000_000))
+    results = classify_all(empty_batch(3, NOW.timestamp()), settings)
+    assert {result.key for result in results} == set(CLASS_SETS)
+    for result in results:
+        definition = CLASS_SETS[result.key]
+        assert tuple(code.code for code in definition.codes) == result.codes
+        for code in definition.codes:
+            assert set(code.labels) == {"vi", "zh", "en"} and all(code.labels.values())
+        evidence = {**result.facts_at(0), "code": result.code(0), "currency": "VND"}
+        for lang in ("vi", "zh", "en"):
+            assert render_evidence(result.key, evidence, lang), (result.key, lang)
+
+
+def test_next_transition_is_the_earliest_due_change() -> None:
+    settings = ScoringSettings(spend_tier=SpendTierThresholds(1, 5_000_000, 20_000_000, 50_000_000))
+    batch = one(birth_year=2008, birth_month=6, birth_day=20, created_at=NOW.timestamp() - 80 * DAY_SECONDS)
+    due = next_transition_at(classify_all(batch, settings), 1)[0]
+    # Tenure becomes "established" in 10 days (90 after signup); the 18th birthday comes first, in 5.
+    assert datetime.fromtimestamp(due, UTC) == datetime(2026, 6, 20, tzinfo=UTC)
