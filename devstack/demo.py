@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -122,7 +122,7 @@ def _customer_row(rng: random.Random, fakers: dict[str, Faker], owners: list[str
         "phone": phone,
         "legal_type": "company" if company else "individual",
         "company_name": faker.company() if company else None,
-        "birth_date": (datetime(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))).date(),
+        "birth_date": _birth_date(rng, index),
         "gender": rng.choice(["female", "male", "female", "other"]),
         "city": city,
         "region": region,
@@ -133,33 +133,61 @@ def _customer_row(rng: random.Random, fakers: dict[str, Faker], owners: list[str
         "lifestyle": rng.sample(LIFESTYLE, 1),
         "tags": ["demo"] + (["vip"] if index % 17 == 0 else []),
         "needs": rng.sample(CATEGORIES, 2),
-        "personality_type": rng.randint(1, 9),
+        "personality_type": rng.randint(1, 9) if index % 7 else None,
         "owner_id": owners[index % len(owners)],
     }
 
 
+def _birth_date(rng: random.Random, index: int) -> date | None:
+    if index % 19 == 0:
+        return None  # not everyone tells their birthday
+    oldest_year = 2009 if index % 29 == 5 else 1950  # a few under 18
+    start = datetime(oldest_year, 1, 1)
+    return (start + timedelta(days=rng.randrange((datetime(2011, 1, 1) - start).days))).date()
+
+
+# Shopping habits, so that every purchase psychology shows up: by index % 11.
+PROMOTION, NOVELTY, APPEARANCE = 3, 4, 5
+
+
 def _order_rows(rng: random.Random, customer_id: str, index: int) -> list[dict[str, Any]]:
-    # A few big spenders so that every spend tier shows up.
-    big = index % 23 == 0
-    rows = []
-    for number in range(rng.choice([0, 0, 1, 1, 2, 3, 5]) + (6 if big else 0)):
-        total = Decimal(rng.randrange(200, 6_000 if not big else 12_000) * 1000)
-        category = rng.choice(CATEGORIES)
-        rows.append(
+    big = index % 23 == 0  # a few big, frequent, recent spenders: every spend tier and loyal buyers
+    if index % 31 == 7:
+        return [_order(rng, customer_id, index, 0, "placed", days_ago=3)]  # ordered, not paid yet
+    count = rng.choice([0, 0, 1, 1, 2, 3, 5]) + (6 if big else 0)
+    oldest = 300 if big else 1000
+    statuses = ["paid", "delivered"] if big else ["paid", "paid", "delivered", "placed"]
+    return [
+        _order(rng, customer_id, index, number, rng.choice(statuses), rng.randrange(1, oldest))
+        for number in range(count)
+    ]
+
+
+def _order(rng: random.Random, customer_id: str, index: int, number: int, status: str, days_ago: int) -> dict[str, Any]:
+    habit = index % 11
+    total = Decimal(rng.randrange(200, 12_000 if index % 23 == 0 else 6_000) * 1000)
+    placed_at = datetime.now(UTC) - timedelta(days=days_ago)
+    launched = placed_at - timedelta(days=rng.randrange(1, 60)) if habit == NOVELTY else None
+    category = "premium_design" if habit == APPEARANCE else rng.choice(CATEGORIES[:-1])
+    discount = total / 2 if habit == PROMOTION else Decimal(rng.choice([0, 0, 50_000, 100_000]))
+    return {
+        "customer_id": customer_id,
+        "external_id": f"demo-order-{index:04d}-{number}",
+        "status": status,
+        "total": total,
+        "discount": discount,
+        "placed_at": placed_at,
+        "channel": rng.choice(["store", "online", "zalo", "facebook"]),
+        "items": [
             {
-                "customer_id": customer_id,
-                "external_id": f"demo-order-{index:04d}-{number}",
-                "status": rng.choice(["paid", "paid", "delivered", "placed"]),
-                "total": total,
-                "discount": Decimal(rng.choice([0, 0, 50_000, 100_000])),
-                "placed_at": datetime.now(UTC) - timedelta(days=rng.randrange(1, 700)),
-                "channel": rng.choice(["store", "online", "zalo", "facebook"]),
-                "items": [
-                    {"sku": f"SKU-{rng.randrange(100)}", "category": category, "quantity": 1, "unit_price": total}
-                ],
+                "sku": f"SKU-{rng.randrange(100)}",
+                "category": category,
+                "quantity": 1,
+                "unit_price": total,
+                "product_launched_at": launched,
             }
-        )
-    return rows
+        ],
+    }
 
 
 async def _refund_some(services: Services, admin: Principal, orders: list[Order]) -> None:
@@ -169,17 +197,20 @@ async def _refund_some(services: Services, admin: Principal, orders: list[Order]
 
 
 def _interaction_rows(rng: random.Random, customer_id: str, index: int) -> list[dict[str, Any]]:
-    rows = []
-    for number in range(rng.randrange(3)):
-        kind = rng.choice(list(InteractionKind))
-        rows.append(
-            {
-                "customer_id": customer_id,
-                "external_id": f"demo-interaction-{index:04d}-{number}",
-                "kind": kind,
-                "at": datetime.now(UTC) - timedelta(days=rng.randrange(1, 365)),
-                "rating": rng.randint(1, 5) if kind == InteractionKind.SERVICE_RATING else None,
-                "note": "demo",
-            }
-        )
-    return rows
+    if index % 11 == 6:  # service-minded: rates the service often
+        kinds = [InteractionKind.SERVICE_RATING] * 3
+    elif index % 31 == 11:  # asked for a quote, has not ordered yet (see _order_rows: few orders)
+        kinds = [InteractionKind.QUOTE]
+    else:
+        kinds = [rng.choice(list(InteractionKind)) for _ in range(rng.randrange(3))]
+    return [
+        {
+            "customer_id": customer_id,
+            "external_id": f"demo-interaction-{index:04d}-{number}",
+            "kind": kind,
+            "at": datetime.now(UTC) - timedelta(days=rng.randrange(1, 365)),
+            "rating": rng.randint(1, 5) if kind == InteractionKind.SERVICE_RATING else None,
+            "note": "demo",
+        }
+        for number, kind in enumerate(kinds)
+    ]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from devstack.demo import load_demo
+from domain.classes.catalogue import CLASS_SETS
 from domain.config import AppConfig
 from domain.errors import InvalidInput
 from tests.conftest import Api, Workspace, run_worker
@@ -52,14 +53,15 @@ def test_orders_for_unknown_customers_reject_the_batch(api: Api, shop: Workspace
     assert orders["customer"]["orders"] == []
 
 
-def test_demo_data_loads_idempotently_and_shows_every_spend_tier(api: Api, config: AppConfig) -> None:
-    first = api.call(lambda: load_demo(api.services, "crm_demo_test_key", customers=120))
-    again = api.call(lambda: load_demo(api.services, "crm_demo_test_key", customers=120))
+def test_demo_data_loads_idempotently_and_shows_every_code_of_every_class_set(api: Api, config: AppConfig) -> None:
+    first = api.call(lambda: load_demo(api.services, "crm_demo_test_key"))
+    again = api.call(lambda: load_demo(api.services, "crm_demo_test_key"))
     assert again.customer_ids == first.customer_ids
     run_worker(config)
-    query = """query($codes: [String!]!) { customers(filter: {class: {classSet: "spend_tier", codes: $codes}}) {
-      totalCount } }"""
-    for code in ("none", "new", "platinum", "diamond", "luxurious"):
-        count = api.ok(query, {"codes": [code]}, "crm_demo_test_key")["customers"]["totalCount"]
-        assert count > 0, code
-    assert api.ok(COUNT, None, "crm_demo_test_key")["customers"]["totalCount"] == 120
+    query = "query($set: String!) { classDistribution(classSet: $set) { code count } }"
+    missing = []
+    for class_set in CLASS_SETS:
+        rows = api.ok(query, {"set": class_set}, "crm_demo_test_key")["classDistribution"]
+        missing += [f"{class_set}.{row['code']}" for row in rows if row["count"] == 0]
+        assert sum(row["count"] for row in rows) == len(first.customer_ids)
+    assert missing == []

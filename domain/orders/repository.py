@@ -116,7 +116,13 @@ _ITEM_STAGES: list[dict[str, Any]] = [
                                 {
                                     "$gte": [
                                         "$items.product_launched_at",
-                                        {"$subtract": ["$placed_at", NEW_PRODUCT_DAYS * 86_400_000]},
+                                        {
+                                            "$dateSubtract": {
+                                                "startDate": "$placed_at",
+                                                "unit": "day",
+                                                "amount": NEW_PRODUCT_DAYS,
+                                            }
+                                        },
                                     ]
                                 },
                             ]
