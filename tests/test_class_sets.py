@@ -28,7 +28,7 @@ def one(**fields: Any) -> CustomerBatch:
     """A batch of one customer with the given fields (everything else empty)."""
     batch = empty_batch(1, NOW.timestamp())
     arrays = {name: np.array([value], dtype=getattr(batch, name).dtype) for name, value in fields.items()}
-    return dataclasses.replace(batch, **arrays)
+    return dataclasses.replace(batch, **arrays)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
