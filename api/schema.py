@@ -97,7 +97,7 @@ class Query:
     @strawberry.field(description="The class sets, their codes, labels, colours and the settings in force")
     async def class_sets(self, info: CrmInfo) -> list[ClassSet]:
         workspace = await info.context.workspace()
-        settings = workspace.class_settings.scoring
+        settings = workspace.scoring_settings
         return [
             ClassSet(
                 key=definition.key,

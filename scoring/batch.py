@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.result import FloatArray, IntArray
+from scoring.result import FloatArray, IntArray, StrArray
 
 DAY_SECONDS = 86_400
 
@@ -32,6 +32,7 @@ class CustomerBatch:
     gross_spend: IntArray  # paid totals before discounts
     discount_spend: IntArray
     first_paid_at: FloatArray
+    last_paid_at: FloatArray
     item_count: IntArray
     new_product_items: IntArray
     premium_items: IntArray
@@ -39,6 +40,9 @@ class CustomerBatch:
     intent_signals: IntArray  # quotes, calls, visits, messages, meetings
     service_ratings: IntArray
     complaints: IntArray
+    country: StrArray  # "" when unknown
+    city: StrArray
+    legal_type: StrArray
 
     def __len__(self) -> int:
         return len(self.created_at)
@@ -63,6 +67,7 @@ def empty_batch(n: int, now: float) -> CustomerBatch:
         gross_spend=zeros,
         discount_spend=zeros,
         first_paid_at=nan,
+        last_paid_at=nan,
         item_count=zeros,
         new_product_items=zeros,
         premium_items=zeros,
@@ -70,4 +75,7 @@ def empty_batch(n: int, now: float) -> CustomerBatch:
         intent_signals=zeros,
         service_ratings=zeros,
         complaints=zeros,
+        country=np.full(n, "", dtype=object),
+        city=np.full(n, "", dtype=object),
+        legal_type=np.full(n, "individual", dtype=object),
     )

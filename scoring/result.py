@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-Fact = int | float | None
+StrArray = npt.NDArray[np.object_]
+Fact = int | float | str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +24,7 @@ class ClassSetResult:
     key: str
     codes: tuple[str, ...]
     code_index: IntArray
-    facts: dict[str, npt.NDArray[np.int64] | npt.NDArray[np.float64]] = field(default_factory=dict)
+    facts: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     def code(self, i: int) -> str:
         return self.codes[int(self.code_index[i])]
@@ -31,7 +33,9 @@ class ClassSetResult:
         return {name: _scalar(values[i]) for name, values in self.facts.items()}
 
 
-def _scalar(value: np.int64 | np.float64) -> Fact:
+def _scalar(value: np.int64 | np.float64 | str) -> Fact:
+    if isinstance(value, str):
+        return value or None
     if isinstance(value, np.floating):
         return None if np.isnan(value) else round(float(value), 4)
     return None if int(value) == -1 else int(value)

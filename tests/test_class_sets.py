@@ -16,10 +16,13 @@ from scoring.approach import classify_approach
 from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
 from scoring.catalogue import ScoringSettings, classify_all, next_transition_at
 from scoring.deal_status import DealStatusSettings, classify_deal_status
+from scoring.market_fit import MarketFitRule, classify_market_fit
 from scoring.purchase_psychology import PsychologySettings, classify_purchase_psychology
 from scoring.purchase_stage import PurchaseStageSettings, classify_purchase_stage
+from scoring.rfm import NO_BOUNDS, RfmBounds, classify_rfm, rfm_bounds, rfm_scores
 from scoring.spend_tier import SpendTierThresholds
 from scoring.tenure import TenureSettings, classify_tenure
+from scoring.value_class import ValueClassSettings, classify_value_class
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -144,3 +147,87 @@ def test_next_transition_is_the_earliest_due_change() -> None:
     due = next_transition_at(classify_all(batch, settings), 1)[0]
     # Tenure becomes "established" in 10 days (90 after signup); the 18th birthday comes first, in 5.
     assert datetime.fromtimestamp(due, UTC) == datetime(2026, 6, 20, tzinfo=UTC)
+
+
+BOUNDS = RfmBounds(recency_days=(10, 30, 90, 180), frequency=(1, 2, 3, 5), monetary=(1_000, 5_000, 20_000, 50_000))
+
+
+def rfm_customer(days: int, orders: int, spend: int, **fields: Any) -> CustomerBatch:
+    return one(last_paid_at=NOW.timestamp() - days * DAY_SECONDS, paid_order_count=orders, net_spend=spend, **fields)
+
+
+@pytest.mark.parametrize(
+    ("days", "orders", "spend", "scores"),
+    [(10, 1, 1_000, (5, 1, 1)), (11, 2, 1_001, (4, 2, 2)), (90, 3, 20_000, (3, 3, 3)), (180, 5, 50_000, (2, 4, 4)),
+     (181, 6, 50_001, (1, 5, 5))],
+)  # fmt: skip
+def test_rfm_scores_by_quintile(days: int, orders: int, spend: int, scores: tuple[int, int, int]) -> None:
+    r, f, m = rfm_scores(rfm_customer(days, orders, spend), BOUNDS)
+    assert (int(r[0]), int(f[0]), int(m[0])) == scores
+
+
+def test_rfm_bounds_are_quintiles_of_paying_customers() -> None:
+    recency = np.array([np.nan, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], dtype=np.float64)
+    bounds = rfm_bounds(recency, np.arange(11), np.arange(11) * 100)
+    assert bounds.recency_days == pytest.approx((2.8, 4.6, 6.4, 8.2))
+    assert rfm_bounds(np.array([np.nan]), np.array([0]), np.array([0])) == NO_BOUNDS
+
+
+@pytest.mark.parametrize(
+    ("days", "orders", "spend", "group"),
+    [
+        (5, 6, 60_000, "champions"),
+        (200, 6, 60_000, "cannot_lose"),
+        (60, 6, 4_000, "loyal"),
+        (150, 4, 4_000, "at_risk"),
+        (5, 2, 2_000, "potential_loyalist"),
+        (5, 1, 500, "new"),
+        (60, 1, 500, "promising"),
+        (60, 2, 500, "need_attention"),
+        (150, 1, 500, "about_to_sleep"),
+        (400, 1, 500, "lost"),
+        (400, 2, 30_000, "hibernating"),
+    ],
+)
+def test_rfm_groups(days: int, orders: int, spend: int, group: str) -> None:
+    assert classify_rfm(rfm_customer(days, orders, spend), BOUNDS).code(0) == group
+
+
+def test_rfm_group_of_a_customer_who_never_paid_is_prospect() -> None:
+    result = classify_rfm(one(), BOUNDS)
+    assert (result.code(0), result.facts_at(0)["recency_score"]) == ("prospect", None)
+
+
+@pytest.mark.parametrize(
+    ("customer", "code"),
+    [
+        (rfm_customer(5, 6, 60_000, complaints=2), "negative"),
+        (rfm_customer(60, 6, 60_000), "loyal"),
+        (rfm_customer(5, 1, 30_000), "high_potential"),
+        (one(intent_signals=1), "high_potential"),
+        (one(), "low_value"),
+        (rfm_customer(400, 1, 500), "low_value"),
+    ],
+)
+def test_value_class(customer: CustomerBatch, code: str) -> None:
+    result = classify_value_class(customer, rfm_scores(customer, BOUNDS), ValueClassSettings())
+    assert result.code(0) == code
+
+
+@pytest.mark.parametrize(
+    ("rule", "fields", "age", "code", "failed"),
+    [
+        (MarketFitRule(), {}, -1, "in_target", None),
+        (MarketFitRule(countries=("VN",)), {"country": "VN"}, -1, "in_target", None),
+        (MarketFitRule(countries=("VN",)), {"country": "CN"}, -1, "out_of_target", "country"),
+        (MarketFitRule(countries=("VN",), legal_types=("company",)), {"country": "CN"}, -1, "out_of_target", "country"),
+        (MarketFitRule(legal_types=("company",)), {"legal_type": "individual"}, 30, "out_of_target", "legal_type"),
+        (MarketFitRule(min_age=18, max_age=45), {}, 30, "in_target", None),
+        (MarketFitRule(min_age=18), {}, -1, "out_of_target", "min_age"),
+        (MarketFitRule(max_age=45), {}, 46, "out_of_target", "max_age"),
+        (MarketFitRule(cities=("Hà Nội",)), {"city": "Huế"}, 30, "out_of_target", "city"),
+    ],
+)
+def test_market_fit(rule: MarketFitRule, fields: dict[str, str], age: int, code: str, failed: str | None) -> None:
+    result = classify_market_fit(one(**fields), np.array([age]), rule)
+    assert (result.code(0), result.facts_at(0)["failed_condition"]) == (code, failed)

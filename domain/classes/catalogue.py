@@ -8,10 +8,13 @@ from domain.errors import FieldError, InvalidInput
 from scoring.age_band import AGE_BAND_CODES
 from scoring.approach import APPROACH_CODES
 from scoring.deal_status import DEAL_STATUS_CODES
+from scoring.market_fit import MARKET_FIT_CODES
 from scoring.purchase_psychology import PSYCHOLOGY_CODES
 from scoring.purchase_stage import PURCHASE_STAGE_CODES
+from scoring.rfm import RFM_CODES
 from scoring.spend_tier import SPEND_TIER_CODES, SpendTierThresholds
 from scoring.tenure import TENURE_CODES
+from scoring.value_class import VALUE_CLASS_CODES
 
 LANGUAGES: tuple[str, ...] = ("vi", "zh", "en")
 
@@ -129,6 +132,55 @@ PURCHASE_PSYCHOLOGY = ClassSetDefinition(
     ),
 )
 
+RFM_GROUP = ClassSetDefinition(
+    key="rfm_group",
+    names={"vi": "Nhóm RFM", "zh": "RFM分组", "en": "RFM group"},
+    codes=(
+        ClassCode("champions", {"vi": "Khách hàng xuất sắc", "zh": "冠军客户", "en": "Champions"}, "#2E7D32"),
+        ClassCode("loyal", {"vi": "Khách hàng trung thành", "zh": "忠诚客户", "en": "Loyal"}, "#43A047"),
+        ClassCode(
+            "potential_loyalist",
+            {"vi": "Có thể thành trung thành", "zh": "潜在忠诚客户", "en": "Potential loyalist"},
+            "#7CB342",
+        ),
+        ClassCode("new", {"vi": "Khách hàng mới mua", "zh": "新客户", "en": "New"}, "#29B6F6"),
+        ClassCode("promising", {"vi": "Có triển vọng", "zh": "有潜力", "en": "Promising"}, "#26C6DA"),
+        ClassCode("need_attention", {"vi": "Cần quan tâm", "zh": "需要关注", "en": "Need attention"}, "#FFCA28"),
+        ClassCode("about_to_sleep", {"vi": "Sắp ngủ đông", "zh": "即将沉睡", "en": "About to sleep"}, "#FFA726"),
+        ClassCode("at_risk", {"vi": "Có nguy cơ rời bỏ", "zh": "有流失风险", "en": "At risk"}, "#EF5350"),
+        ClassCode("cannot_lose", {"vi": "Không thể để mất", "zh": "不能失去", "en": "Cannot lose"}, "#C62828"),
+        ClassCode("hibernating", {"vi": "Ngủ đông", "zh": "沉睡客户", "en": "Hibernating"}, "#8D6E63"),
+        ClassCode("lost", {"vi": "Đã mất", "zh": "已流失", "en": "Lost"}, "#757575"),
+        ClassCode("prospect", {"vi": "Chưa mua hàng", "zh": "未购买", "en": "Prospect"}, "#BDBDBD"),
+    ),
+)
+
+VALUE_CLASS = ClassSetDefinition(
+    key="value_class",
+    names={"vi": "Giá trị mang lại", "zh": "客户价值", "en": "Value class"},
+    codes=(
+        ClassCode("loyal", {"vi": "Khách hàng trung thành", "zh": "忠诚客户", "en": "Loyal"}, "#43A047"),
+        ClassCode(
+            "high_potential", {"vi": "Khách hàng tiềm năng cao", "zh": "高潜力客户", "en": "High potential"}, "#29B6F6"
+        ),
+        ClassCode("low_value", {"vi": "Khách hàng giá trị thấp", "zh": "低价值客户", "en": "Low value"}, "#BDBDBD"),
+        ClassCode("negative", {"vi": "Khách hàng tiêu cực", "zh": "负面客户", "en": "Negative"}, "#E53935"),
+    ),
+)
+
+MARKET_FIT = ClassSetDefinition(
+    key="market_fit",
+    names={"vi": "Phân khúc thị trường", "zh": "市场细分", "en": "Market fit"},
+    codes=(
+        ClassCode("in_target", {"vi": "Khách hàng mục tiêu", "zh": "目标市场内", "en": "In target market"}, "#43A047"),
+        ClassCode(
+            "out_of_target",
+            {"vi": "Ngoài thị trường mục tiêu", "zh": "目标市场外", "en": "Outside target market"},
+            "#9E9E9E",
+        ),
+    ),
+)
+
 APPROACH = ClassSetDefinition(
     key="approach",
     names={"vi": "Cách tiếp cận", "zh": "沟通方式", "en": "Approach"},
@@ -154,7 +206,18 @@ APPROACH = ClassSetDefinition(
 
 CLASS_SETS: dict[str, ClassSetDefinition] = {
     definition.key: definition
-    for definition in (SPEND_TIER, AGE_BAND, TENURE, PURCHASE_STAGE, DEAL_STATUS, PURCHASE_PSYCHOLOGY, APPROACH)
+    for definition in (
+        SPEND_TIER,
+        AGE_BAND,
+        TENURE,
+        PURCHASE_STAGE,
+        DEAL_STATUS,
+        RFM_GROUP,
+        VALUE_CLASS,
+        PURCHASE_PSYCHOLOGY,
+        MARKET_FIT,
+        APPROACH,
+    )
 }
 
 _SCORING_CODES = {
@@ -164,6 +227,9 @@ _SCORING_CODES = {
     "purchase_stage": PURCHASE_STAGE_CODES,
     "deal_status": DEAL_STATUS_CODES,
     "purchase_psychology": PSYCHOLOGY_CODES,
+    "rfm_group": RFM_CODES,
+    "value_class": VALUE_CLASS_CODES,
+    "market_fit": MARKET_FIT_CODES,
     "approach": APPROACH_CODES,
 }
 # The labels here and the codes the scoring functions return must never drift apart.

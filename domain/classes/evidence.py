@@ -82,13 +82,59 @@ _TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "",
         ),
     },
+    "rfm_group": {
+        "en": (
+            "R{recency_score} F{frequency_score} M{monetary_score}: last purchase {recency_days} days ago",
+            "no paid order yet",
+        ),
+        "vi": (
+            "R{recency_score} F{frequency_score} M{monetary_score}: mua lần cuối {recency_days} ngày trước",
+            "chưa có đơn đã thanh toán",
+        ),
+        "zh": (
+            "R{recency_score} F{frequency_score} M{monetary_score}：最近一次购买在 {recency_days} 天前",
+            "尚无已付款订单",
+        ),
+    },
+    "value_class": {
+        "en": (
+            "R{recency_score} F{frequency_score} M{monetary_score}, {complaints} complaints, "
+            "{intent_signals} interest signals",
+            "",
+        ),
+        "vi": (
+            "R{recency_score} F{frequency_score} M{monetary_score}, {complaints} khiếu nại, "
+            "{intent_signals} tín hiệu quan tâm",
+            "",
+        ),
+        "zh": (
+            "R{recency_score} F{frequency_score} M{monetary_score}，投诉 {complaints} 次，意向信号 {intent_signals} 个",
+            "",
+        ),
+    },
+    "market_fit": {
+        "en": (
+            "does not meet the target rule on {failed_condition} (country {country}, city {city})",
+            "meets the target-market rule",
+        ),
+        "vi": (
+            "không đạt điều kiện thị trường mục tiêu về {failed_condition} (quốc gia {country}, thành phố {city})",
+            "đạt điều kiện thị trường mục tiêu",
+        ),
+        "zh": ("不符合目标市场规则：{failed_condition}（国家 {country}，城市 {city}）", "符合目标市场规则"),
+    },
     "approach": {
         "en": ("personality type {personality_type}", "no personality type entered"),
         "vi": ("nhóm tính cách {personality_type}", "chưa nhập nhóm tính cách"),
         "zh": ("性格类型 {personality_type}", "未填写性格类型"),
     },
 }
-_REQUIRED_FACT = {"age_band": "age", "approach": "personality_type"}
+_REQUIRED_FACT = {
+    "age_band": "age",
+    "approach": "personality_type",
+    "rfm_group": "recency_score",
+    "market_fit": "failed_condition",
+}
 
 
 def render_evidence(class_set: str, evidence: dict[str, Any], lang: str) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from pymongo import ReturnDocument
 
 from domain.customers.models import CustomerStats
@@ -71,6 +72,36 @@ class OrderRepository:
         item_rows = {row["_id"]: row async for row in items}
         return {customer_id: _features(row, item_rows.get(customer_id, {})) for customer_id, row in rows.items()}
 
+    async def count(self, workspace_id: str) -> int:
+        return await self._orders.count_documents({"workspace_id": workspace_id})
+
+    async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Recency (days), frequency and monetary value of every paying customer in the workspace."""
+        cursor = await self._orders.aggregate(
+            [
+                {
+                    "$match": {
+                        "workspace_id": workspace_id,
+                        "status": {"$in": _PAID},
+                        "customer_deleted_at": {"$exists": False},
+                    }
+                },
+                {
+                    "$group": {
+                        "_id": "$customer_id",
+                        "last_paid_at": {"$max": "$placed_at"},
+                        "frequency": {"$sum": {"$cond": [{"$lt": ["$refund_minor", "$total_minor"]}, 1, 0]}},
+                        "monetary": {"$sum": {"$subtract": ["$total_minor", "$refund_minor"]}},
+                    }
+                },
+            ]
+        )
+        rows = [row async for row in cursor]
+        recency = np.array([(now - aware(row["last_paid_at"])).days for row in rows], dtype=np.float64)
+        frequency = np.array([row["frequency"] for row in rows], dtype=np.int64)
+        monetary = np.array([row["monetary"] for row in rows], dtype=np.int64)
+        return recency, frequency, monetary
+
 
 _PAID = [status.value for status in PAID_STATUSES]
 _IS_PAID: dict[str, Any] = {"$in": ["$status", _PAID]}
@@ -95,6 +126,7 @@ def _ORDER_GROUP(window_start: datetime) -> dict[str, Any]:
         "first_order_at": {"$min": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
         "last_order_at": {"$max": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
         "first_paid_at": {"$min": {"$cond": [_IS_PAID, "$placed_at", None]}},
+        "last_paid_at": {"$max": {"$cond": [_IS_PAID, "$placed_at", None]}},
     }
 
 
@@ -138,7 +170,7 @@ _ITEM_STAGES: list[dict[str, Any]] = [
 
 
 def _features(row: dict[str, Any], items: dict[str, Any]) -> OrderFeatures:
-    first_paid = row.get("first_paid_at")
+    first_paid, last_paid = row.get("first_paid_at"), row.get("last_paid_at")
     return OrderFeatures(
         stats=CustomerStats.from_document(row),
         paid_in_window=row.get("paid_in_window", 0),
@@ -146,6 +178,7 @@ def _features(row: dict[str, Any], items: dict[str, Any]) -> OrderFeatures:
         gross_spend_minor=row.get("gross_spend_minor", 0),
         discount_minor=row.get("discount_minor", 0),
         first_paid_at=aware(first_paid) if first_paid else None,
+        last_paid_at=aware(last_paid) if last_paid else None,
         item_count=items.get("item_count", 0),
         new_product_items=items.get("new_product_items", 0),
         premium_items=items.get("premium_items", 0),

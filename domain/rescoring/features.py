@@ -25,6 +25,7 @@ class OrderFeatures:
     gross_spend_minor: int = 0
     discount_minor: int = 0
     first_paid_at: datetime | None = None
+    last_paid_at: datetime | None = None
     item_count: int = 0
     new_product_items: int = 0
     premium_items: int = 0
@@ -43,6 +44,9 @@ class ProfileFeatures:
     created_at: datetime
     birth_date: date | None = None
     personality_type: int = 0
+    country: str = ""
+    city: str = ""
+    legal_type: str = "individual"
 
 
 def build_batch(
@@ -56,6 +60,9 @@ def build_batch(
 
     def times(values: list[datetime | None]) -> np.ndarray:
         return np.asarray([v.timestamp() if v else np.nan for v in values], dtype=np.float64).reshape(len(profiles))
+
+    def strings(values: list[str]) -> np.ndarray:
+        return np.asarray(values, dtype=object).reshape(len(profiles))
 
     births = [p.birth_date for p in profiles]
     return CustomerBatch(
@@ -73,6 +80,7 @@ def build_batch(
         gross_spend=ints([o.gross_spend_minor for o in orders]),
         discount_spend=ints([o.discount_minor for o in orders]),
         first_paid_at=times([o.first_paid_at for o in orders]),
+        last_paid_at=times([o.last_paid_at for o in orders]),
         item_count=ints([o.item_count for o in orders]),
         new_product_items=ints([o.new_product_items for o in orders]),
         premium_items=ints([o.premium_items for o in orders]),
@@ -80,4 +88,7 @@ def build_batch(
         intent_signals=ints([i.intent_signals for i in interactions]),
         service_ratings=ints([i.service_ratings for i in interactions]),
         complaints=ints([i.complaints for i in interactions]),
+        country=strings([p.country for p in profiles]),
+        city=strings([p.city for p in profiles]),
+        legal_type=strings([p.legal_type for p in profiles]),
     )

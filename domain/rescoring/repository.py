@@ -52,7 +52,17 @@ class ScoringRepository:
     async def load(self, workspace_id: str, customer_ids: Sequence[str]) -> list[ScoringState]:
         cursor = self._customers.find(
             {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}},
-            {"scoring": 1, "classes": 1, "stats": 1, "created_at": 1, "birth_date": 1, "personality.type": 1},
+            {
+                "scoring": 1,
+                "classes": 1,
+                "stats": 1,
+                "created_at": 1,
+                "birth_date": 1,
+                "personality.type": 1,
+                "country": 1,
+                "city": 1,
+                "legal_type": 1,
+            },
         ).sort("_id", 1)
         return [_state(document) async for document in cursor]
 
@@ -135,6 +145,9 @@ def _state(document: dict[str, Any]) -> ScoringState:
             created_at=aware(document["created_at"]),
             birth_date=birth.date() if isinstance(birth, datetime) else None,
             personality_type=(document.get("personality") or {}).get("type", 0),
+            country=document.get("country") or "",
+            city=document.get("city") or "",
+            legal_type=document.get("legal_type") or "individual",
         ),
         next_transition_at=aware(scoring["next_transition_at"]) if scoring.get("next_transition_at") else None,
     )

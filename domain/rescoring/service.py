@@ -17,10 +17,12 @@ from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher
 from domain.rescoring.features import InteractionFeatures, OrderFeatures, build_batch
 from domain.rescoring.repository import ScoredCustomer, ScoringRepository, ScoringState
+from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.catalogue import classify_all, next_transition_at
 from scoring.result import ClassSetResult
+from scoring.rfm import NO_BOUNDS, RfmBounds
 
 RESCORE_REASON = "rescore"
 
@@ -45,6 +47,7 @@ class RescoringService:
         self._scoring = scoring
         self._orders = orders
         self._interactions = interactions
+        self._rfm_bounds = RfmBoundsService(orders, workspaces)
         self._workspaces = workspaces
         self._class_events = class_events
         self._publisher = publisher
@@ -59,10 +62,11 @@ class RescoringService:
         await self._deliver([event for state in states for event in state.pending_events])
         now = datetime.now(UTC)
         ids = [state.customer_id for state in states]
-        window = workspace.class_settings.scoring.purchase_stage.window_days
+        window = workspace.scoring_settings.purchase_stage.window_days
         orders = await self._orders.features_for(workspace_id, ids, now - timedelta(days=window))
         interactions = await self._interactions.features_for(workspace_id, ids)
-        scored = compute_changes(workspace, states, orders, interactions, now)
+        bounds = await self._rfm_bounds.current(workspace, now)
+        scored = compute_changes(workspace, states, orders, interactions, now, bounds)
         written = await self._scoring.write_results(workspace_id, scored)
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
@@ -88,6 +92,7 @@ def compute_changes(
     orders: dict[str, OrderFeatures],
     interactions: dict[str, InteractionFeatures],
     now: datetime,
+    bounds: RfmBounds = NO_BOUNDS,
 ) -> list[ScoredCustomer]:
     """Pure: each customer's new stats and classes, with one event per changed class set."""
     order_features = [orders.get(state.customer_id, OrderFeatures()) for state in states]
@@ -97,7 +102,7 @@ def compute_changes(
         [interactions.get(state.customer_id, InteractionFeatures()) for state in states],
         now,
     )
-    results = classify_all(batch, workspace.class_settings.scoring)
+    results = classify_all(batch, workspace.scoring_settings, bounds)
     due = next_transition_at(results, len(states))
     scored = []
     for i, state in enumerate(states):

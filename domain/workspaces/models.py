@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from domain.classes.catalogue import DEFAULT_SPEND_TIER_THRESHOLDS_VND
+from domain.timestamps import aware
 from scoring.catalogue import ScoringSettings
+from scoring.market_fit import MarketFitRule
+from scoring.rfm import RfmBounds
 from scoring.spend_tier import SpendTierThresholds
 
 
@@ -14,11 +18,6 @@ from scoring.spend_tier import SpendTierThresholds
 class ClassSettings:
     version: int
     spend_tier: SpendTierThresholds
-
-    @property
-    def scoring(self) -> ScoringSettings:
-        """Thresholds for every class set; only the spend tier is stored per workspace so far."""
-        return ScoringSettings(spend_tier=self.spend_tier)
 
     def to_document(self) -> dict[str, Any]:
         thresholds = self.spend_tier
@@ -41,12 +40,38 @@ DEFAULT_CLASS_SETTINGS = ClassSettings(version=1, spend_tier=DEFAULT_SPEND_TIER_
 
 
 @dataclass(frozen=True, slots=True)
+class CachedRfmBounds:
+    """RFM quintiles as last computed, with what they were computed from (to know when to refresh)."""
+
+    bounds: RfmBounds
+    orders_seen: int
+    computed_at: datetime
+
+    def to_document(self) -> dict[str, Any]:
+        return {**asdict(self.bounds), "orders_seen": self.orders_seen, "computed_at": self.computed_at}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> CachedRfmBounds:
+        bounds = RfmBounds(tuple(document["recency_days"]), tuple(document["frequency"]), tuple(document["monetary"]))
+        return cls(bounds, document["orders_seen"], aware(document["computed_at"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Workspace:
     id: str
     name: str
     currency: str
     country: str
     class_settings: ClassSettings
+    rfm_bounds: CachedRfmBounds | None = None
+
+    @property
+    def scoring_settings(self) -> ScoringSettings:
+        """Thresholds for every class set; only the spend tier is stored per workspace so far, and the
+        target market defaults to the workspace's own country."""
+        return ScoringSettings(
+            spend_tier=self.class_settings.spend_tier, market_fit=MarketFitRule(countries=(self.country,))
+        )
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Workspace:
@@ -56,6 +81,7 @@ class Workspace:
             currency=document["currency"],
             country=document["country"],
             class_settings=ClassSettings.from_document(document["class_settings"]),
+            rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
         )
 
 

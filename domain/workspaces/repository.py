@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from domain.db import Database, new_id
-from domain.workspaces.models import ClassSettings, User, Workspace
+from domain.workspaces.models import CachedRfmBounds, ClassSettings, User, Workspace
 
 
 class WorkspaceRepository:
@@ -29,6 +29,9 @@ class WorkspaceRepository:
     async def get(self, workspace_id: str) -> Workspace | None:
         document = await self._workspaces.find_one({"_id": workspace_id})
         return Workspace.from_document(document) if document else None
+
+    async def save_rfm_bounds(self, workspace_id: str, cached: CachedRfmBounds) -> None:
+        await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"rfm_bounds": cached.to_document()}})
 
     async def insert_user(self, workspace_id: str, name: str) -> User:
         user = User(id=new_id(), workspace_id=workspace_id, name=name)

@@ -1,0 +1,88 @@
+"""RFM: recency, frequency and monetary scores 1-5 by quintile within the workspace, and named groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring.batch import DAY_SECONDS, CustomerBatch
+from scoring.result import ClassSetResult, FloatArray, IntArray, first_true
+
+RFM_CODES: tuple[str, ...] = (
+    "champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
+    "about_to_sleep", "at_risk", "cannot_lose", "hibernating", "lost", "prospect",
+)  # fmt: skip
+
+QUINTILES = (0.2, 0.4, 0.6, 0.8)
+
+
+@dataclass(frozen=True, slots=True)
+class RfmBounds:
+    """The 20th, 40th, 60th and 80th percentiles over the workspace's paying customers."""
+
+    recency_days: tuple[float, ...]
+    frequency: tuple[float, ...]
+    monetary: tuple[float, ...]
+
+
+NO_BOUNDS = RfmBounds((0.0,) * 4, (0.0,) * 4, (0.0,) * 4)
+
+
+def recency_days(batch: CustomerBatch) -> FloatArray:
+    return np.floor((batch.now - batch.last_paid_at) / DAY_SECONDS)
+
+
+def rfm_bounds(recency: FloatArray, frequency: IntArray, monetary: IntArray) -> RfmBounds:
+    """Quintile bounds from the paying customers of a workspace (NaN recency = never paid: left out)."""
+    paying = ~np.isnan(recency)
+    if not paying.any():
+        return NO_BOUNDS
+
+    def bounds(values: np.ndarray) -> tuple[float, ...]:
+        return tuple(float(v) for v in np.quantile(values[paying].astype(np.float64), QUINTILES))
+
+    return RfmBounds(bounds(recency), bounds(frequency), bounds(monetary))
+
+
+def rfm_scores(batch: CustomerBatch, bounds: RfmBounds) -> tuple[IntArray, IntArray, IntArray]:
+    recency = recency_days(batch)
+    r = 5 - np.searchsorted(np.asarray(bounds.recency_days), recency, side="left")
+    f = 1 + np.searchsorted(np.asarray(bounds.frequency), batch.paid_order_count, side="left")
+    m = 1 + np.searchsorted(np.asarray(bounds.monetary), batch.net_spend, side="left")
+    return r.astype(np.int64), f.astype(np.int64), m.astype(np.int64)
+
+
+def classify_rfm(batch: CustomerBatch, bounds: RfmBounds) -> ClassSetResult:
+    r, f, m = rfm_scores(batch, bounds)
+    never_paid = np.isnan(batch.last_paid_at) | (batch.paid_order_count == 0)
+    groups = [
+        ("prospect", never_paid),
+        ("champions", (r >= 4) & (f >= 4) & (m >= 4)),
+        ("cannot_lose", (r == 1) & (f >= 4) & (m >= 4)),
+        ("loyal", (r >= 3) & (f >= 4)),
+        ("at_risk", (r <= 2) & (f >= 3)),
+        ("potential_loyalist", (r >= 4) & (f >= 2)),
+        ("new", (r >= 4) & (f == 1)),
+        ("promising", (r == 3) & (f == 1)),
+        ("need_attention", r == 3),
+        ("about_to_sleep", r == 2),
+        ("lost", (f <= 2) & (m <= 2)),
+    ]
+    # What is left has not bought for long (R = 1), rarely, yet spent well: hibernating.
+    outcomes = np.array(
+        [RFM_CODES.index(code) for code, _ in groups] + [RFM_CODES.index("hibernating")], dtype=np.int64
+    )
+    code_index = outcomes[first_true([condition for _, condition in groups], default=len(groups))]
+    days = np.where(never_paid, -1, np.nan_to_num(recency_days(batch), nan=-1)).astype(np.int64)
+    return ClassSetResult(
+        "rfm_group",
+        RFM_CODES,
+        code_index,
+        {
+            "recency_score": np.where(never_paid, -1, r),
+            "frequency_score": np.where(never_paid, -1, f),
+            "monetary_score": np.where(never_paid, -1, m),
+            "recency_days": days,
+        },
+    )
