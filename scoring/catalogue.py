@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import numpy.typing as npt
 
 from scoring.age_band import AgeBandSettings, classify_age_band
 from scoring.approach import classify_approach
-from scoring.batch import CustomerBatch
+from scoring.batch import DAY_SECONDS, CustomerBatch
 from scoring.deal_status import DealStatusSettings, classify_deal_status
+from scoring.hysteresis import Hysteresis, hold_demotions
 from scoring.market_fit import MarketFitRule, classify_market_fit
 from scoring.purchase_psychology import PsychologySettings, classify_purchase_psychology
 from scoring.purchase_stage import PurchaseStageSettings, classify_purchase_stage
-from scoring.result import ClassSetResult, FloatArray
+from scoring.result import ClassSetResult, FloatArray, IntArray
 from scoring.rfm import NO_BOUNDS, RfmBounds, classify_rfm, rfm_scores
 from scoring.spend_tier import SpendTierThresholds, spend_tier_class
 from scoring.tenure import TenureSettings, classify_tenure
@@ -30,6 +32,15 @@ class ScoringSettings:
     purchase_psychology: PsychologySettings = field(default_factory=PsychologySettings)
     value_class: ValueClassSettings = field(default_factory=ValueClassSettings)
     market_fit: MarketFitRule = field(default_factory=MarketFitRule)
+    hysteresis: dict[str, Hysteresis] = field(default_factory=lambda: dict(DEFAULT_HYSTERESIS))
+
+
+# The ordered class sets, where moving down waits for a margin or a grace period.
+DEFAULT_HYSTERESIS: dict[str, Hysteresis] = {
+    "spend_tier": Hysteresis(margin_percent=10.0),
+    "purchase_stage": Hysteresis(grace_days=30.0),
+    "deal_status": Hysteresis(grace_days=14.0),
+}
 
 
 def classify_all(
@@ -49,6 +60,52 @@ def classify_all(
         classify_market_fit(batch, age_band.facts["age"], settings.market_fit),
         classify_approach(batch),
     ]
+
+
+def hold_demotions_of_ordered_sets(
+    results: list[ClassSetResult],
+    current: dict[str, IntArray],
+    pending_since: dict[str, FloatArray],
+    batch: CustomerBatch,
+    settings: ScoringSettings,
+) -> list[ClassSetResult]:
+    """Apply each ordered set's hysteresis; ``current`` holds today's code index (-1: none yet).
+
+    A held class gets the fact ``demotion_pending_since`` and, when a grace period runs,
+    ``next_change_at`` so the customer is rescored when it ends.
+    """
+    held_results = []
+    for result in results:
+        rule = settings.hysteresis.get(result.key)
+        if rule is None or result.key not in current:
+            held_results.append(result)
+            continue
+        within = _within_margin(result.key, current[result.key], batch, settings, rule)
+        held = hold_demotions(
+            result.code_index,
+            current[result.key],
+            pending_since[result.key],
+            within,
+            batch.now,
+            rule.grace_days * DAY_SECONDS,
+        )
+        facts = {**result.facts, "demotion_pending_since": held.demotion_pending_since}
+        if "next_change_at" in facts:
+            facts["next_change_at"] = np.fmin(facts["next_change_at"], held.demotion_due_at)
+        else:
+            facts["next_change_at"] = held.demotion_due_at
+        held_results.append(replace(result, code_index=held.code_index, facts=facts))
+    return held_results
+
+
+def _within_margin(
+    key: str, current: IntArray, batch: CustomerBatch, settings: ScoringSettings, rule: Hysteresis
+) -> npt.NDArray[np.bool_]:
+    if key != "spend_tier" or rule.margin_percent <= 0:
+        return np.zeros(len(batch), dtype=bool)
+    lower_by_code = np.concatenate(([0], np.asarray(settings.spend_tier.as_tuple(), dtype=np.int64)))
+    floor = lower_by_code[np.clip(current, 0, None)] * (1 - rule.margin_percent / 100)
+    return (current >= 0) & (batch.net_spend >= floor)
 
 
 def next_transition_at(results: list[ClassSetResult], size: int) -> FloatArray:

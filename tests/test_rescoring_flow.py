@@ -66,6 +66,13 @@ def test_spend_tier_follows_paid_refunded_and_cancelled_orders(api: Api, shop: W
     customer = _customer(api, shop.admin, customer_id)
     assert customer["stats"]["netSpend"] == "19000000"
     assert customer["stats"]["lastOrderAt"] == "2026-03-01T10:00:00+00:00"
+    # 19,000,000 is within the 10% demotion margin below the diamond threshold: the tier holds.
+    assert _spend_tier(customer)["code"] == "diamond"
+
+    api.ok(SET_STATUS, {"id": big["id"], "status": "REFUNDED", "refund": "4000000"}, shop.admin)
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert customer["stats"]["netSpend"] == "17000000"
     assert _spend_tier(customer)["code"] == "platinum"
     history = [(e["previous"], e["current"], e["reason"]) for e in customer["classHistory"]]
     assert history == [
@@ -75,7 +82,7 @@ def test_spend_tier_follows_paid_refunded_and_cancelled_orders(api: Api, shop: W
     ]
     assert (
         customer["classHistory"][0]["evidence"]
-        == "chi tiêu ròng 19.000.000 VND ≥ ngưỡng Bạch kim (Platinum) 5.000.000 VND"
+        == "chi tiêu ròng 17.000.000 VND ≥ ngưỡng Bạch kim (Platinum) 5.000.000 VND"
     )
 
 

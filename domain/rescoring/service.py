@@ -20,7 +20,7 @@ from domain.rescoring.repository import ScoredCustomer, ScoringRepository, Scori
 from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.catalogue import classify_all, next_transition_at
+from scoring.catalogue import ScoringSettings, classify_all, hold_demotions_of_ordered_sets, next_transition_at
 from scoring.result import ClassSetResult
 from scoring.rfm import NO_BOUNDS, RfmBounds
 
@@ -102,7 +102,10 @@ def compute_changes(
         [interactions.get(state.customer_id, InteractionFeatures()) for state in states],
         now,
     )
-    results = classify_all(batch, workspace.scoring_settings, bounds)
+    settings = workspace.scoring_settings
+    results = classify_all(batch, settings, bounds)
+    current, pending = _current_ordered_classes(states, results, settings)
+    results = hold_demotions_of_ordered_sets(results, current, pending, batch, settings)
     due = next_transition_at(results, len(states))
     scored = []
     for i, state in enumerate(states):
@@ -122,6 +125,23 @@ def compute_changes(
             )
         )
     return scored
+
+
+def _current_ordered_classes(
+    states: Sequence[ScoringState], results: list[ClassSetResult], settings: ScoringSettings
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Today's code index (-1: none) and waiting-demotion start (NaN: none) of each ordered set."""
+    current: dict[str, np.ndarray] = {}
+    pending: dict[str, np.ndarray] = {}
+    for result in results:
+        if result.key not in settings.hysteresis:
+            continue
+        stored = [state.classes.get(result.key) or {} for state in states]
+        codes = [entry.get("code") for entry in stored]
+        current[result.key] = np.array([result.codes.index(c) if c in result.codes else -1 for c in codes])
+        since = [(entry.get("evidence") or {}).get("demotion_pending_since") for entry in stored]
+        pending[result.key] = np.array([np.nan if value is None else value for value in since], dtype=np.float64)
+    return current, pending
 
 
 def _class_changes(
