@@ -47,7 +47,9 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         app.state.redis = redis_async
         app.state.hub = hub
         app.state.services = build_services(
-            db, RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
+            db,
+            RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds),
+            config.scoring_batch_size,
         )
         try:
             yield

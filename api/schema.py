@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncGenerator
 from decimal import Decimal
@@ -27,11 +28,13 @@ from api.types.inputs import (
 )
 from api.types.interaction import Interaction
 from api.types.order import Order
+from api.types.runs import ScoringRun, ScoringRunInput
 from domain.classes.catalogue import CLASS_SETS
 from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders.models import OrderStatus
+from domain.runs.models import RunStatus
 
 CrmInfo = Info[RequestContext, None]
 
@@ -45,6 +48,8 @@ _NO_SETTINGS = _NoSettings()
 
 # Errors that belong in a payload's ``errors`` list; auth failures stay top-level GraphQL errors.
 PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
+# Run progress is read from the batches in MongoDB, the record of work done.
+PROGRESS_POLL_SECONDS = 0.5
 
 
 @strawberry.type
@@ -68,6 +73,12 @@ class OrderPayload:
 @strawberry.type
 class InteractionPayload:
     interaction: Interaction | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ScoringRunPayload:
+    run: ScoringRun | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -121,6 +132,19 @@ class Query:
         return [
             ClassCount(class_set=class_set, code=code, count=count, color=definition.code(code).color)
             for code, count in counts
+        ]
+
+    @strawberry.field
+    async def scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRun | None:
+        context = info.context
+        run = await context.services.scoring_runs.get(context.principal, str(id))
+        return ScoringRun.from_domain(run) if run else None
+
+    @strawberry.field(description="Newest first")
+    async def scoring_runs(self, info: CrmInfo, first: int = 20) -> list[ScoringRun]:
+        context = info.context
+        return [
+            ScoringRun.from_domain(run) for run in await context.services.scoring_runs.latest(context.principal, first)
         ]
 
     @strawberry.field
@@ -194,6 +218,36 @@ class Mutation:
             return InteractionPayload(errors=user_errors(error))
         return InteractionPayload(interaction=Interaction.from_domain(interaction))
 
+    @strawberry.mutation(
+        description="Rescore the whole workspace in batches (ops, admin); dryRun reports, writes nothing"
+    )
+    async def start_scoring_run(self, info: CrmInfo, input: ScoringRunInput | None = None) -> ScoringRunPayload:
+        context = info.context
+        options = input or ScoringRunInput()
+        try:
+            run = await context.services.scoring_runs.start(context.principal, options.dry_run, options.class_sets)
+        except PAYLOAD_ERRORS as error:
+            return ScoringRunPayload(errors=user_errors(error))
+        return ScoringRunPayload(run=ScoringRun.from_domain(run))
+
+    @strawberry.mutation
+    async def cancel_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
+        context = info.context
+        try:
+            run = await context.services.scoring_runs.cancel(context.principal, str(id))
+        except PAYLOAD_ERRORS as error:
+            return ScoringRunPayload(errors=user_errors(error))
+        return ScoringRunPayload(run=ScoringRun.from_domain(run))
+
+    @strawberry.mutation(description="Finish the batches not done yet (after a cancel or a lost worker)")
+    async def resume_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
+        context = info.context
+        try:
+            run = await context.services.scoring_runs.resume(context.principal, str(id))
+        except PAYLOAD_ERRORS as error:
+            return ScoringRunPayload(errors=user_errors(error))
+        return ScoringRunPayload(run=ScoringRun.from_domain(run))
+
 
 @strawberry.type
 class Subscription:
@@ -214,6 +268,22 @@ class Subscription:
         async with context.hub.listen(principal.workspace_id, accepts) as events:
             async for event in events:
                 yield ClassChange.from_domain(event)
+
+    @strawberry.subscription(description="The run's counts each time they change, until it stops running")
+    async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:
+        context = info.context
+        principal = context.principal
+        last = None
+        while True:
+            run = await context.services.scoring_runs.get(principal, str(id))
+            if run is None:
+                raise NotFound(f"no scoring run {id!r}", field="id")
+            if run.progress != last or run.status != RunStatus.RUNNING:
+                last = run.progress
+                yield ScoringRun.from_domain(run)
+            if run.status != RunStatus.RUNNING:
+                return
+            await asyncio.sleep(PROGRESS_POLL_SECONDS)
 
 
 class CrmSchema(strawberry.Schema):

@@ -26,6 +26,9 @@ class _NoQueue:
     async def request_rescore(self, workspace_id: str, customer_ids: object) -> None:
         return None
 
+    async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
+        return None
+
 
 def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
     config = AppConfig()

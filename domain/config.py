@@ -15,6 +15,7 @@ class AppConfig(BaseSettings):
     rq_queue: str = Field(default="crm")
     event_channel_prefix: str = Field(default="crm:events")
     sweep_interval_seconds: int = Field(default=30, ge=1)
+    scoring_batch_size: int = Field(default=2000, ge=1, le=50_000)
     rescore_pending_ttl_seconds: int = Field(default=600, ge=10)
     graphiql: bool = Field(default=False, alias="CRM_GRAPHIQL")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")

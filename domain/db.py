@@ -59,6 +59,14 @@ class Database:
     def class_events(self) -> AsyncCollection[Document]:
         return self.db["class_events"]
 
+    @property
+    def scoring_runs(self) -> AsyncCollection[Document]:
+        return self.db["scoring_runs"]
+
+    @property
+    def scoring_run_batches(self) -> AsyncCollection[Document]:
+        return self.db["scoring_run_batches"]
+
     async def ensure_indexes(self) -> None:
         """Idempotent; run by the API and the worker at start-up and by the CLI."""
         await self.api_keys.create_indexes([IndexModel([("token_hash", ASCENDING)], unique=True)])
@@ -89,6 +97,12 @@ class Database:
                 _unique_external_id(),
                 IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)]),
             ]
+        )
+        await self.scoring_runs.create_indexes(
+            [IndexModel([("workspace_id", ASCENDING), ("_id", DESCENDING)]), IndexModel([("status", ASCENDING)])]
+        )
+        await self.scoring_run_batches.create_indexes(
+            [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
         await self.class_events.create_indexes(
             [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)])]

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # Referenced by dotted name: the domain does not import the workers package.
 RESCORE_JOB = "workers.jobs.rescore_customers"
+RUN_BATCH_JOB = "workers.jobs.score_run_batch"
 BATCH_SIZE = 2000
 JOB_TIMEOUT_SECONDS = 600
 
@@ -56,6 +57,22 @@ class RqRescoreQueue:
             self._release_quietly(workspace_id, fresh)
             return 0
         return len(fresh)
+
+    async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
+        """One job per batch of a scoring run; the batch documents in MongoDB say what is still to do."""
+
+        def enqueue() -> None:
+            for number in numbers:
+                self._queue.enqueue(
+                    RUN_BATCH_JOB,
+                    run_id,
+                    number,
+                    job_timeout=JOB_TIMEOUT_SECONDS,
+                    result_ttl=3600,
+                    failure_ttl=7 * 24 * 3600,
+                )
+
+        await asyncio.to_thread(enqueue)
 
     def release(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
         """Called by the job before it reads: later changes must enqueue again."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from domain.auth.keys import ApiKeyRepository, ApiKeyService
 from domain.classes.events import ClassEventRepository
@@ -15,6 +16,8 @@ from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
 from domain.ports import RescoreQueue
+from domain.runs.repository import ScoringRunRepository
+from domain.runs.service import BATCH_SIZE, RunQueue, ScoringRunService
 from domain.workspaces.repository import WorkspaceRepository
 from domain.workspaces.service import WorkspaceService
 
@@ -28,9 +31,14 @@ class Services:
     orders: OrderService
     interactions: InteractionService
     class_history: ClassHistoryService
+    scoring_runs: ScoringRunService
 
 
-def build_services(db: Database, rescore_queue: RescoreQueue) -> Services:
+class JobQueue(RescoreQueue, RunQueue, Protocol):
+    """What the API needs from the job queue (domain.queueing.RqRescoreQueue is one)."""
+
+
+def build_services(db: Database, rescore_queue: JobQueue, run_batch_size: int = BATCH_SIZE) -> Services:
     customers = CustomerRepository(db)
     orders = OrderRepository(db)
     interactions = InteractionRepository(db)
@@ -44,4 +52,5 @@ def build_services(db: Database, rescore_queue: RescoreQueue) -> Services:
         orders=OrderService(orders, customers, workspaces, rescore_queue),
         interactions=InteractionService(interactions, customers, rescore_queue),
         class_history=ClassHistoryService(ClassEventRepository(db)),
+        scoring_runs=ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size),
     )

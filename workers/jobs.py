@@ -13,3 +13,8 @@ def rescore_customers(workspace_id: str, customer_ids: list[str]) -> dict[str, i
     runtime.rescore_queue.release(workspace_id, customer_ids)
     outcome = runtime.run(runtime.rescoring.rescore(workspace_id, customer_ids))
     return asdict(outcome)
+
+
+def score_run_batch(run_id: str, number: int) -> str:
+    runtime = current_runtime()
+    return runtime.run(runtime.run_batches.run_batch(run_id, number))

@@ -26,6 +26,8 @@ from domain.orders.repository import OrderRepository
 from domain.queueing import RqRescoreQueue
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.service import RescoringService
+from domain.runs.repository import ScoringRunRepository
+from domain.runs.service import RunBatchExecutor, ScoringRunService
 from domain.workspaces.repository import WorkspaceRepository
 
 _bound_runtime: ContextVar[WorkerRuntime] = ContextVar("crm_worker_runtime")
@@ -42,6 +44,8 @@ class WorkerRuntime:
     rescoring: RescoringService
     scoring: ScoringRepository
     rescore_queue: RqRescoreQueue
+    runs: ScoringRunService
+    run_batches: RunBatchExecutor
 
     @classmethod
     def open(cls, config: AppConfig) -> WorkerRuntime:
@@ -63,7 +67,20 @@ class WorkerRuntime:
                 RedisEventPublisher(redis_async, config.event_channel_prefix),
             )
             queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
-            return cls(config, runner, mongo, redis_sync, redis_async, db, rescoring, scoring, queue)
+            runs = ScoringRunRepository(db)
+            return cls(
+                config,
+                runner,
+                mongo,
+                redis_sync,
+                redis_async,
+                db,
+                rescoring,
+                scoring,
+                queue,
+                ScoringRunService(runs, WorkspaceRepository(db), queue, config.scoring_batch_size),
+                RunBatchExecutor(runs, rescoring),
+            )
 
         return runner.run(connect())
 

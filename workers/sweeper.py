@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
 SWEEP_LIMIT = 100_000
+# A batch job still pending this long after it was enqueued has been lost (its timeout is 10 minutes).
+STALLED_AFTER = timedelta(minutes=15)
 
 
 def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
@@ -17,6 +19,9 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     tenure boundaries); returns how many were enqueued."""
     dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
     due = runtime.run(runtime.scoring.due_customers(datetime.now(UTC), SWEEP_LIMIT))
+    stalled = runtime.run(runtime.runs.requeue_stalled(datetime.now(UTC) - STALLED_AFTER))
+    if stalled:
+        log.info("sweeper re-enqueued %d scoring-run batches whose job was lost", stalled)
     enqueued = 0
     for grouped, what in ((dirty, "dirty"), (due, "due for a time-based change")):
         count = sum(runtime.rescore_queue.request_rescore_now(ws, ids) for ws, ids in grouped.items())

@@ -20,12 +20,13 @@ class Permission(StrEnum):
     WRITE_CUSTOMERS = "write_customers"
     DELETE_CUSTOMERS = "delete_customers"
     MANAGE_KEYS = "manage_keys"
+    RUN_JOBS = "run_jobs"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.SALES: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS}),
-    Role.OPS: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS}),
+    Role.OPS: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.RUN_JOBS}),
     Role.ADMIN: frozenset(Permission),
 }
 

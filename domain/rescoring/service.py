@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,8 @@ class RescoreOutcome:
     processed: int
     changed: int
     events: int
+    # Per class set, how many customers moved from one code to another ("none>new": 3).
+    transitions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class RescoringService:
@@ -52,21 +54,35 @@ class RescoringService:
         self._class_events = class_events
         self._publisher = publisher
 
-    async def rescore(self, workspace_id: str, customer_ids: Sequence[str]) -> RescoreOutcome:
+    async def rescore(
+        self,
+        workspace_id: str,
+        customer_ids: Sequence[str],
+        *,
+        only: frozenset[str] | None = None,
+        dry_run: bool = False,
+    ) -> RescoreOutcome:
         """Safe to repeat: a customer changed since it was read is left to the job that change enqueued,
-        and events are delivered from the customer document until they are in the ledger."""
+        and events are delivered from the customer document until they are in the ledger.
+
+        ``only`` limits the class sets that may change; ``dry_run`` computes and reports, writing nothing.
+        """
         workspace = await self._workspaces.get(workspace_id)
         if workspace is None:
             return RescoreOutcome(0, 0, 0)
         states = await self._scoring.load(workspace_id, customer_ids)
-        await self._deliver([event for state in states for event in state.pending_events])
+        if not dry_run:
+            await self._deliver([event for state in states for event in state.pending_events])
         now = datetime.now(UTC)
         ids = [state.customer_id for state in states]
         window = workspace.scoring_settings.purchase_stage.window_days
         orders = await self._orders.features_for(workspace_id, ids, now - timedelta(days=window))
         interactions = await self._interactions.features_for(workspace_id, ids)
         bounds = await self._rfm_bounds.current(workspace, now)
-        scored = compute_changes(workspace, states, orders, interactions, now, bounds)
+        scored = compute_changes(workspace, states, orders, interactions, now, bounds, only)
+        if dry_run:
+            changed = [item for item in scored if item.changed_classes]
+            return RescoreOutcome(len(states), sum(1 for item in changed if item.events), 0, _transitions(scored))
         written = await self._scoring.write_results(workspace_id, scored)
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
@@ -74,8 +90,8 @@ class RescoringService:
             (item.customer_id, item.seq) for item in scored if item.customer_id in written or not item.needs_write
         ]
         await self._scoring.finish(workspace_id, finished)
-        changed = sum(1 for item in scored if item.customer_id in written and item.changed_classes)
-        return RescoreOutcome(len(states), changed, len(events))
+        moved = [item for item in scored if item.customer_id in written and item.events]
+        return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
 
     async def _deliver(self, events: Sequence[ClassChangeEvent]) -> None:
         await self._class_events.append(events)
@@ -93,6 +109,7 @@ def compute_changes(
     interactions: dict[str, InteractionFeatures],
     now: datetime,
     bounds: RfmBounds = NO_BOUNDS,
+    only: frozenset[str] | None = None,
 ) -> list[ScoredCustomer]:
     """Pure: each customer's new stats and classes, with one event per changed class set."""
     order_features = [orders.get(state.customer_id, OrderFeatures()) for state in states]
@@ -107,6 +124,8 @@ def compute_changes(
     current, pending = _current_ordered_classes(states, results, settings)
     results = hold_demotions_of_ordered_sets(results, current, pending, batch, settings)
     due = next_transition_at(results, len(states))
+    if only is not None:
+        results = [result for result in results if result.key in only]
     scored = []
     for i, state in enumerate(states):
         changed, events = _class_changes(workspace, state, results, i, now)
@@ -125,6 +144,16 @@ def compute_changes(
             )
         )
     return scored
+
+
+def _transitions(scored: Sequence[ScoredCustomer]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for item in scored:
+        for event in item.events:
+            key = f"{event.previous or ''}>{event.current}"
+            per_set = counts.setdefault(event.class_set, {})
+            per_set[key] = per_set.get(key, 0) + 1
+    return counts
 
 
 def _current_ordered_classes(
