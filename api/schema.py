@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncGenerator
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ from strawberry.types import ExecutionContext, Info
 from api.context import RequestContext
 from api.errors import DomainErrorMasker
 from api.pagination import decode_cursor, encode_cursor
-from api.types.classes import ClassChange, ClassCodeInfo, ClassCount, ClassSet
+from api.types.classes import ClassChange, ClassCount, ClassSet
 from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
 from api.types.enums import OrderStatusEnum
 from api.types.errors import UserError, user_errors
@@ -38,13 +37,6 @@ from domain.runs.models import RunStatus
 
 CrmInfo = Info[RequestContext, None]
 
-
-@dataclasses.dataclass(frozen=True)
-class _NoSettings:
-    """Class sets with nothing to tune (approach) show empty settings."""
-
-
-_NO_SETTINGS = _NoSettings()
 
 # Errors that belong in a payload's ``errors`` list; auth failures stay top-level GraphQL errors.
 PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
@@ -108,17 +100,7 @@ class Query:
     @strawberry.field(description="The class sets, their codes, labels, colours and the settings in force")
     async def class_sets(self, info: CrmInfo) -> list[ClassSet]:
         workspace = await info.context.workspace()
-        settings = workspace.scoring_settings
-        return [
-            ClassSet(
-                key=definition.key,
-                codes=[ClassCodeInfo(code=c.code, color=c.color, labels=c.labels) for c in definition.codes],
-                settings_version=workspace.class_settings.version,
-                settings=dataclasses.asdict(getattr(settings, definition.key, None) or _NO_SETTINGS),
-                names=definition.names,
-            )
-            for definition in CLASS_SETS.values()
-        ]
+        return [ClassSet.from_workspace(key, workspace) for key in CLASS_SETS]
 
     @strawberry.field(description="Customers per code of a class set (for dashboards), optionally filtered")
     async def class_distribution(
@@ -128,11 +110,7 @@ class Query:
         counts = await context.services.customers.class_distribution(
             context.principal, class_set, filter.to_domain() if filter else None
         )
-        definition = CLASS_SETS[class_set]
-        return [
-            ClassCount(class_set=class_set, code=code, count=count, color=definition.code(code).color)
-            for code, count in counts
-        ]
+        return [ClassCount(class_set=class_set, code=code, count=count) for code, count in counts]
 
     @strawberry.field
     async def scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRun | None:

@@ -5,12 +5,18 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from api.context import RequestContext
 from domain.classes.catalogue import CLASS_SETS, LANGUAGES
 from domain.classes.events import ClassChangeEvent
 from domain.classes.evidence import render_evidence
+from domain.classes.settings import current_params
 from domain.customers.models import AssignedClass
 from domain.errors import FieldError, InvalidInput
+from domain.workspaces.models import Workspace
+
+CrmInfo = Info[RequestContext, None]
 
 
 def checked_language(lang: str) -> str:
@@ -19,21 +25,23 @@ def checked_language(lang: str) -> str:
     return lang
 
 
-def _label(class_set: str, code: str | None, lang: str) -> str | None:
-    if code is None:
-        return None
-    return CLASS_SETS[class_set].code(code).label(checked_language(lang))
+async def _label(info: CrmInfo, class_set: str, code: str, lang: str) -> str:
+    """The workspace's own label when it set one, else the catalogue's."""
+    return (await info.context.workspace()).label(class_set, code, checked_language(lang))
 
 
 @strawberry.type
 class ClassCodeInfo:
+    class_set: str
     code: str
-    color: str | None
-    labels: strawberry.Private[dict[str, str]]
 
     @strawberry.field
-    def label(self, lang: str = "en") -> str:
-        return self.labels.get(checked_language(lang), self.code)
+    async def label(self, info: CrmInfo, lang: str = "en") -> str:
+        return await _label(info, self.class_set, self.code, lang)
+
+    @strawberry.field
+    async def color(self, info: CrmInfo) -> str | None:
+        return (await info.context.workspace()).color(self.class_set, self.code)
 
 
 @strawberry.type(description="A class set of the catalogue with its codes in order and this workspace's settings")
@@ -41,40 +49,39 @@ class ClassSet:
     key: str
     codes: list[ClassCodeInfo]
     settings_version: int
-    settings: dict[str, Any] = strawberry.field(graphql_type=JSON, description="Thresholds and windows in force")
+    settings: dict[str, Any] = strawberry.field(
+        graphql_type=JSON, description="Thresholds, windows and hysteresis in force (defaults or the workspace's)"
+    )
     names: strawberry.Private[dict[str, str]]
 
     @strawberry.field
     def name(self, lang: str = "en") -> str:
         return self.names.get(checked_language(lang), self.key)
 
+    @classmethod
+    def from_workspace(cls, key: str, workspace: Workspace) -> ClassSet:
+        definition = CLASS_SETS[key]
+        return cls(
+            key=key,
+            codes=[ClassCodeInfo(class_set=key, code=code.code) for code in definition.codes],
+            settings_version=workspace.class_settings.version,
+            settings=current_params(key, workspace.scoring_settings),
+            names=definition.names,
+        )
+
 
 @strawberry.type(description="How many customers have one code of a class set")
-class ClassCount:
-    class_set: str
-    code: str
+class ClassCount(ClassCodeInfo):
     count: int
-    color: str | None
-
-    @strawberry.field
-    def label(self, lang: str = "en") -> str:
-        return _label(self.class_set, self.code, lang) or self.code
 
 
 @strawberry.type(description="The customer's current code in one class set, with why.")
-class CustomerClass:
-    class_set: str
-    code: str
-    color: str | None
+class CustomerClass(ClassCodeInfo):
     since: datetime
     settings_version: int
     evidence_data: dict[str, Any] = strawberry.field(
         graphql_type=JSON, description="The facts that decided the class, as stored"
     )
-
-    @strawberry.field(description="Label in vi, zh or en")
-    def label(self, lang: str = "en") -> str:
-        return _label(self.class_set, self.code, lang) or self.code
 
     @strawberry.field(description="Why the customer has this class, as a sentence in vi, zh or en")
     def evidence(self, lang: str = "en") -> str:
@@ -82,11 +89,9 @@ class CustomerClass:
 
     @classmethod
     def from_domain(cls, assigned: AssignedClass) -> CustomerClass:
-        definition = CLASS_SETS[assigned.class_set]
         return cls(
             class_set=assigned.class_set,
             code=assigned.code,
-            color=definition.code(assigned.code).color,
             since=assigned.since,
             settings_version=assigned.settings_version,
             evidence_data=assigned.evidence,
@@ -106,12 +111,12 @@ class ClassChange:
     evidence_data: dict[str, Any] = strawberry.field(graphql_type=JSON)
 
     @strawberry.field
-    def current_label(self, lang: str = "en") -> str:
-        return _label(self.class_set, self.current, lang) or self.current
+    async def current_label(self, info: CrmInfo, lang: str = "en") -> str:
+        return await _label(info, self.class_set, self.current, lang)
 
     @strawberry.field
-    def previous_label(self, lang: str = "en") -> str | None:
-        return _label(self.class_set, self.previous, lang)
+    async def previous_label(self, info: CrmInfo, lang: str = "en") -> str | None:
+        return None if self.previous is None else await _label(info, self.class_set, self.previous, lang)
 
     @strawberry.field
     def evidence(self, lang: str = "en") -> str:

@@ -2,41 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.classes.catalogue import DEFAULT_SPEND_TIER_THRESHOLDS_VND
+from domain.classes.catalogue import CLASS_SETS, DEFAULT_SPEND_TIER_THRESHOLDS_VND
 from domain.timestamps import aware
-from scoring.catalogue import ScoringSettings
+from scoring.age_band import AgeBandSettings
+from scoring.catalogue import DEFAULT_HYSTERESIS, ScoringSettings
+from scoring.deal_status import DealStatusSettings
+from scoring.hysteresis import Hysteresis
 from scoring.market_fit import MarketFitRule
+from scoring.purchase_psychology import PsychologySettings
+from scoring.purchase_stage import PurchaseStageSettings
 from scoring.rfm import RfmBounds
 from scoring.spend_tier import SpendTierThresholds
+from scoring.tenure import TenureSettings
+from scoring.value_class import ValueClassSettings
 
 
 @dataclass(frozen=True, slots=True)
 class ClassSettings:
+    """Versioned; per class set only what the workspace changed: params, hysteresis, labels, colors."""
+
     version: int
-    spend_tier: SpendTierThresholds
+    sets: dict[str, dict[str, Any]]
 
     def to_document(self) -> dict[str, Any]:
-        thresholds = self.spend_tier
-        return {
-            "version": self.version,
-            "spend_tier": {
-                "new": thresholds.new,
-                "platinum": thresholds.platinum,
-                "diamond": thresholds.diamond,
-                "luxurious": thresholds.luxurious,
-            },
-        }
+        return {"version": self.version, "sets": self.sets}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> ClassSettings:
-        return cls(version=document["version"], spend_tier=SpendTierThresholds(**document["spend_tier"]))
+        return cls(version=document["version"], sets=document.get("sets") or {})
+
+    def params[T](self, key: str, kind: Callable[..., T], default: T) -> T:
+        stored = (self.sets.get(key) or {}).get("params")
+        return kind(**stored) if stored else default
 
 
-DEFAULT_CLASS_SETTINGS = ClassSettings(version=1, spend_tier=DEFAULT_SPEND_TIER_THRESHOLDS_VND)
+DEFAULT_CLASS_SETTINGS = ClassSettings(
+    version=1, sets={"spend_tier": {"params": asdict(DEFAULT_SPEND_TIER_THRESHOLDS_VND)}}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +74,32 @@ class Workspace:
 
     @property
     def scoring_settings(self) -> ScoringSettings:
-        """Thresholds for every class set; only the spend tier is stored per workspace so far, and the
-        target market defaults to the workspace's own country."""
+        """What the scorer uses: the workspace's values where it set them, defaults elsewhere (the target
+        market defaults to the workspace's own country)."""
+        settings = self.class_settings
+        hysteresis = dict(DEFAULT_HYSTERESIS)
+        for key, stored in settings.sets.items():
+            if stored.get("hysteresis"):
+                hysteresis[key] = Hysteresis(**stored["hysteresis"])
         return ScoringSettings(
-            spend_tier=self.class_settings.spend_tier, market_fit=MarketFitRule(countries=(self.country,))
+            spend_tier=settings.params("spend_tier", SpendTierThresholds, DEFAULT_SPEND_TIER_THRESHOLDS_VND),
+            age_band=settings.params("age_band", AgeBandSettings, AgeBandSettings()),
+            tenure=settings.params("tenure", TenureSettings, TenureSettings()),
+            purchase_stage=settings.params("purchase_stage", PurchaseStageSettings, PurchaseStageSettings()),
+            deal_status=settings.params("deal_status", DealStatusSettings, DealStatusSettings()),
+            purchase_psychology=settings.params("purchase_psychology", PsychologySettings, PsychologySettings()),
+            value_class=settings.params("value_class", ValueClassSettings, ValueClassSettings()),
+            market_fit=settings.params("market_fit", _market_rule, MarketFitRule(countries=(self.country,))),
+            hysteresis=hysteresis,
         )
+
+    def label(self, class_set: str, code: str, lang: str) -> str:
+        override = ((self.class_settings.sets.get(class_set) or {}).get("labels") or {}).get(code)
+        return override[lang] if override else CLASS_SETS[class_set].code(code).label(lang)
+
+    def color(self, class_set: str, code: str) -> str | None:
+        override = ((self.class_settings.sets.get(class_set) or {}).get("colors") or {}).get(code)
+        return override or CLASS_SETS[class_set].code(code).color
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> Workspace:
@@ -83,6 +111,11 @@ class Workspace:
             class_settings=ClassSettings.from_document(document["class_settings"]),
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
         )
+
+
+def _market_rule(**params: Any) -> MarketFitRule:
+    lists = {key: tuple(value) for key, value in params.items() if isinstance(value, list)}
+    return MarketFitRule(**{**params, **lists})
 
 
 @dataclass(frozen=True, slots=True)
