@@ -44,6 +44,10 @@ class RequestContext:
             loader = self._loaders["users"] = DataLoader(load_fn=load)
         return loader
 
+    def forget_workspace(self) -> None:
+        """After a change to the workspace's settings in this request, read them again."""
+        self._workspace = None
+
     async def workspace(self) -> Workspace:
         if self._workspace is None:
             self._workspace = await self.services.workspaces.get(self.principal.workspace_id)

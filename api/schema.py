@@ -18,6 +18,7 @@ from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageI
 from api.types.enums import OrderStatusEnum
 from api.types.errors import UserError, user_errors
 from api.types.inputs import (
+    ClassSetUpdateInput,
     CustomerFilter,
     CustomerInput,
     CustomerUpdateInput,
@@ -71,6 +72,13 @@ class InteractionPayload:
 @strawberry.type
 class ScoringRunPayload:
     run: ScoringRun | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClassSetPayload:
+    class_set: ClassSet | None = None
+    run: ScoringRun | None = strawberry.field(default=None, description="The run rescoring the workspace, if any")
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -216,6 +224,21 @@ class Mutation:
         except PAYLOAD_ERRORS as error:
             return ScoringRunPayload(errors=user_errors(error))
         return ScoringRunPayload(run=ScoringRun.from_domain(run))
+
+    @strawberry.mutation(description="Change a class set's settings (admin); a threshold change starts a run")
+    async def update_class_set(self, info: CrmInfo, input: ClassSetUpdateInput) -> ClassSetPayload:
+        context = info.context
+        if input.params is not None and not isinstance(input.params, dict):
+            return ClassSetPayload(errors=[UserError(field="params", code="INVALID_INPUT", message="an object")])
+        try:
+            workspace, run = await context.services.class_settings.update(context.principal, input.to_domain())
+        except PAYLOAD_ERRORS as error:
+            return ClassSetPayload(errors=user_errors(error))
+        context.forget_workspace()
+        return ClassSetPayload(
+            class_set=ClassSet.from_workspace(input.class_set, workspace),
+            run=ScoringRun.from_domain(run) if run else None,
+        )
 
     @strawberry.mutation(description="Finish the batches not done yet (after a cancel or a lost worker)")
     async def resume_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:

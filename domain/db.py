@@ -60,6 +60,10 @@ class Database:
         return self.db["class_events"]
 
     @property
+    def settings_history(self) -> AsyncCollection[Document]:
+        return self.db["settings_history"]
+
+    @property
     def scoring_runs(self) -> AsyncCollection[Document]:
         return self.db["scoring_runs"]
 

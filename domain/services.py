@@ -8,6 +8,7 @@ from typing import Protocol
 from domain.auth.keys import ApiKeyRepository, ApiKeyService
 from domain.classes.events import ClassEventRepository
 from domain.classes.service import ClassHistoryService
+from domain.classes.settings_service import ClassSettingsService
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
 from domain.db import Database
@@ -32,6 +33,7 @@ class Services:
     interactions: InteractionService
     class_history: ClassHistoryService
     scoring_runs: ScoringRunService
+    class_settings: ClassSettingsService
 
 
 class JobQueue(RescoreQueue, RunQueue, Protocol):
@@ -44,6 +46,7 @@ def build_services(db: Database, rescore_queue: JobQueue, run_batch_size: int = 
     interactions = InteractionRepository(db)
     workspaces = WorkspaceRepository(db)
     keys = ApiKeyService(ApiKeyRepository(db))
+    runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size)
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
@@ -52,5 +55,6 @@ def build_services(db: Database, rescore_queue: JobQueue, run_batch_size: int = 
         orders=OrderService(orders, customers, workspaces, rescore_queue),
         interactions=InteractionService(interactions, customers, rescore_queue),
         class_history=ClassHistoryService(ClassEventRepository(db)),
-        scoring_runs=ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size),
+        scoring_runs=runs,
+        class_settings=ClassSettingsService(workspaces, runs),
     )

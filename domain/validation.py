@@ -33,25 +33,28 @@ _CODES_BY_PYDANTIC_TYPE = {
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-def field_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(to_camel(part) if isinstance(part, str) else str(part) for part in loc)
+def field_path(loc: tuple[int | str, ...], camel: bool = True) -> str:
+    return ".".join(to_camel(part) if isinstance(part, str) and camel else str(part) for part in loc)
 
 
-def to_field_errors(error: ValidationError) -> list[FieldError]:
+def to_field_errors(error: ValidationError, camel: bool = True) -> list[FieldError]:
     result = []
     for detail in error.errors(include_url=False):
         code = _CODES_BY_PYDANTIC_TYPE.get(detail["type"], detail["type"].upper())
         message = str(detail["msg"]).removeprefix("Value error, ")
-        result.append(FieldError(field_path(tuple(detail["loc"])), code, message))
+        result.append(FieldError(field_path(tuple(detail["loc"]), camel), code, message))
     return result
 
 
-def validate[M: BaseModel](model: type[M], data: Mapping[str, Any], **context: Any) -> M:
-    """Validate ``data`` against ``model`` or raise InvalidInput listing every bad field."""
+def validate[M: BaseModel](model: type[M], data: Mapping[str, Any], *, camel: bool = True, **context: Any) -> M:
+    """Validate ``data`` against ``model`` or raise InvalidInput listing every bad field.
+
+    Field paths are camelCase like the GraphQL inputs, unless ``camel`` is False (JSON settings, whose
+    keys clients send as they are stored)."""
     try:
         return model.model_validate(dict(data), context=context)
     except ValidationError as error:
-        raise InvalidInput(to_field_errors(error)) from None
+        raise InvalidInput(to_field_errors(error, camel)) from None
 
 
 def validate_rows[M: BaseModel](model: type[M], rows: Sequence[Mapping[str, Any]], **context: Any) -> list[M]:

@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET
 
 from api.types.enums import GenderEnum, IncomeBandEnum, InteractionKindEnum, LegalTypeEnum, OrderStatusEnum
+from domain.classes.settings_service import ClassSetUpdate
 from domain.customers.filters import ClassCondition
 from domain.customers.filters import CustomerFilter as DomainCustomerFilter
 
@@ -124,4 +126,46 @@ class CustomerFilter:
             interests=list(self.interests or []),
             owner_id=self.owner_id,
             class_condition=ClassCondition(self.class_.class_set, list(self.class_.codes)) if self.class_ else None,
+        )
+
+
+@strawberry.input
+class CodeLabelsInput:
+    code: str
+    vi: str
+    zh: str
+    en: str
+
+
+@strawberry.input
+class CodeColorInput:
+    code: str
+    color: str = strawberry.field(description="#RRGGBB")
+
+
+@strawberry.input(description="For ordered sets: stay within this margin, then wait this long before demoting")
+class HysteresisInput:
+    margin_percent: float = 0.0
+    grace_days: float = 0.0
+
+
+@strawberry.input(description="params uses the names shown in classSets.settings and is merged over the current values")
+class ClassSetUpdateInput:
+    class_set: str
+    params: JSON | None = None
+    labels: list[CodeLabelsInput] | None = None
+    colors: list[CodeColorInput] | None = None
+    hysteresis: HysteresisInput | None = None
+
+    def to_domain(self) -> ClassSetUpdate:
+        return ClassSetUpdate(
+            class_set=self.class_set,
+            params=dict(self.params) if isinstance(self.params, dict) else self.params,  # type: ignore[arg-type]
+            labels=None
+            if self.labels is None
+            else {item.code: {"vi": item.vi, "zh": item.zh, "en": item.en} for item in self.labels},
+            colors=None if self.colors is None else {item.code: item.color for item in self.colors},
+            hysteresis=None
+            if self.hysteresis is None
+            else {"margin_percent": self.hysteresis.margin_percent, "grace_days": self.hysteresis.grace_days},
         )

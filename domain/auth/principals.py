@@ -21,6 +21,7 @@ class Permission(StrEnum):
     DELETE_CUSTOMERS = "delete_customers"
     MANAGE_KEYS = "manage_keys"
     RUN_JOBS = "run_jobs"
+    MANAGE_SETTINGS = "manage_settings"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

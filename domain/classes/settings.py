@@ -144,6 +144,7 @@ PARAMS: dict[str, type[_Params]] = {
 def validated_update(
     key: str,
     current: dict[str, Any],
+    in_force: dict[str, Any],
     params: dict[str, Any] | None,
     labels: dict[str, dict[str, str]] | None,
     colors: dict[str, str] | None,
@@ -151,7 +152,8 @@ def validated_update(
 ) -> dict[str, Any]:
     """The class set's stored overrides after this update, or InvalidInput naming each bad field.
 
-    ``params`` is merged over the set's current values, so a client may send only what it changes.
+    ``params`` is merged over the values in force (``in_force``: the workspace's or the defaults), so
+    a client may send only what it changes.
     """
     definition = class_set(key)
     codes = [code.code for code in definition.codes]
@@ -162,8 +164,8 @@ def validated_update(
         if model is None:
             errors.append(FieldError("params", "NOT_ALLOWED", f"{key} has no settings to change"))
         else:
-            merged = {**(current.get("params") or {}), **params}
-            updated["params"] = _collect(errors, "params", lambda: validate(model, merged).model_dump())
+            merged = {**in_force, **params}
+            updated["params"] = _collect(errors, "params", lambda: validate(model, merged, camel=False).model_dump())
     if hysteresis is not None:
         if key not in DEFAULT_HYSTERESIS:
             errors.append(FieldError("hysteresis", "NOT_ALLOWED", f"{key} is not an ordered class set"))

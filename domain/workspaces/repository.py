@@ -11,6 +11,7 @@ class WorkspaceRepository:
     def __init__(self, db: Database) -> None:
         self._workspaces = db.workspaces
         self._users = db.users
+        self._history = db.settings_history
 
     async def insert(
         self, name: str, currency: str, country: str, settings: ClassSettings, workspace_id: str | None = None
@@ -32,6 +33,36 @@ class WorkspaceRepository:
 
     async def save_rfm_bounds(self, workspace_id: str, cached: CachedRfmBounds) -> None:
         await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"rfm_bounds": cached.to_document()}})
+
+    async def save_class_settings(
+        self,
+        workspace_id: str,
+        expected_version: int,
+        settings: ClassSettings,
+        class_set: str,
+        user_id: str,
+        at: datetime,
+    ) -> bool:
+        """Store the new version only if nobody saved another one since ``expected_version`` was read;
+        every version is also kept in ``settings_history``."""
+        result = await self._workspaces.update_one(
+            {"_id": workspace_id, "class_settings.version": expected_version},
+            {"$set": {"class_settings": settings.to_document()}},
+        )
+        if result.modified_count != 1:
+            return False
+        await self._history.insert_one(
+            {
+                "_id": f"{workspace_id}:{settings.version}",
+                "workspace_id": workspace_id,
+                "version": settings.version,
+                "class_set": class_set,
+                "settings": settings.to_document(),
+                "changed_by": user_id,
+                "at": at,
+            }
+        )
+        return True
 
     async def insert_user(self, workspace_id: str, name: str) -> User:
         user = User(id=new_id(), workspace_id=workspace_id, name=name)

@@ -1,0 +1,106 @@
+"""Changing class-set settings: validated, versioned, rescored by a run, labels and colours per workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.auth.principals import Role
+from domain.config import AppConfig
+from tests.conftest import Api, Workspace, add_key, create_customer, record_order, run_worker
+
+UPDATE = """
+mutation($input: ClassSetUpdateInput!) {
+  updateClassSet(input: $input) {
+    classSet { key settingsVersion settings codes { code color label(lang: "vi") } }
+    run { id status classSets settingsVersion }
+    errors { field code message }
+  }
+}"""
+CLASSES = """query($id: ID!) { customer(id: $id) {
+  classes { classSet code label(lang: "vi") color settingsVersion }
+  classHistory(classSet: "spend_tier") { current settingsVersion }
+} }"""
+VERSION = "{ classSets { key settingsVersion settings } }"
+
+
+def _tier(api: Api, token: str, customer_id: str) -> dict[str, Any]:
+    customer = api.ok(CLASSES, {"id": customer_id}, token)["customer"]
+    [tier] = [c for c in customer["classes"] if c["classSet"] == "spend_tier"]
+    return {**tier, "history": customer["classHistory"]}
+
+
+def test_new_thresholds_start_a_run_that_reclassifies_with_the_new_version(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    record_order(api, shop.admin, customer_id, "6000000", status="PAID")
+    run_worker(config)
+    assert _tier(api, shop.admin, customer_id)["code"] == "platinum"
+
+    change = {"classSet": "spend_tier", "params": {"platinum": 7_000_000}, "hysteresis": {"marginPercent": 0}}
+    payload = api.ok(UPDATE, {"input": change}, shop.admin)["updateClassSet"]
+    assert payload["classSet"]["settingsVersion"] == 2
+    assert payload["classSet"]["settings"]["platinum"] == 7_000_000
+    assert payload["classSet"]["settings"]["diamond"] == 20_000_000  # merged over the current values
+    assert payload["run"]["classSets"] == ["spend_tier"] and payload["run"]["settingsVersion"] == 2
+    run_worker(config)
+    tier = _tier(api, shop.admin, customer_id)
+    assert (tier["code"], tier["settingsVersion"]) == ("new", 2)
+    assert tier["history"][0] == {"current": "new", "settingsVersion": 2}
+    run = api.ok("query($id: ID!) { scoringRun(id: $id) { status processed changed } }", {"id": payload["run"]["id"]},
+                 shop.admin)["scoringRun"]  # fmt: skip
+    assert run == {"status": "COMPLETED", "processed": 1, "changed": 1}
+
+
+def test_labels_and_colours_are_the_workspaces_own(api: Api, shop: Workspace, config: AppConfig) -> None:
+    customer_id = create_customer(api, shop.admin)
+    run_worker(config)
+    labels = [{"code": "none", "vi": "Khách chưa mua", "zh": "未购", "en": "Not yet"}]
+    payload = api.ok(
+        UPDATE,
+        {"input": {"classSet": "spend_tier", "labels": labels, "colors": [{"code": "none", "color": "#123456"}]}},
+        shop.admin,
+    )["updateClassSet"]
+    assert payload["run"] is None  # nothing to rescore for a label
+    tier = _tier(api, shop.admin, customer_id)
+    assert (tier["label"], tier["color"]) == ("Khách chưa mua", "#123456")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"classSet": "spend_tier", "params": {"platinum": 30_000_000}}, "params", "NOT_INCREASING"),
+        ({"classSet": "spend_tier", "params": {"gold": 1}}, "params.gold", "UNKNOWN_FIELD"),
+        ({"classSet": "spend_tier", "params": {"new": 0}}, "params.new", "OUT_OF_RANGE"),
+        ({"classSet": "age_band", "params": {"adult_from": 10}}, "params", "NOT_INCREASING"),
+        ({"classSet": "deal_status", "params": {"key_orders": 2}}, "params", "NOT_INCREASING"),
+        ({"classSet": "purchase_psychology", "params": {"novelty_item_share": 1.5}}, "params.novelty_item_share",
+         "OUT_OF_RANGE"),
+        ({"classSet": "market_fit", "params": {"countries": ["XX"]}}, "params", "UNKNOWN_COUNTRY"),
+        ({"classSet": "approach", "params": {"x": 1}}, "params", "NOT_ALLOWED"),
+        ({"classSet": "age_band", "hysteresis": {"graceDays": 3}}, "hysteresis", "NOT_ALLOWED"),
+        ({"classSet": "spend_tier", "hysteresis": {"marginPercent": 80}}, "hysteresis.marginPercent", "OUT_OF_RANGE"),
+        ({"classSet": "spend_tier", "labels": [{"code": "gold", "vi": "a", "zh": "b", "en": "c"}]}, "labels.gold",
+         "UNKNOWN_CLASS_CODE"),
+        ({"classSet": "spend_tier", "labels": [{"code": "new", "vi": "a", "zh": " ", "en": "c"}]}, "labels.new",
+         "LABELS_REQUIRED"),
+        ({"classSet": "spend_tier", "colors": [{"code": "new", "color": "green"}]}, "colors.new", "INVALID_COLOR"),
+        ({"classSet": "zodiac", "params": {}}, "classSet", "UNKNOWN_CLASS_SET"),
+    ],
+)  # fmt: skip
+def test_invalid_settings_are_rejected_and_change_nothing(
+    api: Api, shop: Workspace, change: dict[str, Any], field: str, code: str
+) -> None:
+    before = api.ok(VERSION, None, shop.admin)
+    errors = api.gql(UPDATE, {"input": change}, shop.admin)["data"]["updateClassSet"]["errors"]
+    assert (field, code) in {(e["field"], e["code"]) for e in errors}, errors
+    assert api.ok(VERSION, None, shop.admin) == before
+
+
+@pytest.mark.parametrize("role", [Role.OPS, Role.SALES, Role.VIEWER])
+def test_only_admins_change_settings(api: Api, shop: Workspace, role: Role) -> None:
+    _, token = add_key(api, shop, role)
+    body = api.gql(UPDATE, {"input": {"classSet": "spend_tier", "params": {"platinum": 6_000_000}}}, token)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
