@@ -94,6 +94,7 @@ class Database:
             [
                 _unique_external_id(),
                 IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING)]),
+                IndexModel([("workspace_id", ASCENDING), ("status", ASCENDING)]),
             ]
         )
         await self.interactions.create_indexes(

@@ -78,6 +78,9 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     classes: list[CustomerClass]
+    next_class_change_at: datetime | None = strawberry.field(
+        description="When a class next changes with time alone (a birthday, a tenure boundary, a grace period)"
+    )
     domain: strawberry.Private[DomainCustomer]
 
     @strawberry.field
@@ -163,6 +166,7 @@ class Customer:
             created_at=c.created_at,
             updated_at=c.updated_at,
             classes=[CustomerClass.from_domain(assigned) for assigned in c.classes],
+            next_class_change_at=c.next_class_change_at,
             domain=c,
         )
 

@@ -124,6 +124,7 @@ class Customer:
     attributes: dict[str, str] = field(default_factory=dict)
     stats: CustomerStats = field(default_factory=CustomerStats)
     classes: list[AssignedClass] = field(default_factory=list)
+    next_class_change_at: datetime | None = None
 
     @classmethod
     def from_document(cls, d: dict[str, Any]) -> Customer:
@@ -167,4 +168,5 @@ class Customer:
             classes=[
                 AssignedClass.from_document(key, value) for key, value in sorted((d.get("classes") or {}).items())
             ],
+            next_class_change_at=aware((d.get("scoring") or {}).get("next_transition_at")),
         )

@@ -72,8 +72,8 @@ class OrderRepository:
         item_rows = {row["_id"]: row async for row in items}
         return {customer_id: _features(row, item_rows.get(customer_id, {})) for customer_id, row in rows.items()}
 
-    async def count(self, workspace_id: str) -> int:
-        return await self._orders.count_documents({"workspace_id": workspace_id})
+    async def count_paid(self, workspace_id: str) -> int:
+        return await self._orders.count_documents({"workspace_id": workspace_id, "status": {"$in": _PAID}})
 
     async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Recency (days), frequency and monetary value of every paying customer in the workspace."""

@@ -10,7 +10,7 @@ from domain.workspaces.repository import WorkspaceRepository
 from scoring.rfm import RfmBounds, rfm_bounds
 
 MAX_AGE = timedelta(hours=1)
-# Recompute sooner when the workspace's order count moved by more than this share.
+# Recompute sooner when the workspace's count of paid orders moved by more than this share.
 MAX_ORDER_DRIFT = 0.05
 
 
@@ -20,7 +20,7 @@ class RfmBoundsService:
         self._workspaces = workspaces
 
     async def current(self, workspace: Workspace, now: datetime, *, refresh: bool = False) -> RfmBounds:
-        orders_now = await self._orders.count(workspace.id)
+        orders_now = await self._orders.count_paid(workspace.id)
         cached = workspace.rfm_bounds
         if not refresh and cached is not None and _fresh(cached, orders_now, now):
             return cached.bounds

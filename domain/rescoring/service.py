@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -114,7 +114,8 @@ def compute_changes(
     """Pure: each customer's new stats and classes, with one event per changed class set."""
     order_features = [orders.get(state.customer_id, OrderFeatures()) for state in states]
     batch = build_batch(
-        [state.profile for state in states],
+        # A customer without a country is taken to live in the workspace's country.
+        [replace(state.profile, country=state.profile.country or workspace.country) for state in states],
         order_features,
         [interactions.get(state.customer_id, InteractionFeatures()) for state in states],
         now,
