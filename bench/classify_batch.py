@@ -36,7 +36,7 @@ def synthetic(n: int, seed: int = 1) -> CustomerBatch:
     countries = np.array(["VN", "CN", "US"], dtype=object)
     return dataclasses.replace(
         empty_batch(n, now),
-        created_at=now - rng.integers(0, 1500, n) * DAY_SECONDS,
+        created_at=(now - rng.integers(0, 1500, n) * DAY_SECONDS).astype(np.float64),
         birth_year=np.where(rng.random(n) < 0.1, 0, rng.integers(1950, 2012, n)),
         birth_month=rng.integers(1, 13, n),
         birth_day=rng.integers(1, 29, n),
