@@ -106,7 +106,7 @@ def test_paid_orders_reach_a_subscriber_as_a_spend_tier_change(live_stack: LiveS
             await _next_message(ws, "connection_ack")
             query = (
                 'subscription($id: ID!) { customerClassChanged(customerId: $id, classSet: "spend_tier") '
-                "{ id customerId classSet previous current at } }"
+                '{ id customerId classSet previous current at settingsVersion evidence(lang: "vi") evidenceData } }'
             )
             await ws.send(
                 json.dumps(
@@ -141,6 +141,10 @@ def test_paid_orders_reach_a_subscriber_as_a_spend_tier_change(live_stack: LiveS
     event, seconds = asyncio.run(scenario())
     assert event["customerId"] == customer_id and event["classSet"] == "spend_tier"
     assert event["previous"] in (None, "none", "new")
+    assert event["settingsVersion"] == 1
+    # Two or three of the orders may be in when the worker scores: either way past platinum's threshold.
+    assert event["evidenceData"]["net_spend_minor"] in (5_000_000, 7_500_000)
+    assert event["evidence"].endswith("≥ ngưỡng Bạch kim (Platinum) 5.000.000 VND")
     assert seconds < DELIVERY_TIMEOUT_SECONDS
     customer = _graphql(
         live_stack,
