@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import redis
 import redis.asyncio
@@ -15,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.edge import EdgeLimits
 from api.event_hub import EventHub
-from api.schema import schema
+from api.rate_limit import RateLimiter
+from api.schema import build_schema
 from api.view import CrmGraphQL
 from domain.config import AppConfig
 from domain.db import Database, Document
@@ -26,6 +29,9 @@ from domain.services import build_services
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_SECONDS = 2.0
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+# A websocket must send connection_init (with its key) this soon, or it is closed.
+CONNECTION_INIT_TIMEOUT_SECONDS = 10
 
 
 def create_app(config: AppConfig | None = None) -> Starlette:
@@ -46,6 +52,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         app.state.mongo = mongo
         app.state.redis = redis_async
         app.state.hub = hub
+        app.state.rate_limiter = RateLimiter(redis_async, config.rate_limit_capacity, config.rate_limit_per_second)
         app.state.services = build_services(
             db,
             RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds),
@@ -59,7 +66,13 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             await redis_async.aclose()
             redis_sync.close()
 
-    graphql = CrmGraphQL(schema, graphql_ide="graphiql" if config.graphiql else None)
+    limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection or config.graphiql)
+    graphql = CrmGraphQL(
+        build_schema(limits),
+        graphql_ide="graphiql" if config.graphiql else None,
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_TIMEOUT_SECONDS),
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -8,6 +8,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from api.event_hub import EventHub
+from api.rate_limit import RateLimiter
 from domain.auth.principals import Principal
 from domain.errors import Unauthenticated
 from domain.services import Services
@@ -18,6 +19,7 @@ from domain.workspaces.models import User, Workspace
 class RequestContext:
     services: Services
     hub: EventHub
+    rate_limiter: RateLimiter | None = None
     authenticated: Principal | None = None
     request: Any = None
     response: Any = None

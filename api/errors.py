@@ -4,6 +4,7 @@ everything else is masked and logged with the request's id."""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from graphql.error import GraphQLError
@@ -22,9 +23,13 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, DomainError | GraphQLError)
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class DomainErrorMasker(MaskErrors):
-    def __init__(self) -> None:
+    def __init__(self, hide_suggestions: bool = False) -> None:
         super().__init__(should_mask_error=lambda _error: True, error_message=MASKED_MESSAGE)
+        self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -40,6 +45,11 @@ class DomainErrorMasker(MaskErrors):
                 original_error=None,
             )
         if not _is_unexpected(error):
+            if self.hide_suggestions and "Did you mean" in error.message:
+                # Without introspection, suggestions would leak the schema one guess at a time.
+                return GraphQLError(
+                    _SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
+                )
             return error
         incident = uuid.uuid4().hex[:12]
         log.error("unexpected error %s at %s", incident, error.path, exc_info=original)

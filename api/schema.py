@@ -11,7 +11,7 @@ from graphql.error import GraphQLError
 from strawberry.types import ExecutionContext, Info
 
 from api.context import RequestContext
-from api.errors import DomainErrorMasker
+from api.edge import EdgeLimits, edge_extensions
 from api.pagination import decode_cursor, encode_cursor
 from api.types.classes import ClassChange, ClassCount, ClassSet
 from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
@@ -292,4 +292,9 @@ class CrmSchema(strawberry.Schema):
         """Logging happens in DomainErrorMasker, which logs only what it masks."""
 
 
-schema = CrmSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=[DomainErrorMasker])
+def build_schema(limits: EdgeLimits) -> CrmSchema:
+    return CrmSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=edge_extensions(limits))
+
+
+# The schema with default limits: what schema.graphql is exported from (limits do not change the SDL).
+schema = build_schema(EdgeLimits())

@@ -18,7 +18,9 @@ from domain.errors import Unauthenticated
 class CrmGraphQL(GraphQL[RequestContext, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         state = request.app.state
-        context = RequestContext(services=state.services, hub=state.hub, request=request, response=response)
+        context = RequestContext(
+            services=state.services, hub=state.hub, rate_limiter=state.rate_limiter, request=request, response=response
+        )
         if isinstance(request, Request):
             try:
                 context.authenticated = await state.services.keys.authenticate(request.headers.get("authorization"))

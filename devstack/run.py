@@ -66,6 +66,7 @@ def main() -> None:
             process, env["MONGODB_URI"] = start_mongo_dev_server(free_port(), LOG_DIR / "mongodb.log")
             started.append(process)
         env.setdefault("CRM_GRAPHIQL", "true")
+        env.setdefault("CRM_INTROSPECTION", "true")
         config = AppConfig.model_validate(env)
         started.append(start_worker(env, LOG_DIR / "worker.log"))
         api, base = start_api(env, int(env.get("PORT", "8000")), LOG_DIR / "api.log")

@@ -1,0 +1,85 @@
+"""Limits at the GraphQL edge: document size and shape, cost before execution, per-key rate limits."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+
+from api.cost import operation_cost
+from api.errors import DomainErrorMasker
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeLimits:
+    max_depth: int = 12
+    max_aliases: int = 15
+    max_tokens: int = 3000
+    max_cost: int = 20_000
+    document_cache_size: int = 256
+    introspection: bool = True
+
+
+class QueryCost(SchemaExtension):
+    """Rejects a query whose cost exceeds the cap or the caller's rate limit, before it runs, and reports
+    the cost in ``extensions.cost``."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+        self.cost: int | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            self.cost = operation_cost(context.graphql_document, context.operation_name, context.variables)
+            if self.cost > self.max_cost:
+                raise GraphQLError(
+                    f"query cost {self.cost} is over the limit of {self.max_cost}; ask for fewer items (first)",
+                    extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "maxCost": self.max_cost},
+                )
+            await self._charge(context.context, self.cost)
+        yield
+
+    async def _charge(self, request: Any, cost: int) -> None:
+        principal = getattr(request, "authenticated", None)
+        limiter = getattr(request, "rate_limiter", None)
+        if principal is None or limiter is None:
+            return  # unauthenticated requests fail in the resolvers and cost nothing to run
+        decision = await limiter.take(principal.key_id, cost)
+        if not decision.allowed:
+            retry_after = math.ceil(decision.retry_after_seconds)
+            raise GraphQLError(
+                f"rate limit reached for this key; retry in {retry_after} s",
+                extensions={"code": "RATE_LIMITED", "retryAfter": retry_after, "cost": cost},
+            )
+
+    def get_results(self) -> dict[str, Any]:
+        return {} if self.cost is None else {"cost": {"requested": self.cost, "maximum": self.max_cost}}
+
+
+def edge_extensions(limits: EdgeLimits) -> list[Callable[[], SchemaExtension]]:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        functools.partial(ParserCache, maxsize=limits.document_cache_size),
+        functools.partial(ValidationCache, maxsize=limits.document_cache_size),
+        functools.partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        functools.partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        functools.partial(QueryCost, max_cost=limits.max_cost),
+        functools.partial(DomainErrorMasker, hide_suggestions=not limits.introspection),
+    ]
+    if not limits.introspection:
+        extensions.append(DisableIntrospection)
+    return extensions

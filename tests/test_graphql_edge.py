@@ -1,0 +1,104 @@
+"""Attack queries and limits at the GraphQL edge: all rejected with clear errors, nothing run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.edge import EdgeLimits
+from api.schema import build_schema
+from domain.config import AppConfig
+from tests.conftest import Api, Workspace, create_customer, make_workspace
+
+
+def _codes(body: dict) -> list[str]:  # type: ignore[type-arg]
+    return [error.get("extensions", {}).get("code", error["message"]) for error in body.get("errors", [])]
+
+
+def test_an_ordinary_query_reports_its_cost(api: Api, shop: Workspace) -> None:
+    body = api.gql("{ customers(first: 10) { totalCount edges { node { name } } } }", None, shop.admin)
+    assert "errors" not in body
+    # customers: 1 + 10 x (totalCount 1 + edges (1 + node (1 + name 1)))
+    assert body["extensions"]["cost"] == {"requested": 41, "maximum": 20_000}
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "expected"),
+    [
+        ("alias flood", "{ " + " ".join(f"a{i}: customers {{ totalCount }}" for i in range(40)) + " }", "aliases"),
+        ("token flood", "{ customers { totalCount " + "name " * 4000 + "} }", "tokens"),
+        ("field duplication", "{ customers { " + "totalCount " * 3000 + "} }", "tokens"),
+        ("too costly", "{ customers(first: 100) { edges { node { classHistory(first: 200) { id } } } } }",
+         "QUERY_TOO_COSTLY"),
+        ("costly through a variable", "query($n: Int) { customers(first: 100) { edges { node { "
+         "orders(first: $n) { items { sku name category } } } } } }", "QUERY_TOO_COSTLY"),
+        ("circular fragments", "query { customers { ...A } } fragment A on CustomerConnection { ...B } "
+         "fragment B on CustomerConnection { ...A }", "Cannot spread fragment"),
+    ],
+)  # fmt: skip
+def test_attack_queries_are_rejected(api: Api, shop: Workspace, name: str, query: str, expected: str) -> None:
+    body = api.gql(query, {"n": 100} if "$n" in query else None, shop.admin)
+    assert body.get("data") is None, name
+    assert any(expected in code for code in _codes(body)), (name, _codes(body))
+
+
+def test_depth_is_limited() -> None:
+    schema = build_schema(EdgeLimits(max_depth=4))
+    result = asyncio.run(schema.execute("{ customers { edges { node { orders { items { sku } } } } } }"))
+    assert result.errors and "exceeds maximum operation depth" in result.errors[0].message
+
+
+@pytest.fixture
+def strict_api(config: AppConfig) -> Iterator[Api]:
+    tight = config.model_copy(update={"rate_limit_capacity": 250, "rate_limit_per_second": 1.0})
+    with TestClient(create_app(tight)) as client:
+        yield Api(client)
+
+
+def test_rate_limit_by_cost_per_key(strict_api: Api) -> None:
+    shop = make_workspace(strict_api)
+    other = make_workspace(strict_api, "Other")
+    query = "{ customers(first: 40) { edges { node { name } } } }"  # cost 121: two fit in 250
+    assert "errors" not in strict_api.gql(query, None, shop.admin)
+    assert "errors" not in strict_api.gql(query, None, shop.admin)
+    limited = strict_api.gql(query, None, shop.admin)
+    [error] = limited["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"] >= 1
+    assert "errors" not in strict_api.gql(query, None, other.admin)  # buckets are per key
+
+
+def test_introspection_is_off_unless_enabled_and_suggestions_with_it(api: Api, shop: Workspace) -> None:
+    body = api.gql("{ __schema { types { name } } }", None, shop.admin)
+    assert body["data"] is None and "introspection" in body["errors"][0]["message"].lower()
+    typo = api.gql('{ custmer(id: "x") { id } }', None, shop.admin)
+    assert "Cannot query field 'custmer'" in typo["errors"][0]["message"]
+    assert "Did you mean" not in typo["errors"][0]["message"]
+
+
+def test_batched_requests_are_refused(api: Api, shop: Workspace) -> None:
+    response = api.client.post(
+        "/graphql",
+        json=[{"query": "{ customers { totalCount } }"}] * 3,
+        headers={"Authorization": f"Bearer {shop.admin}"},
+    )
+    assert response.status_code == 400
+
+
+INJECTIONS = ['{"$ne": null}', "$where", "a.b", "$gt", "'; db.dropDatabase(); '", ".*", "^", "\\\\", "$regex"]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_operator_strings_are_only_ever_text(api: Api, shop: Workspace, value: str) -> None:
+    create_customer(api, shop.admin, name="Lan", city="Huế")
+    create_customer(api, shop.admin, name=f"x{value}", city=value, tags=[value], occupation=value)
+    query = "query($f: CustomerFilter) { customers(filter: $f) { totalCount edges { node { name city } } } }"
+    for filter in ({"text": value}, {"city": value}, {"tags": [value]}, {"region": value}, {"ownerId": value}):
+        body = api.gql(query, {"f": filter}, shop.admin)
+        assert "errors" not in body, (filter, body)
+        names = [edge["node"]["name"] for edge in body["data"]["customers"]["edges"]]
+        assert names in ([], [f"x{value}"]), (filter, names)
+    assert api.ok("{ customers { totalCount } }", None, shop.admin)["customers"]["totalCount"] == 2
