@@ -262,13 +262,15 @@ class Subscription:
             checked_class_set(class_set)
 
         def accepts(event: ClassChangeEvent) -> bool:
-            return (customer_id is None or event.customer_id == customer_id) and (
-                class_set is None or event.class_set == class_set
+            return (
+                event.visible_to(principal)
+                and (customer_id is None or event.customer_id == customer_id)
+                and (class_set is None or event.class_set == class_set)
             )
 
         async with context.hub.listen(principal.workspace_id, accepts) as events:
             async for event in events:
-                yield ClassChange.from_domain(event)
+                yield ClassChange.from_domain(event.shown_to(principal))
 
     @strawberry.subscription(description="The run's counts each time they change, until it stops running")
     async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:

@@ -40,6 +40,7 @@ class Personality:
 class CustomAttribute:
     key: str
     value: str
+    sensitive: bool
 
 
 @strawberry.type
@@ -162,7 +163,10 @@ class Customer:
                 if c.personality
                 else None
             ),
-            attributes=[CustomAttribute(key=k, value=v) for k, v in sorted(c.attributes.items())],
+            attributes=[
+                CustomAttribute(key=k, value=v, sensitive=k in c.sensitive_attributes)
+                for k, v in sorted(c.attributes.items())
+            ],
             created_at=c.created_at,
             updated_at=c.updated_at,
             classes=[CustomerClass.from_domain(assigned) for assigned in c.classes],

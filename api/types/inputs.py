@@ -34,6 +34,7 @@ def input_to_dict(value: Any) -> Any:
 class AttributeInput:
     key: str
     value: str
+    sensitive: bool = strawberry.field(default=False, description="Shown only to admin and sales")
 
 
 @strawberry.input(description="A partial update: an absent field is untouched, an explicit null clears it.")

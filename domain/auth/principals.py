@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from domain.errors import Forbidden
 
@@ -22,14 +23,30 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage_keys"
     RUN_JOBS = "run_jobs"
     MANAGE_SETTINGS = "manage_settings"
+    READ_SENSITIVE = "read_sensitive"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
-    Role.SALES: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS}),
+    # Sales see birth dates, income, personality and sensitive attributes, of their own customers only.
+    Role.SALES: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.READ_SENSITIVE}),
     Role.OPS: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.RUN_JOBS}),
     Role.ADMIN: frozenset(Permission),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerScope:
+    """The customers a caller may see: its workspace, and for sales only the customers it owns."""
+
+    workspace_id: str
+    owner_id: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        base: dict[str, Any] = {"workspace_id": self.workspace_id}
+        if self.owner_id is not None:
+            base["owner_id"] = self.owner_id
+        return base
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,10 @@ class Principal:
     user_id: str
     role: Role
     key_id: str
+
+    @property
+    def scope(self) -> CustomerScope:
+        return CustomerScope(self.workspace_id, self.user_id if self.role == Role.SALES else None)
 
     def can(self, permission: Permission) -> bool:
         return permission in _GRANTS[self.role]

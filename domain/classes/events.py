@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from pymongo.errors import BulkWriteError
 
+from domain.auth.principals import Permission, Principal
+from domain.customers.models import SENSITIVE_EVIDENCE
 from domain.db import DUPLICATE_KEY, Database
 from domain.timestamps import aware
 
@@ -31,6 +33,16 @@ class ClassChangeEvent:
     settings_version: int
     reason: str
     at: datetime
+    owner_id: str | None = None  # so that a sales rep's subscription carries only their customers
+
+    def visible_to(self, principal: Principal) -> bool:
+        return principal.scope.owner_id in (None, self.owner_id)
+
+    def shown_to(self, principal: Principal) -> ClassChangeEvent:
+        """Without access to personal details, evidence that repeats them (age, personality) is left out."""
+        if self.class_set in SENSITIVE_EVIDENCE and not principal.can(Permission.READ_SENSITIVE):
+            return replace(self, evidence={})
+        return self
 
     def to_document(self) -> dict[str, Any]:
         document = asdict(self)

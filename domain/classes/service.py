@@ -20,6 +20,7 @@ class ClassHistoryService:
         principal.require(Permission.READ)
         if class_set_key is not None:
             class_set(class_set_key)
-        return await self._events.history(
+        events = await self._events.history(
             principal.workspace_id, customer_id, class_set_key, min(max(limit, 0), MAX_HISTORY)
         )
+        return [event.shown_to(principal) for event in events if event.visible_to(principal)]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.auth.principals import CustomerScope
 from domain.classes.catalogue import class_set
 from domain.customers.models import LegalType
 from domain.customers.search_text import fold
@@ -32,19 +33,22 @@ class CustomerFilter:
     class_condition: ClassCondition | None = None
 
 
-def compile_filter(workspace_id: str, spec: CustomerFilter | None) -> dict[str, Any]:
-    """The MongoDB filter for ``spec`` within one workspace; raises InvalidInput for bad values."""
-    query: dict[str, Any] = {"workspace_id": workspace_id}
+def compile_filter(scope: CustomerScope, spec: CustomerFilter | None) -> dict[str, Any]:
+    """The MongoDB filter for ``spec`` within the caller's scope; raises InvalidInput for bad values."""
+    query = scope.query()
     if spec is None:
         return query
     _check_sizes(spec)
     if spec.text and spec.text.strip():
         # Escaped: user text is matched literally, never interpreted as a pattern.
         query["search_text"] = {"$regex": re.escape(fold(spec.text.strip()))}
-    for name in ("city", "region", "owner_id"):
+    for name in ("city", "region"):
         value = getattr(spec, name)
         if value is not None:
             query[name] = str(value)
+    if spec.owner_id is not None:
+        # Within a sales scope, asking for another owner's customers finds none rather than widening it.
+        query["owner_id"] = str(spec.owner_id) if scope.owner_id in (None, spec.owner_id) else {"$in": []}
     if spec.legal_type is not None:
         query["legal_type"] = spec.legal_type.value
     if spec.tags:

@@ -77,6 +77,7 @@ class AttributePair(BaseModel):
 
     key: Annotated[str, AfterValidator(valid_attribute_key)]
     value: Annotated[str, Field(max_length=MAX_ATTRIBUTE_VALUE)]
+    sensitive: bool = False
 
 
 class CustomerFields(BaseModel):
@@ -127,6 +128,9 @@ class CustomerFields(BaseModel):
 
     def attribute_map(self) -> dict[str, str] | None:
         return None if self.attributes is None else {pair.key: pair.value for pair in self.attributes}
+
+    def sensitive_attribute_keys(self) -> list[str] | None:
+        return None if self.attributes is None else [pair.key for pair in self.attributes if pair.sensitive]
 
 
 class CustomerCreate(CustomerFields):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from domain.timestamps import aware
+
+# Class sets whose evidence repeats a sensitive field (the age, the personality type).
+SENSITIVE_EVIDENCE = frozenset({"age_band", "approach"})
 
 
 class LegalType(StrEnum):
@@ -122,9 +125,25 @@ class Customer:
     personality: Personality | None = None
     owner_id: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    sensitive_attributes: list[str] = field(default_factory=list)
     stats: CustomerStats = field(default_factory=CustomerStats)
     classes: list[AssignedClass] = field(default_factory=list)
     next_class_change_at: datetime | None = None
+
+    def without_sensitive_fields(self) -> Customer:
+        """What a role without access to personal details sees: no birth date, income, personality,
+        sensitive attributes, nor the evidence that would reveal them."""
+        return replace(
+            self,
+            birth_date=None,
+            income_band=None,
+            personality=None,
+            attributes={k: v for k, v in self.attributes.items() if k not in self.sensitive_attributes},
+            sensitive_attributes=[],
+            classes=[
+                replace(item, evidence={}) if item.class_set in SENSITIVE_EVIDENCE else item for item in self.classes
+            ],
+        )
 
     @classmethod
     def from_document(cls, d: dict[str, Any]) -> Customer:
@@ -164,6 +183,7 @@ class Customer:
             ),
             owner_id=d.get("owner_id"),
             attributes=d.get("attributes") or {},
+            sensitive_attributes=d.get("sensitive_attributes") or [],
             stats=CustomerStats.from_document(d.get("stats")),
             classes=[
                 AssignedClass.from_document(key, value) for key, value in sorted((d.get("classes") or {}).items())

@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from domain.auth.principals import CustomerScope
 from domain.customers.models import Customer
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import FieldError, InvalidInput
@@ -34,16 +35,16 @@ class CustomerRepository:
         stored, created = await insert_many_idempotent(self._customers, documents)
         return [Customer.from_document(document) for document in stored], created
 
-    async def get(self, workspace_id: str, customer_id: str) -> Customer | None:
-        document = await self._customers.find_one({"_id": customer_id, "workspace_id": workspace_id})
+    async def get(self, scope: CustomerScope, customer_id: str) -> Customer | None:
+        document = await self._customers.find_one({"_id": customer_id, **scope.query()})
         return Customer.from_document(document) if document else None
 
-    async def get_many(self, workspace_id: str, customer_ids: Iterable[str]) -> dict[str, Customer]:
-        cursor = self._customers.find({"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}})
+    async def get_many(self, scope: CustomerScope, customer_ids: Iterable[str]) -> dict[str, Customer]:
+        cursor = self._customers.find({**scope.query(), "_id": {"$in": list(customer_ids)}})
         return {document["_id"]: Customer.from_document(document) async for document in cursor}
 
-    async def exists(self, workspace_id: str, customer_id: str) -> bool:
-        return await self._customers.count_documents({"_id": customer_id, "workspace_id": workspace_id}, limit=1) > 0
+    async def exists(self, scope: CustomerScope, customer_id: str) -> bool:
+        return await self._customers.count_documents({"_id": customer_id, **scope.query()}, limit=1) > 0
 
     async def page(self, query: dict[str, Any], after_id: str | None, limit: int) -> list[Customer]:
         """Customers in id order (creation order), strictly after ``after_id``."""
@@ -64,51 +65,49 @@ class CustomerRepository:
         return await self._customers.count_documents(query)
 
     async def update(
-        self, workspace_id: str, customer_id: str, set_fields: dict[str, Any], unset_fields: list[str]
+        self, scope: CustomerScope, customer_id: str, set_fields: dict[str, Any], unset_fields: list[str]
     ) -> Customer | None:
         now = datetime.now(UTC)
         update = mark_dirty_update(now)
         update["$set"].update({**set_fields, "updated_at": now})
         if "external_id" in set_fields:
-            update["$set"]["external_key"] = external_key(workspace_id, set_fields["external_id"])
+            update["$set"]["external_key"] = external_key(scope.workspace_id, set_fields["external_id"])
         if "external_id" in unset_fields:
             unset_fields = [*unset_fields, "external_key"]
         if unset_fields:
             update["$unset"] = dict.fromkeys(unset_fields, "")
         try:
             document = await self._customers.find_one_and_update(
-                {"_id": customer_id, "workspace_id": workspace_id}, update, return_document=ReturnDocument.AFTER
+                {"_id": customer_id, **scope.query()}, update, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
             message = "another customer already has this external id"
             raise InvalidInput([FieldError("externalId", "DUPLICATE_EXTERNAL_ID", message)]) from None
         return Customer.from_document(document) if document else None
 
-    async def mark_dirty(self, workspace_id: str, customer_id: str) -> bool:
+    async def mark_dirty(self, scope: CustomerScope, customer_id: str) -> bool:
         result = await self._customers.update_one(
-            {"_id": customer_id, "workspace_id": workspace_id}, mark_dirty_update(datetime.now(UTC))
+            {"_id": customer_id, **scope.query()}, mark_dirty_update(datetime.now(UTC))
         )
         return result.matched_count == 1
 
-    async def mark_many_dirty(self, workspace_id: str, customer_ids: list[str]) -> None:
+    async def mark_many_dirty(self, scope: CustomerScope, customer_ids: list[str]) -> None:
         await self._customers.update_many(
-            {"workspace_id": workspace_id, "_id": {"$in": customer_ids}}, mark_dirty_update(datetime.now(UTC))
+            {**scope.query(), "_id": {"$in": customer_ids}}, mark_dirty_update(datetime.now(UTC))
         )
 
-    async def existing_ids(self, workspace_id: str, customer_ids: Iterable[str]) -> set[str]:
-        cursor = self._customers.find(
-            {"workspace_id": workspace_id, "_id": {"$in": list(set(customer_ids))}}, {"_id": 1}
-        )
+    async def existing_ids(self, scope: CustomerScope, customer_ids: Iterable[str]) -> set[str]:
+        cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
         return {document["_id"] async for document in cursor}
 
-    async def delete(self, workspace_id: str, customer_id: str) -> bool:
-        result = await self._customers.delete_one({"_id": customer_id, "workspace_id": workspace_id})
+    async def delete(self, scope: CustomerScope, customer_id: str) -> bool:
+        result = await self._customers.delete_one({"_id": customer_id, **scope.query()})
         return result.deleted_count == 1
 
 
-async def require_customers(customers: CustomerRepository, workspace_id: str, customer_ids: list[str]) -> None:
-    """UNKNOWN_CUSTOMER for the first row whose customer is not in the workspace."""
-    known = await customers.existing_ids(workspace_id, customer_ids)
+async def require_customers(customers: CustomerRepository, scope: CustomerScope, customer_ids: list[str]) -> None:
+    """UNKNOWN_CUSTOMER for the first row whose customer is not in the caller's scope."""
+    known = await customers.existing_ids(scope, customer_ids)
     for index, customer_id in enumerate(customer_ids):
         if customer_id not in known:
             raise InvalidInput(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
@@ -48,7 +48,7 @@ class CustomerService:
 
     async def get(self, principal: Principal, customer_id: str) -> Customer | None:
         principal.require(Permission.READ)
-        return await self._customers.get(principal.workspace_id, customer_id)
+        return _shown(principal, await self._customers.get(principal.scope, customer_id))
 
     async def page(
         self, principal: Principal, spec: CustomerFilter | None, first: int, after_id: str | None
@@ -56,10 +56,10 @@ class CustomerService:
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput([FieldError("first", "OUT_OF_RANGE", f"first must be between 0 and {MAX_PAGE_SIZE}")])
-        query = compile_filter(principal.workspace_id, spec)
+        query = compile_filter(principal.scope, spec)
         rows = await self._customers.page(query, after_id, first + 1)
         total = await self._customers.count(query)
-        return CustomerPage(rows[:first], len(rows) > first, total)
+        return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first, total)
 
     async def class_distribution(
         self, principal: Principal, class_set_key: str, spec: CustomerFilter | None
@@ -67,7 +67,7 @@ class CustomerService:
         """Customers per code, in the class set's order, zeros included; not yet scored ones are left out."""
         principal.require(Permission.READ)
         definition = class_set(class_set_key)
-        counts = await self._customers.count_by_class(compile_filter(principal.workspace_id, spec), definition.key)
+        counts = await self._customers.count_by_class(compile_filter(principal.scope, spec), definition.key)
         return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
 
     async def create(self, principal: Principal, data: dict[str, Any]) -> Customer:
@@ -78,7 +78,7 @@ class CustomerService:
         customer, created = await self._customers.insert(_new_document(fields, principal, datetime.now(UTC)))
         if created:
             await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
-        return customer
+        return _shown(principal, customer)
 
     async def create_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Customer]:
         """Bulk import under the same rules as ``create``: any bad row rejects the whole batch (errors
@@ -93,7 +93,7 @@ class CustomerService:
         now = datetime.now(UTC)
         stored, created = await self._customers.insert_many([_new_document(item, principal, now) for item in fields])
         await self._rescore_queue.request_rescore(principal.workspace_id, created)
-        return stored
+        return [_shown(principal, customer) for customer in stored]
 
     async def update(self, principal: Principal, customer_id: str, data: dict[str, Any]) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
@@ -106,6 +106,8 @@ class CustomerService:
         legal_type = patch.legal_type if "legal_type" in given else existing.legal_type
         company = patch.company_name if "company_name" in given else existing.company_name
         _check_company(legal_type or LegalType.INDIVIDUAL, company, {"legal_type", "company_name"})
+        if "owner_id" in given and patch.owner_id is None and principal.scope.owner_id is not None:
+            raise InvalidInput([FieldError("ownerId", "FORBIDDEN_OWNER", "sales cannot give up a customer")])
         await self._check_owners(principal, [patch.owner_id])
         stored = _stored_fields(patch, principal, datetime.now(UTC))
         set_fields = {key: value for key, value in stored.items() if value is not None}
@@ -121,22 +123,22 @@ class CustomerService:
         }
         merged.update({key: stored[key] for key in ("name", "email", "phone") if key in stored})
         set_fields["search_text"] = search_text(*merged.values())
-        customer = await self._customers.update(principal.workspace_id, customer_id, set_fields, unset_fields)
+        customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
         await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
-        return customer
+        return _shown(principal, customer)
 
     async def delete(self, principal: Principal, customer_id: str) -> None:
         """Removes the customer and its interactions; its orders stay as financial records, detached."""
         principal.require(Permission.DELETE_CUSTOMERS)
-        if not await self._customers.delete(principal.workspace_id, customer_id):
+        if not await self._customers.delete(principal.scope, customer_id):
             raise NotFound(f"no customer {customer_id!r}", field="id")
         await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
         await self._orders.detach_customer(principal.workspace_id, customer_id)
 
     async def _require(self, principal: Principal, customer_id: str) -> Customer:
-        customer = await self._customers.get(principal.workspace_id, customer_id)
+        customer = await self._customers.get(principal.scope, customer_id)
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
         return customer
@@ -146,6 +148,11 @@ class CustomerService:
         return workspace.country if workspace else "VN"
 
     async def _check_owners(self, principal: Principal, owner_ids: list[str | None]) -> None:
+        own = principal.scope.owner_id
+        if own is not None and any(owner_id not in (None, own) for owner_id in owner_ids):
+            raise InvalidInput(
+                [FieldError("ownerId", "FORBIDDEN_OWNER", "sales may assign customers only to themselves")]
+            )
         wanted = {owner_id for owner_id in owner_ids if owner_id is not None}
         if not wanted:
             return
@@ -159,6 +166,8 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
     return {
         "_id": new_id(),
         "workspace_id": principal.workspace_id,
+        # A customer a sales rep creates is theirs unless they say otherwise (only to themselves).
+        "owner_id": principal.scope.owner_id,
         **_stored_fields(fields, principal, now),
         "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
         "search_text": search_text(fields.name, fields.email, fields.phone, fields.company_name),
@@ -168,6 +177,16 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
         "classes": {},
         "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "scored_seq": 0},
     }
+
+
+@overload
+def _shown(principal: Principal, customer: Customer) -> Customer: ...
+@overload
+def _shown(principal: Principal, customer: None) -> None: ...
+def _shown(principal: Principal, customer: Customer | None) -> Customer | None:
+    if customer is None or principal.can(Permission.READ_SENSITIVE):
+        return customer
+    return customer.without_sensitive_fields()
 
 
 def _check_company(legal_type: LegalType | None, company_name: str | None, given: set[str]) -> None:
@@ -186,6 +205,7 @@ def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) 
             )
         elif name == "attributes":
             stored["attributes"] = fields.attribute_map()
+            stored["sensitive_attributes"] = fields.sensitive_attribute_keys()
         elif name == "birth_date" and isinstance(value, date):
             # BSON has no date type: a birth date is stored as midnight UTC.
             stored["birth_date"] = datetime(value.year, value.month, value.day, tzinfo=UTC)

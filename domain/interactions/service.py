@@ -26,7 +26,7 @@ class InteractionService:
         principal.require(Permission.WRITE_CUSTOMERS)
         interaction = validate(InteractionCreate, data)
         # Dirty first, as for orders: a failed insert then costs only an idle rescore.
-        if not await self._customers.mark_dirty(principal.workspace_id, interaction.customer_id):
+        if not await self._customers.mark_dirty(principal.scope, interaction.customer_id):
             raise InvalidInput(
                 [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
             )
@@ -39,9 +39,9 @@ class InteractionService:
         principal.require(Permission.WRITE_CUSTOMERS)
         interactions = validate_rows(InteractionCreate, rows)
         customer_ids = [interaction.customer_id for interaction in interactions]
-        await require_customers(self._customers, principal.workspace_id, customer_ids)
+        await require_customers(self._customers, principal.scope, customer_ids)
         distinct = list(dict.fromkeys(customer_ids))
-        await self._customers.mark_many_dirty(principal.workspace_id, distinct)
+        await self._customers.mark_many_dirty(principal.scope, distinct)
         now = datetime.now(UTC)
         documents = [_new_document(interaction, principal, now) for interaction in interactions]
         stored = await self._interactions.insert_many(documents)
@@ -50,6 +50,8 @@ class InteractionService:
 
     async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Interaction]:
         principal.require(Permission.READ)
+        if not await self._customers.exists(principal.scope, customer_id):
+            return []
         return await self._interactions.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
 
 

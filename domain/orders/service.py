@@ -35,11 +35,21 @@ class OrderService:
 
     async def get(self, principal: Principal, order_id: str) -> Order | None:
         principal.require(Permission.READ)
-        return await self._orders.get(principal.workspace_id, order_id)
+        return await self._visible(principal, order_id)
 
     async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Order]:
         principal.require(Permission.READ)
+        if not await self._customers.exists(principal.scope, customer_id):
+            return []
         return await self._orders.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
+
+    async def _visible(self, principal: Principal, order_id: str) -> Order | None:
+        """The order, if the caller may see its customer (sales: only their own; a deleted customer's
+        orders stay visible to the other roles)."""
+        order = await self._orders.get(principal.workspace_id, order_id)
+        if order is None or principal.scope.owner_id is None:
+            return order
+        return order if await self._customers.exists(principal.scope, order.customer_id) else None
 
     async def record(self, principal: Principal, data: dict[str, Any]) -> Order:
         principal.require(Permission.WRITE_CUSTOMERS)
@@ -47,7 +57,7 @@ class OrderService:
         order = validate(OrderCreate, data, currency=workspace.currency)
         # The customer is marked dirty before the order is written: if the order write then fails the
         # only cost is a rescore that changes nothing, while the other order would risk a missed rescore.
-        if not await self._customers.mark_dirty(principal.workspace_id, order.customer_id):
+        if not await self._customers.mark_dirty(principal.scope, order.customer_id):
             raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
         stored, _created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
         await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
@@ -59,8 +69,8 @@ class OrderService:
         workspace = await self._workspace(principal)
         orders = validate_rows(OrderCreate, rows, currency=workspace.currency)
         customer_ids = list(dict.fromkeys(order.customer_id for order in orders))
-        await require_customers(self._customers, principal.workspace_id, [order.customer_id for order in orders])
-        await self._customers.mark_many_dirty(principal.workspace_id, customer_ids)
+        await require_customers(self._customers, principal.scope, [order.customer_id for order in orders])
+        await self._customers.mark_many_dirty(principal.scope, customer_ids)
         now = datetime.now(UTC)
         stored, _created = await self._orders.insert_many([_new_document(order, workspace, now) for order in orders])
         await self._rescore_queue.request_rescore(principal.workspace_id, customer_ids)
@@ -70,7 +80,7 @@ class OrderService:
         self, principal: Principal, order_id: str, status: OrderStatus, refund_amount: Decimal | None
     ) -> Order:
         principal.require(Permission.WRITE_CUSTOMERS)
-        order = await self._orders.get(principal.workspace_id, order_id)
+        order = await self._visible(principal, order_id)
         if order is None:
             raise NotFound(f"no order {order_id!r}", field="id")
         refund_minor = _refund_minor(order, status, refund_amount)
@@ -86,7 +96,7 @@ class OrderService:
                     )
                 ]
             )
-        await self._customers.mark_dirty(principal.workspace_id, order.customer_id)
+        await self._customers.mark_dirty(principal.scope, order.customer_id)
         updated = await self._orders.change_status(order, status, refund_minor)
         if updated is None:
             raise Conflict("the order changed while this request ran; read it again and retry", field="id")

@@ -26,6 +26,7 @@ class ScoringState:
     stats: dict[str, Any]
     pending_events: list[ClassChangeEvent]
     profile: ProfileFeatures
+    owner_id: str | None = None
     next_transition_at: datetime | None = None
 
 
@@ -62,6 +63,7 @@ class ScoringRepository:
                 "country": 1,
                 "city": 1,
                 "legal_type": 1,
+                "owner_id": 1,
             },
         ).sort("_id", 1)
         return [_state(document) async for document in cursor]
@@ -150,6 +152,7 @@ def _state(document: dict[str, Any]) -> ScoringState:
             legal_type=document.get("legal_type") or "individual",
         ),
         next_transition_at=aware(scoring["next_transition_at"]) if scoring.get("next_transition_at") else None,
+        owner_id=document.get("owner_id"),
     )
 
 

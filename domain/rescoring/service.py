@@ -204,6 +204,7 @@ def _class_changes(
                     settings_version=version,
                     reason=RESCORE_REASON,
                     at=now,
+                    owner_id=state.owner_id,
                 )
             )
     return changed, events
