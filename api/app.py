@@ -23,6 +23,7 @@ from api.schema import build_schema
 from api.view import CrmGraphQL
 from domain.config import AppConfig
 from domain.db import Database, Document
+from domain.event_bus import RedisEventPublisher
 from domain.queueing import RqRescoreQueue
 from domain.services import build_services
 
@@ -57,6 +58,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             db,
             RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds),
             config.scoring_batch_size,
+            RedisEventPublisher(redis_async, config.event_channel_prefix),
         )
         try:
             yield

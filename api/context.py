@@ -29,7 +29,8 @@ class RequestContext:
 
     @property
     def principal(self) -> Principal:
-        if self.authenticated is None:
+        # A websocket authenticates once; a revocation announced since then ends its access.
+        if self.authenticated is None or self.hub.is_revoked(self.authenticated.key_id):
             raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")
         return self.authenticated
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.classes.events import ClassChangeEvent
-from domain.event_bus import all_workspaces_pattern
+from domain.event_bus import all_workspaces_pattern, revocation_channel
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ EventFilter = Callable[[ClassChangeEvent], bool]
 @dataclass(eq=False)
 class _Listener:
     workspace_id: str
+    key_id: str
     accepts: EventFilter
     queue: asyncio.Queue[ClassChangeEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
@@ -33,6 +34,8 @@ class EventHub:
     def __init__(self, redis: Redis, channel_prefix: str) -> None:
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)
+        self._revocations = revocation_channel(channel_prefix)
+        self._revoked: set[str] = set()
         self._listeners: set[_Listener] = set()
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -48,10 +51,15 @@ class EventHub:
         for listener in list(self._listeners):
             listener.queue.put_nowait(None)
 
+    def is_revoked(self, key_id: str) -> bool:
+        return key_id in self._revoked
+
     @contextlib.asynccontextmanager
-    async def listen(self, workspace_id: str, accepts: EventFilter) -> AsyncIterator[AsyncIterator[ClassChangeEvent]]:
-        """Events of one workspace that pass ``accepts``, until the block exits."""
-        listener = _Listener(workspace_id, accepts)
+    async def listen(
+        self, workspace_id: str, key_id: str, accepts: EventFilter
+    ) -> AsyncIterator[AsyncIterator[ClassChangeEvent]]:
+        """Events of one workspace that pass ``accepts``, until the block exits or the key is revoked."""
+        listener = _Listener(workspace_id, key_id, accepts)
         self._listeners.add(listener)
         try:
             yield self._drain(listener)
@@ -80,14 +88,24 @@ class EventHub:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._pattern)
+                    await pubsub.subscribe(self._revocations)
                     self.connected.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "pmessage":
                             self._dispatch_raw(message["data"])
+                        elif message.get("type") == "message":
+                            self.revoke(_text(message["data"]))
             except RedisError:
                 self.connected.clear()
                 log.warning("event subscription lost; reconnecting", exc_info=True)
                 await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+
+    def revoke(self, key_id: str) -> None:
+        """End every subscription opened with this key; later operations on its websockets fail."""
+        self._revoked.add(key_id)
+        for listener in [item for item in self._listeners if item.key_id == key_id]:
+            self._listeners.discard(listener)
+            listener.queue.put_nowait(None)
 
     def _dispatch_raw(self, data: bytes | str) -> None:
         try:
@@ -96,3 +114,7 @@ class EventHub:
             log.warning("ignoring a malformed class event")
             return
         self.dispatch(event)
+
+
+def _text(data: bytes | str) -> str:
+    return data.decode() if isinstance(data, bytes) else data

@@ -27,6 +27,7 @@ from api.types.inputs import (
     input_to_dict,
 )
 from api.types.interaction import Interaction
+from api.types.keys import ApiKey, ApiKeyInput, ApiKeyPayload
 from api.types.order import Order
 from api.types.runs import ScoringRun, ScoringRunInput
 from domain.classes.catalogue import CLASS_SETS
@@ -119,6 +120,11 @@ class Query:
             context.principal, class_set, filter.to_domain() if filter else None
         )
         return [ClassCount(class_set=class_set, code=code, count=count) for code, count in counts]
+
+    @strawberry.field(description="The workspace's API keys, without secrets (admin)")
+    async def api_keys(self, info: CrmInfo) -> list[ApiKey]:
+        context = info.context
+        return [ApiKey.from_domain(key) for key in await context.services.keys.list(context.principal)]
 
     @strawberry.field
     async def scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRun | None:
@@ -225,6 +231,33 @@ class Mutation:
             return ScoringRunPayload(errors=user_errors(error))
         return ScoringRunPayload(run=ScoringRun.from_domain(run))
 
+    @strawberry.mutation(description="A new user with a key of the given role (admin); the token is shown once")
+    async def create_api_key(self, info: CrmInfo, input: ApiKeyInput) -> ApiKeyPayload:
+        context = info.context
+        try:
+            issued = await context.services.keys.create(context.principal, input.user_name, input.role, input.name)
+        except PAYLOAD_ERRORS as error:
+            return ApiKeyPayload(errors=user_errors(error))
+        return await _issued_payload(context, issued.key_id, issued.token)
+
+    @strawberry.mutation(description="A new secret for the same user and role; the old key stops at once (admin)")
+    async def rotate_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
+        context = info.context
+        try:
+            issued = await context.services.keys.rotate(context.principal, str(id))
+        except PAYLOAD_ERRORS as error:
+            return ApiKeyPayload(errors=user_errors(error))
+        return await _issued_payload(context, issued.key_id, issued.token)
+
+    @strawberry.mutation(description="The key stops working at once, open websockets included (admin)")
+    async def revoke_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
+        context = info.context
+        try:
+            revoked = await context.services.keys.revoke(context.principal, str(id))
+        except PAYLOAD_ERRORS as error:
+            return ApiKeyPayload(errors=user_errors(error))
+        return ApiKeyPayload(key=ApiKey.from_domain(revoked))
+
     @strawberry.mutation(description="Change a class set's settings (admin); a threshold change starts a run")
     async def update_class_set(self, info: CrmInfo, input: ClassSetUpdateInput) -> ClassSetPayload:
         context = info.context
@@ -268,7 +301,7 @@ class Subscription:
                 and (class_set is None or event.class_set == class_set)
             )
 
-        async with context.hub.listen(principal.workspace_id, accepts) as events:
+        async with context.hub.listen(principal.workspace_id, principal.key_id, accepts) as events:
             async for event in events:
                 yield ClassChange.from_domain(event.shown_to(principal))
 
@@ -287,6 +320,11 @@ class Subscription:
             if run.status != RunStatus.RUNNING:
                 return
             await asyncio.sleep(PROGRESS_POLL_SECONDS)
+
+
+async def _issued_payload(context: RequestContext, key_id: str, token: str) -> ApiKeyPayload:
+    keys = {key.id: key for key in await context.services.keys.list(context.principal)}
+    return ApiKeyPayload(key=ApiKey.from_domain(keys[key_id]), token=token)
 
 
 class CrmSchema(strawberry.Schema):

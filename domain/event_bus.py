@@ -21,10 +21,21 @@ def all_workspaces_pattern(prefix: str) -> str:
     return f"{prefix}:*"
 
 
+def revocation_channel(prefix: str) -> str:
+    return f"{prefix}.revoked-keys"  # outside the workspace pattern on purpose
+
+
 class RedisEventPublisher:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+
+    async def key_revoked(self, key_id: str) -> None:
+        try:
+            await self._redis.publish(revocation_channel(self._prefix), key_id)
+        except RedisError:
+            # Open websockets of this key then stop at their next request instead (their context checks).
+            log.warning("could not announce the revocation of key %s", key_id, exc_info=True)
 
     async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
         if not events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from domain.auth.keys import ApiKeyRepository, ApiKeyService
+from domain.auth.keys import ApiKeyRepository, ApiKeyService, KeyRevocationNotifier
 from domain.classes.events import ClassEventRepository
 from domain.classes.service import ClassHistoryService
 from domain.classes.settings_service import ClassSettingsService
@@ -40,12 +40,17 @@ class JobQueue(RescoreQueue, RunQueue, Protocol):
     """What the API needs from the job queue (domain.queueing.RqRescoreQueue is one)."""
 
 
-def build_services(db: Database, rescore_queue: JobQueue, run_batch_size: int = BATCH_SIZE) -> Services:
+def build_services(
+    db: Database,
+    rescore_queue: JobQueue,
+    run_batch_size: int = BATCH_SIZE,
+    revocations: KeyRevocationNotifier | None = None,
+) -> Services:
     customers = CustomerRepository(db)
     orders = OrderRepository(db)
     interactions = InteractionRepository(db)
     workspaces = WorkspaceRepository(db)
-    keys = ApiKeyService(ApiKeyRepository(db))
+    keys = ApiKeyService(ApiKeyRepository(db), workspaces, revocations)
     runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size)
     return Services(
         keys=keys,

@@ -6,12 +6,17 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pymongo.errors import DuplicateKeyError
 
-from domain.auth.principals import Principal, Role
+from domain.auth.principals import Permission, Principal, Role
 from domain.db import Database, new_id
-from domain.errors import Unauthenticated
+from domain.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from domain.timestamps import aware
+
+if TYPE_CHECKING:
+    from domain.workspaces.repository import WorkspaceRepository
 
 TOKEN_PREFIX = "crm_"
 
@@ -32,6 +37,36 @@ class IssuedKey:
     principal: Principal
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """A key as admins see it: never the secret, only its last four characters."""
+
+    id: str
+    name: str
+    role: Role
+    user_id: str
+    hint: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_document(cls, d: dict[str, Any]) -> ApiKeyInfo:
+        return cls(
+            id=d["_id"],
+            name=d["name"],
+            role=Role(d["role"]),
+            user_id=d["user_id"],
+            hint=d.get("hint", ""),
+            created_at=aware(d["created_at"]),
+            revoked_at=aware(d["revoked_at"]) if d.get("revoked_at") else None,
+        )
+
+
+class KeyRevocationNotifier(Protocol):
+    async def key_revoked(self, key_id: str) -> None:
+        """Tell every API process, so that open websockets of this key stop at once."""
+
+
 class ApiKeyRepository:
     def __init__(self, db: Database) -> None:
         self._keys = db.api_keys
@@ -45,6 +80,7 @@ class ApiKeyRepository:
             "role": role.value,
             "name": name,
             "token_hash": hash_token(token),
+            "hint": token[-4:],
             "created_at": datetime.now(UTC),
             "revoked_at": None,
         }
@@ -56,6 +92,21 @@ class ApiKeyRepository:
                 raise
             return str(existing["_id"])
         return key_id
+
+    async def list(self, workspace_id: str) -> list[ApiKeyInfo]:
+        cursor = self._keys.find({"workspace_id": workspace_id}, {"token_hash": 0}).sort("_id", 1)
+        return [ApiKeyInfo.from_document(document) async for document in cursor]
+
+    async def get(self, workspace_id: str, key_id: str) -> ApiKeyInfo | None:
+        document = await self._keys.find_one({"_id": key_id, "workspace_id": workspace_id}, {"token_hash": 0})
+        return ApiKeyInfo.from_document(document) if document else None
+
+    async def revoke(self, workspace_id: str, key_id: str) -> bool:
+        result = await self._keys.update_one(
+            {"_id": key_id, "workspace_id": workspace_id, "revoked_at": None},
+            {"$set": {"revoked_at": datetime.now(UTC)}},
+        )
+        return result.modified_count == 1
 
     async def find_active_by_token(self, token: str) -> Principal | None:
         document = await self._keys.find_one({"token_hash": hash_token(token), "revoked_at": None})
@@ -70,8 +121,15 @@ class ApiKeyRepository:
 
 
 class ApiKeyService:
-    def __init__(self, keys: ApiKeyRepository) -> None:
+    def __init__(
+        self,
+        keys: ApiKeyRepository,
+        workspaces: WorkspaceRepository | None = None,
+        notifier: KeyRevocationNotifier | None = None,
+    ) -> None:
         self._keys = keys
+        self._workspaces = workspaces
+        self._notifier = notifier
 
     async def issue(
         self, workspace_id: str, user_id: str, role: Role, name: str, token: str | None = None
@@ -88,6 +146,48 @@ class ApiKeyService:
         if principal is None:
             raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")
         return principal
+
+    async def list(self, principal: Principal) -> list[ApiKeyInfo]:
+        principal.require(Permission.MANAGE_KEYS)
+        return await self._keys.list(principal.workspace_id)
+
+    async def create(self, principal: Principal, user_name: str, role: Role, name: str | None) -> IssuedKey:
+        """A new user with a key (the token is returned once)."""
+        principal.require(Permission.MANAGE_KEYS)
+        if not user_name.strip() or len(user_name) > 100:
+            raise InvalidInput([FieldError("userName", "INVALID_LENGTH", "1 to 100 characters")])
+        assert self._workspaces is not None
+        user = await self._workspaces.insert_user(principal.workspace_id, user_name.strip())
+        return await self.issue(principal.workspace_id, user.id, role, (name or f"{user.name} ({role.value})")[:100])
+
+    async def rotate(self, principal: Principal, key_id: str) -> IssuedKey:
+        """A new secret for the same user and role; the old one stops working at once."""
+        principal.require(Permission.MANAGE_KEYS)
+        old = await self._active(principal, key_id)
+        issued = await self.issue(principal.workspace_id, old.user_id, old.role, old.name)
+        await self._revoke(principal, key_id)
+        return issued
+
+    async def revoke(self, principal: Principal, key_id: str) -> ApiKeyInfo:
+        principal.require(Permission.MANAGE_KEYS)
+        await self._active(principal, key_id)
+        await self._revoke(principal, key_id)
+        revoked = await self._keys.get(principal.workspace_id, key_id)
+        assert revoked is not None
+        return revoked
+
+    async def _active(self, principal: Principal, key_id: str) -> ApiKeyInfo:
+        key = await self._keys.get(principal.workspace_id, key_id)
+        if key is None:
+            raise NotFound(f"no API key {key_id!r}", field="id")
+        if key.revoked_at is not None:
+            raise Conflict("the key is already revoked", field="id", code="ALREADY_REVOKED")
+        return key
+
+    async def _revoke(self, principal: Principal, key_id: str) -> None:
+        await self._keys.revoke(principal.workspace_id, key_id)
+        if self._notifier is not None:
+            await self._notifier.key_revoked(key_id)
 
 
 def parse_bearer(authorization: str | None) -> str | None:
