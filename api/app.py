@@ -40,8 +40,9 @@ def create_app(config: AppConfig | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Short timeouts: while MongoDB is away, requests fail fast with SERVICE_UNAVAILABLE, then recover.
         mongo: AsyncMongoClient[Document] = AsyncMongoClient(
-            config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000
+            config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000
         )
         redis_sync = redis.Redis.from_url(config.redis_url)
         redis_async = redis.asyncio.Redis.from_url(config.redis_url)

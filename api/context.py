@@ -10,7 +10,7 @@ from strawberry.dataloader import DataLoader
 from api.event_hub import EventHub
 from api.rate_limit import RateLimiter
 from domain.auth.principals import Principal
-from domain.errors import Unauthenticated
+from domain.errors import ServiceUnavailable, Unauthenticated
 from domain.services import Services
 from domain.workspaces.models import User, Workspace
 
@@ -24,11 +24,14 @@ class RequestContext:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    outage: ServiceUnavailable | None = None
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _workspace: Workspace | None = None
 
     @property
     def principal(self) -> Principal:
+        if self.outage is not None:
+            raise self.outage
         # A websocket authenticates once; a revocation announced since then ends its access.
         if self.authenticated is None or self.hub.is_revoked(self.authenticated.key_id):
             raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")

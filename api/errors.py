@@ -8,6 +8,10 @@ import re
 import uuid
 
 from graphql.error import GraphQLError
+from pymongo.errors import ConnectionFailure, PyMongoError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import MaskErrors
 
 from domain.errors import DomainError
@@ -15,6 +19,11 @@ from domain.errors import DomainError
 log = logging.getLogger("api.errors")
 
 MASKED_MESSAGE = "Internal server error"
+OUTAGE_MESSAGE = "a backing service (database or queue) is unreachable; try again shortly"
+
+
+def _is_outage(error: Exception) -> bool:
+    return isinstance(error, ConnectionFailure | RedisConnectionError | RedisTimeoutError)
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -42,6 +51,15 @@ class DomainErrorMasker(MaskErrors):
                 nodes=error.nodes,
                 path=error.path,
                 extensions=extensions,
+                original_error=None,
+            )
+        if isinstance(original, PyMongoError | RedisError) and _is_outage(original):
+            log.warning("backing service unavailable at %s: %s", error.path, original)
+            return GraphQLError(
+                OUTAGE_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": 5},
                 original_error=None,
             )
         if not _is_unexpected(error):

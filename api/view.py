@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo.errors import ConnectionFailure
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -12,7 +13,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 
 from api.context import RequestContext
-from domain.errors import Unauthenticated
+from api.errors import OUTAGE_MESSAGE
+from domain.errors import ServiceUnavailable, Unauthenticated
 
 
 class CrmGraphQL(GraphQL[RequestContext, None]):
@@ -27,6 +29,8 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             except Unauthenticated:
                 # Left unset: every resolver then answers UNAUTHENTICATED; introspection stays open.
                 context.authenticated = None
+            except ConnectionFailure:
+                context.outage = ServiceUnavailable(OUTAGE_MESSAGE)
         return context
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, Any] | None:
@@ -39,4 +43,6 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             )
         except Unauthenticated as error:
             raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
+        except ConnectionFailure:
+            raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE", "message": OUTAGE_MESSAGE}) from None
         return {"workspaceId": context.authenticated.workspace_id, "role": context.authenticated.role.value}

@@ -56,5 +56,11 @@ class InvalidInput(DomainError):
         return list(self.errors)
 
 
+class ServiceUnavailable(DomainError):
+    """A backing service (MongoDB, Redis) cannot be reached; the request may be retried shortly."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
 class Conflict(DomainError):
     code = "CONFLICT"
