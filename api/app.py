@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import redis
-import redis.asyncio
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +23,7 @@ from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
 from domain.queueing import RqRescoreQueue
+from domain.redis_clients import async_client, sync_client
 from domain.services import build_services
 
 log = logging.getLogger(__name__)
@@ -44,8 +43,8 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         mongo: AsyncMongoClient[Document] = AsyncMongoClient(
             config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000
         )
-        redis_sync = redis.Redis.from_url(config.redis_url)
-        redis_async = redis.asyncio.Redis.from_url(config.redis_url)
+        redis_sync = sync_client(config.redis_url)
+        redis_async = async_client(config.redis_url)
         db = Database.connect(mongo, config.mongodb_db)
         await db.ensure_indexes()
         hub = EventHub(redis_async, config.event_channel_prefix)

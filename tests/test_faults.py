@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from devstack.processes import free_port, start_mongo_dev_server
+from devstack.processes import free_port, start_mongo_dev_server, start_redis, start_worker
 from domain.config import AppConfig
-from tests.conftest import Api, make_workspace
+from tests.conftest import Api, create_customer, make_workspace, record_order
 
 needs_local_mongo = pytest.mark.skipif(
     bool(os.environ.get("MONGODB_URI")), reason="stops and restarts the MongoDB server, so only the local one"
@@ -65,3 +65,87 @@ def test_mongodb_outage_gives_a_clear_error_and_the_api_recovers(
             assert after["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         finally:
             restarted.stop()
+
+
+def _env(config: AppConfig) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MONGODB_URI": config.mongodb_uri,
+        "MONGODB_DB": config.mongodb_db,
+        "REDIS_URL": config.redis_url,
+        "RQ_QUEUE": config.rq_queue,
+        "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
+        "SCORING_BATCH_SIZE": str(config.scoring_batch_size),
+        "SWEEP_INTERVAL_SECONDS": "1",
+    }
+
+
+RUN = "query($id: ID!) { scoringRun(id: $id) { status total processed failed } }"
+HISTORY = "query($id: ID!) { customer(id: $id) { classHistory(first: 40) { id classSet previous current } } }"
+
+
+def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(config: AppConfig, tmp_path: Path) -> None:
+    config = config.model_copy(update={"scoring_batch_size": 2})
+    with TestClient(create_app(config)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        admin = api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
+        rows = [{"name": f"Khách {i}"} for i in range(80)]
+        customers = api.call(lambda: api.services.customers.create_many(admin, rows))
+        orders = [{"customer_id": c.id, "total": 6_000_000, "status": "paid"} for c in customers[::3]]
+        api.call(lambda: api.services.orders.record_many(admin, orders))
+        start = "mutation { startScoringRun { run { id } } }"
+        run_id = api.ok(start, None, shop.admin)["startScoringRun"]["run"]["id"]
+
+        worker = start_worker(_env(config), tmp_path / "worker-1.log")
+        assert _wait_for(lambda: api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]["processed"] >= 4, 60)
+        worker.kill()  # SIGKILL: no clean-up, a batch may be half written
+        halfway = api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]
+        assert halfway["status"] == "RUNNING" and halfway["processed"] < 80
+
+        replacement = start_worker(_env(config), tmp_path / "worker-2.log")
+        try:
+            api.ok("mutation($id: ID!) { resumeScoringRun(id: $id) { run { status } } }", {"id": run_id}, shop.admin)
+            assert _wait_for(lambda: api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]["status"] == "COMPLETED", 90)
+        finally:
+            replacement.stop()
+        done = api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]
+        assert (done["total"], done["processed"], done["failed"]) == (80, 80, 0)
+        for customer in customers:
+            history = api.ok(HISTORY, {"id": customer.id}, shop.admin)["customer"]["classHistory"]
+            transitions = [(e["classSet"], e["previous"], e["current"]) for e in history]
+            assert len(transitions) == len(set(transitions)), transitions  # nothing applied twice
+            assert {e["classSet"] for e in history} >= {"spend_tier", "age_band", "deal_status"}  # nothing lost
+
+
+def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: AppConfig, tmp_path: Path) -> None:
+    port = free_port()
+    redis_process, redis_url = start_redis(port, tmp_path / "redis.log")
+    config = config.model_copy(update={"redis_url": redis_url})
+    worker = start_worker(_env(config), tmp_path / "worker.log")
+    try:
+        with TestClient(create_app(config)) as client:
+            api = Api(client)
+            shop = make_workspace(api)
+            customer_id = create_customer(api, shop.admin)
+            query = (
+                'subscription($id: ID!) { customerClassChanged(customerId: $id, classSet: "spend_tier") { current } }'
+            )
+            with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+                ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+                assert ws.receive_json()["type"] == "connection_ack"
+                ws.send_json(
+                    {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"id": customer_id}}}
+                )
+                assert ws.receive_json()["payload"]["data"]["customerClassChanged"]["current"] == "none"
+
+                redis_process.stop()  # the queue and the pub/sub go away...
+                record_order(api, shop.admin, customer_id, "6000000", status="PAID")  # ...while a write happens
+                redis_process, _ = start_redis(port, tmp_path / "redis-again.log")
+                time.sleep(2)  # the event hub reconnects within a second; the worker sweeps every second
+
+                message = ws.receive_json()
+                assert message["payload"]["data"]["customerClassChanged"]["current"] == "platinum"
+    finally:
+        worker.stop()
+        redis_process.stop()

@@ -24,6 +24,7 @@ from domain.event_bus import RedisEventPublisher
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.queueing import RqRescoreQueue
+from domain.redis_clients import async_client, sync_client
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.service import RescoringService
 from domain.runs.repository import ScoringRunRepository
@@ -50,11 +51,11 @@ class WorkerRuntime:
     @classmethod
     def open(cls, config: AppConfig) -> WorkerRuntime:
         runner = asyncio.Runner()
-        redis_sync = redis.Redis.from_url(config.redis_url)
+        redis_sync = sync_client(config.redis_url)
 
         async def connect() -> WorkerRuntime:
             mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
-            redis_async = redis.asyncio.Redis.from_url(config.redis_url)
+            redis_async = async_client(config.redis_url)
             db = Database.connect(mongo, config.mongodb_db)
             await db.ensure_indexes()
             scoring = ScoringRepository(db)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
@@ -37,7 +38,12 @@ class CrmWorker(SimpleWorker):
             return bool(super().perform_job(job, queue, execution))
 
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        try:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        except RedisError:
+            # RQ would let this end the work loop; while Redis restarts we keep going and retry later.
+            log.warning("maintenance skipped: Redis unavailable")
+            return
         try:
             sweep_dirty_customers(self.runtime)
         except Exception:
