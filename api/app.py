@@ -47,7 +47,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         redis_async = async_client(config.redis_url)
         db = Database.connect(mongo, config.mongodb_db)
         await db.ensure_indexes()
-        hub = EventHub(redis_async, config.event_channel_prefix)
+        hub = EventHub(redis_async, config.event_channel_prefix, config.subscription_max_seconds)
         await hub.start()
         app.state.config = config
         app.state.mongo = mongo

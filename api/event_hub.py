@@ -31,7 +31,8 @@ class _Listener:
 
 
 class EventHub:
-    def __init__(self, redis: Redis, channel_prefix: str) -> None:
+    def __init__(self, redis: Redis, channel_prefix: str, max_lifetime_seconds: float = 3600.0) -> None:
+        self._max_lifetime = max_lifetime_seconds
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)
         self._revocations = revocation_channel(channel_prefix)
@@ -67,7 +68,19 @@ class EventHub:
             self._listeners.discard(listener)
 
     async def _drain(self, listener: _Listener) -> AsyncIterator[ClassChangeEvent]:
-        while (event := await listener.queue.get()) is not None:
+        """Until the hub stops, the key is revoked, or the subscription reaches its maximum lifetime
+        (clients reconnect; a long-lived socket then re-authenticates with a key that may have changed)."""
+        deadline = asyncio.get_running_loop().time() + self._max_lifetime
+        while True:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return
+            try:
+                event = await asyncio.wait_for(listener.queue.get(), remaining)
+            except TimeoutError:
+                return
+            if event is None:
+                return
             yield event
 
     def dispatch(self, event: ClassChangeEvent) -> None:

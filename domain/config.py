@@ -22,5 +22,6 @@ class AppConfig(BaseSettings):
     max_query_cost: int = Field(default=20_000, ge=10)
     rate_limit_capacity: int = Field(default=60_000, ge=10)
     rate_limit_per_second: float = Field(default=2_000.0, gt=0)
+    subscription_max_seconds: float = Field(default=3600.0, gt=0)
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

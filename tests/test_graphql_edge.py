@@ -102,3 +102,35 @@ def test_operator_strings_are_only_ever_text(api: Api, shop: Workspace, value: s
         names = [edge["node"]["name"] for edge in body["data"]["customers"]["edges"]]
         assert names in ([], [f"x{value}"]), (filter, names)
     assert api.ok("{ customers { totalCount } }", None, shop.admin)["customers"]["totalCount"] == 2
+
+
+def test_subscriptions_end_at_their_maximum_lifetime(config: AppConfig) -> None:
+    with TestClient(create_app(config.model_copy(update={"subscription_max_seconds": 0.5}))) as client:
+        shop = make_workspace(Api(client))
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { customerClassChanged { current } }"},
+                }
+            )
+            assert ws.receive_json() == {"id": "1", "type": "complete"}
+
+
+def test_too_many_subscriptions_on_one_connection_are_refused(api: Api, shop: Workspace) -> None:
+    with api.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        for number in range(11):
+            ws.send_json(
+                {
+                    "id": str(number),
+                    "type": "subscribe",
+                    "payload": {"query": "subscription { customerClassChanged { current } }"},
+                }
+            )
+        message = ws.receive_json()
+        assert message["type"] == "error" and "limit" in str(message["payload"]).lower()
