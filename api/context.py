@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ class RequestContext:
     response: Any = None
     connection_params: dict[str, Any] | None = None
     outage: ServiceUnavailable | None = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
     _workspace: Workspace | None = None
 

@@ -69,12 +69,12 @@ class DomainErrorMasker(MaskErrors):
                     _SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
                 )
             return error
-        incident = uuid.uuid4().hex[:12]
-        log.error("unexpected error %s at %s", incident, error.path, exc_info=original)
+        request_id = getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex[:16]
+        log.error("unexpected error in request %s at %s", request_id, error.path, exc_info=original)
         return GraphQLError(
             MASKED_MESSAGE,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL", "incident": incident},
+            extensions={"code": "INTERNAL", "requestId": request_id},
             original_error=None,
         )

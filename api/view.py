@@ -23,6 +23,10 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         context = RequestContext(
             services=state.services, hub=state.hub, rate_limiter=state.rate_limiter, request=request, response=response
         )
+        # A caller's X-Request-ID (bounded, printable) ties our log lines to theirs; else our own id.
+        given = request.headers.get("x-request-id", "")
+        if given and len(given) <= 64 and given.isprintable():
+            context.request_id = given
         if isinstance(request, Request):
             try:
                 context.authenticated = await state.services.keys.authenticate(request.headers.get("authorization"))

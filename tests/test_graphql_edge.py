@@ -134,3 +134,22 @@ def test_too_many_subscriptions_on_one_connection_are_refused(api: Api, shop: Wo
             )
         message = ws.receive_json()
         assert message["type"] == "error" and "limit" in str(message["payload"]).lower()
+
+
+def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    api: Api, shop: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail: mongodb://user:password@db")
+
+    monkeypatch.setattr(api.services.customers, "page", broken)
+    response = api.client.post(
+        "/graphql",
+        json={"query": "{ customers { totalCount } }"},
+        headers={"Authorization": f"Bearer {shop.admin}", "X-Request-ID": "req-42"},
+    )
+    [error] = response.json()["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-42"}
+    assert "secret" not in response.text
+    assert any("req-42" in record.getMessage() and record.exc_info for record in caplog.records)
