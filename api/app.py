@@ -74,6 +74,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         graphql_ide="graphiql" if config.graphiql else None,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_TIMEOUT_SECONDS),
+        idle_seconds=config.websocket_idle_seconds,
     )
     return Starlette(
         routes=[

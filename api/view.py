@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo.errors import ConnectionFailure
@@ -10,6 +11,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.unset import UnsetType
 
 from api.context import RequestContext
@@ -17,7 +20,43 @@ from api.errors import OUTAGE_MESSAGE
 from domain.errors import ServiceUnavailable, Unauthenticated
 
 
+class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws, closing a connection that has had no operation running for a while."""
+
+    def on_request_accepted(self) -> None:
+        super().on_request_accepted()
+        self._last_active = asyncio.get_running_loop().time()
+        self._idle_watch = asyncio.create_task(self._close_when_idle())
+
+    async def handle_message(self, message: Any) -> None:
+        self._last_active = asyncio.get_running_loop().time()
+        await super().handle_message(message)
+
+    async def shutdown(self) -> None:
+        self._idle_watch.cancel()
+        await super().shutdown()
+
+    async def _close_when_idle(self) -> None:
+        idle_seconds = getattr(self.view, "idle_seconds", 300.0)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(idle_seconds / 4, 5.0))
+            if self.operations:
+                self._last_active = loop.time()
+            elif loop.time() - self._last_active >= idle_seconds:
+                await self.websocket.close(code=4408, reason="Idle connection closed")
+                return
+
+
 class CrmGraphQL(GraphQL[RequestContext, None]):
+    graphql_transport_ws_handler_class = IdleClosingHandler
+
+    def __init__(self, *args: Any, idle_seconds: float = 300.0, **kwargs: Any) -> None:
+        # Only graphql-transport-ws: its connection_init is where the key is checked.
+        kwargs["subscription_protocols"] = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        super().__init__(*args, **kwargs)
+        self.idle_seconds = idle_seconds
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         state = request.app.state
         context = RequestContext(

@@ -23,5 +23,6 @@ class AppConfig(BaseSettings):
     rate_limit_capacity: int = Field(default=60_000, ge=10)
     rate_limit_per_second: float = Field(default=2_000.0, gt=0)
     subscription_max_seconds: float = Field(default=3600.0, gt=0)
+    websocket_idle_seconds: float = Field(default=300.0, gt=0)
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from api.edge import EdgeLimits
@@ -153,3 +154,22 @@ def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     assert error["extensions"] == {"code": "INTERNAL", "requestId": "req-42"}
     assert "secret" not in response.text
     assert any("req-42" in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def test_idle_websockets_are_closed(config: AppConfig) -> None:
+    with TestClient(create_app(config.model_copy(update={"websocket_idle_seconds": 0.4}))) as client:
+        shop = make_workspace(Api(client))
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()  # nothing subscribed: closed for idleness
+            assert closed.value.code == 4408
+
+
+def test_only_the_graphql_transport_ws_protocol_is_spoken(api: Api) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        api.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+    ):
+        ws.receive_json()
