@@ -58,6 +58,20 @@ def config(backends: Backends) -> AppConfig:
     )
 
 
+def process_env(config: AppConfig, sweep_interval_seconds: int = 1) -> dict[str, str]:
+    """Environment for an API or worker process started by a test, pointing at this test's data."""
+    return {
+        **os.environ,
+        "MONGODB_URI": config.mongodb_uri,
+        "MONGODB_DB": config.mongodb_db,
+        "REDIS_URL": config.redis_url,
+        "RQ_QUEUE": config.rq_queue,
+        "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
+        "SCORING_BATCH_SIZE": str(config.scoring_batch_size),
+        "SWEEP_INTERVAL_SECONDS": str(sweep_interval_seconds),
+    }
+
+
 @pytest.fixture
 def redis_client(config: AppConfig) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(config.redis_url)

@@ -22,6 +22,7 @@ from domain.config import AppConfig
 from domain.db import Database
 from domain.queueing import RqRescoreQueue
 from domain.services import build_services
+from tests.conftest import process_env
 
 DELIVERY_TIMEOUT_SECONDS = 15.0
 
@@ -31,18 +32,6 @@ class LiveStack:
     base: str
     token: str
     worker: ManagedProcess
-
-
-def _env(config: AppConfig) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MONGODB_URI": config.mongodb_uri,
-        "MONGODB_DB": config.mongodb_db,
-        "REDIS_URL": config.redis_url,
-        "RQ_QUEUE": config.rq_queue,
-        "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
-        "SWEEP_INTERVAL_SECONDS": "2",
-    }
 
 
 def _create_workspace(config: AppConfig, token: str) -> None:
@@ -63,7 +52,7 @@ def _create_workspace(config: AppConfig, token: str) -> None:
 def live_stack(config: AppConfig, tmp_path: Path) -> Iterator[LiveStack]:
     token = "crm_e2e_" + os.urandom(8).hex()
     _create_workspace(config, token)
-    env = _env(config)
+    env = process_env(config)
     api, base = start_api(env, free_port(), tmp_path / "api.log")
     worker = start_worker(env, tmp_path / "worker.log")
     try:

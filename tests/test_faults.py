@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from devstack.processes import free_port, start_mongo_dev_server, start_redis, start_worker
 from domain.config import AppConfig
-from tests.conftest import Api, create_customer, make_workspace, record_order
+from tests.conftest import Api, create_customer, make_workspace, process_env, record_order
 
 needs_local_mongo = pytest.mark.skipif(
     bool(os.environ.get("MONGODB_URI")), reason="stops and restarts the MongoDB server, so only the local one"
@@ -67,19 +67,6 @@ def test_mongodb_outage_gives_a_clear_error_and_the_api_recovers(
             restarted.stop()
 
 
-def _env(config: AppConfig) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MONGODB_URI": config.mongodb_uri,
-        "MONGODB_DB": config.mongodb_db,
-        "REDIS_URL": config.redis_url,
-        "RQ_QUEUE": config.rq_queue,
-        "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
-        "SCORING_BATCH_SIZE": str(config.scoring_batch_size),
-        "SWEEP_INTERVAL_SECONDS": "1",
-    }
-
-
 RUN = "query($id: ID!) { scoringRun(id: $id) { status total processed failed } }"
 HISTORY = "query($id: ID!) { customer(id: $id) { classHistory(first: 40) { id classSet previous current } } }"
 
@@ -97,13 +84,13 @@ def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(config:
         start = "mutation { startScoringRun { run { id } } }"
         run_id = api.ok(start, None, shop.admin)["startScoringRun"]["run"]["id"]
 
-        worker = start_worker(_env(config), tmp_path / "worker-1.log")
+        worker = start_worker(process_env(config), tmp_path / "worker-1.log")
         assert _wait_for(lambda: api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]["processed"] >= 4, 60)
         worker.kill()  # SIGKILL: no clean-up, a batch may be half written
         halfway = api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]
         assert halfway["status"] == "RUNNING" and halfway["processed"] < 80
 
-        replacement = start_worker(_env(config), tmp_path / "worker-2.log")
+        replacement = start_worker(process_env(config), tmp_path / "worker-2.log")
         try:
             api.ok("mutation($id: ID!) { resumeScoringRun(id: $id) { run { status } } }", {"id": run_id}, shop.admin)
             assert _wait_for(lambda: api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]["status"] == "COMPLETED", 90)
@@ -122,7 +109,7 @@ def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: A
     port = free_port()
     redis_process, redis_url = start_redis(port, tmp_path / "redis.log")
     config = config.model_copy(update={"redis_url": redis_url})
-    worker = start_worker(_env(config), tmp_path / "worker.log")
+    worker = start_worker(process_env(config), tmp_path / "worker.log")
     try:
         with TestClient(create_app(config)) as client:
             api = Api(client)
