@@ -58,6 +58,11 @@ def test_prospect_to_negative_customer(api: Api, shop: Workspace, config: AppCon
     # Spend fell to 3,000,000, past the 10% margin: the tier drops at once. Stage and deal status are
     # ordered sets with a grace period, so they hold for now.
     assert (refunded["spend_tier"], refunded["purchase_stage"], refunded["deal_status"]) == ("new", "repeat", "quality")
+    stage = [
+        x for x in api.ok(CUSTOMER, {"id": c}, shop.admin)["customer"]["classes"] if x["classSet"] == "purchase_stage"
+    ]
+    # The refunded order no longer counts as a purchase, in or out of the window.
+    assert (stage[0]["evidenceData"]["paid_orders"], stage[0]["evidenceData"]["paid_in_window"]) == (1, 1)
 
     for _ in range(2):
         api.ok(INTERACTION, {"c": c, "kind": "COMPLAINT"}, shop.admin)

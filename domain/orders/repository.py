@@ -112,16 +112,16 @@ def _ORDER_GROUP(window_start: datetime) -> dict[str, Any]:
     def paid_sum(value: Any) -> dict[str, Any]:
         return {"$sum": {"$cond": [_IS_PAID, value, 0]}}
 
+    # A fully refunded order was paid once but is not a purchase the customer kept.
+    kept: dict[str, Any] = {"$and": [_IS_PAID, {"$lt": ["$refund_minor", "$total_minor"]}]}
     return {
         "_id": "$customer_id",
         "order_count": {"$sum": 1},
-        "paid_order_count": {
-            "$sum": {"$cond": [{"$and": [_IS_PAID, {"$lt": ["$refund_minor", "$total_minor"]}]}, 1, 0]}
-        },
+        "paid_order_count": {"$sum": {"$cond": [kept, 1, 0]}},
         "net_spend_minor": paid_sum({"$subtract": ["$total_minor", "$refund_minor"]}),
         "gross_spend_minor": paid_sum({"$add": ["$total_minor", "$discount_minor"]}),
         "discount_minor": paid_sum("$discount_minor"),
-        "paid_in_window": paid_sum({"$cond": [{"$gte": ["$placed_at", window_start]}, 1, 0]}),
+        "paid_in_window": {"$sum": {"$cond": [{"$and": [kept, {"$gte": ["$placed_at", window_start]}]}, 1, 0]}},
         "unpaid_open_orders": {"$sum": {"$cond": [{"$eq": ["$status", OrderStatus.PLACED.value]}, 1, 0]}},
         "first_order_at": {"$min": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
         "last_order_at": {"$max": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
