@@ -173,3 +173,13 @@ def test_only_the_graphql_transport_ws_protocol_is_spoken(api: Api) -> None:
         api.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
     ):
         ws.receive_json()
+
+
+@pytest.mark.parametrize(
+    ("filter", "field"),
+    [({"tags": [f"t{i}" for i in range(51)]}, "filter.tags"), ({"interests": ["x"] * 51}, "filter.interests"),
+     ({"text": "x" * 201}, "filter.text")],
+)  # fmt: skip
+def test_oversized_filters_are_refused(api: Api, shop: Workspace, filter: dict[str, object], field: str) -> None:
+    body = api.gql("query($f: CustomerFilter) { customers(filter: $f) { totalCount } }", {"f": filter}, shop.admin)
+    assert body["errors"][0]["extensions"]["field"] == field
