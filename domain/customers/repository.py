@@ -39,10 +39,6 @@ class CustomerRepository:
         document = await self._customers.find_one({"_id": customer_id, **scope.query()})
         return Customer.from_document(document) if document else None
 
-    async def get_many(self, scope: CustomerScope, customer_ids: Iterable[str]) -> dict[str, Customer]:
-        cursor = self._customers.find({**scope.query(), "_id": {"$in": list(customer_ids)}})
-        return {document["_id"]: Customer.from_document(document) async for document in cursor}
-
     async def exists(self, scope: CustomerScope, customer_id: str) -> bool:
         return await self._customers.count_documents({"_id": customer_id, **scope.query()}, limit=1) > 0
 
