@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from decimal import Decimal
 
 import strawberry
@@ -151,37 +151,33 @@ class Mutation:
     @strawberry.mutation
     async def create_customer(self, info: CrmInfo, input: CustomerInput) -> CustomerPayload:
         context = info.context
-        try:
-            created = await context.services.customers.create(context.principal, input_to_dict(input))
-        except PAYLOAD_ERRORS as error:
-            return CustomerPayload(errors=user_errors(error))
+        created = await attempt(context.services.customers.create(context.principal, input_to_dict(input)))
+        if isinstance(created, list):
+            return CustomerPayload(errors=created)
         return CustomerPayload(customer=Customer.from_domain(created))
 
     @strawberry.mutation
     async def update_customer(self, info: CrmInfo, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
         context = info.context
-        try:
-            updated = await context.services.customers.update(context.principal, str(id), input_to_dict(input))
-        except PAYLOAD_ERRORS as error:
-            return CustomerPayload(errors=user_errors(error))
+        updated = await attempt(context.services.customers.update(context.principal, str(id), input_to_dict(input)))
+        if isinstance(updated, list):
+            return CustomerPayload(errors=updated)
         return CustomerPayload(customer=Customer.from_domain(updated))
 
     @strawberry.mutation(description="Removes the customer and its interactions; its orders are kept, detached")
     async def delete_customer(self, info: CrmInfo, id: strawberry.ID) -> DeletePayload:
         context = info.context
-        try:
-            await context.services.customers.delete(context.principal, str(id))
-        except PAYLOAD_ERRORS as error:
-            return DeletePayload(errors=user_errors(error))
+        deleted = await attempt(context.services.customers.delete(context.principal, str(id)))
+        if isinstance(deleted, list):
+            return DeletePayload(errors=deleted)
         return DeletePayload(deleted_id=id)
 
     @strawberry.mutation
     async def record_order(self, info: CrmInfo, input: OrderInput) -> OrderPayload:
         context = info.context
-        try:
-            order = await context.services.orders.record(context.principal, input_to_dict(input))
-        except PAYLOAD_ERRORS as error:
-            return OrderPayload(errors=user_errors(error))
+        order = await attempt(context.services.orders.record(context.principal, input_to_dict(input)))
+        if isinstance(order, list):
+            return OrderPayload(errors=order)
         return OrderPayload(order=Order.from_domain(order))
 
     @strawberry.mutation
@@ -193,21 +189,19 @@ class Mutation:
         refund_amount: Decimal | None = None,
     ) -> OrderPayload:
         context = info.context
-        try:
-            order = await context.services.orders.set_status(
-                context.principal, str(id), OrderStatus(status), refund_amount
-            )
-        except PAYLOAD_ERRORS as error:
-            return OrderPayload(errors=user_errors(error))
+        order = await attempt(
+            context.services.orders.set_status(context.principal, str(id), OrderStatus(status), refund_amount)
+        )
+        if isinstance(order, list):
+            return OrderPayload(errors=order)
         return OrderPayload(order=Order.from_domain(order))
 
     @strawberry.mutation
     async def record_interaction(self, info: CrmInfo, input: InteractionInput) -> InteractionPayload:
         context = info.context
-        try:
-            interaction = await context.services.interactions.record(context.principal, input_to_dict(input))
-        except PAYLOAD_ERRORS as error:
-            return InteractionPayload(errors=user_errors(error))
+        interaction = await attempt(context.services.interactions.record(context.principal, input_to_dict(input)))
+        if isinstance(interaction, list):
+            return InteractionPayload(errors=interaction)
         return InteractionPayload(interaction=Interaction.from_domain(interaction))
 
     @strawberry.mutation(
@@ -216,46 +210,41 @@ class Mutation:
     async def start_scoring_run(self, info: CrmInfo, input: ScoringRunInput | None = None) -> ScoringRunPayload:
         context = info.context
         options = input or ScoringRunInput()
-        try:
-            run = await context.services.scoring_runs.start(context.principal, options.dry_run, options.class_sets)
-        except PAYLOAD_ERRORS as error:
-            return ScoringRunPayload(errors=user_errors(error))
+        run = await attempt(context.services.scoring_runs.start(context.principal, options.dry_run, options.class_sets))
+        if isinstance(run, list):
+            return ScoringRunPayload(errors=run)
         return ScoringRunPayload(run=ScoringRun.from_domain(run))
 
     @strawberry.mutation
     async def cancel_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
         context = info.context
-        try:
-            run = await context.services.scoring_runs.cancel(context.principal, str(id))
-        except PAYLOAD_ERRORS as error:
-            return ScoringRunPayload(errors=user_errors(error))
+        run = await attempt(context.services.scoring_runs.cancel(context.principal, str(id)))
+        if isinstance(run, list):
+            return ScoringRunPayload(errors=run)
         return ScoringRunPayload(run=ScoringRun.from_domain(run))
 
     @strawberry.mutation(description="A new user with a key of the given role (admin); the token is shown once")
     async def create_api_key(self, info: CrmInfo, input: ApiKeyInput) -> ApiKeyPayload:
         context = info.context
-        try:
-            issued = await context.services.keys.create(context.principal, input.user_name, input.role, input.name)
-        except PAYLOAD_ERRORS as error:
-            return ApiKeyPayload(errors=user_errors(error))
+        issued = await attempt(context.services.keys.create(context.principal, input.user_name, input.role, input.name))
+        if isinstance(issued, list):
+            return ApiKeyPayload(errors=issued)
         return await _issued_payload(context, issued.key_id, issued.token)
 
     @strawberry.mutation(description="A new secret for the same user and role; the old key stops at once (admin)")
     async def rotate_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
         context = info.context
-        try:
-            issued = await context.services.keys.rotate(context.principal, str(id))
-        except PAYLOAD_ERRORS as error:
-            return ApiKeyPayload(errors=user_errors(error))
+        issued = await attempt(context.services.keys.rotate(context.principal, str(id)))
+        if isinstance(issued, list):
+            return ApiKeyPayload(errors=issued)
         return await _issued_payload(context, issued.key_id, issued.token)
 
     @strawberry.mutation(description="The key stops working at once, open websockets included (admin)")
     async def revoke_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
         context = info.context
-        try:
-            revoked = await context.services.keys.revoke(context.principal, str(id))
-        except PAYLOAD_ERRORS as error:
-            return ApiKeyPayload(errors=user_errors(error))
+        revoked = await attempt(context.services.keys.revoke(context.principal, str(id)))
+        if isinstance(revoked, list):
+            return ApiKeyPayload(errors=revoked)
         return ApiKeyPayload(key=ApiKey.from_domain(revoked))
 
     @strawberry.mutation(description="Change a class set's settings (admin); a threshold change starts a run")
@@ -263,10 +252,10 @@ class Mutation:
         context = info.context
         if input.params is not None and not isinstance(input.params, dict):
             return ClassSetPayload(errors=[UserError(field="params", code="INVALID_INPUT", message="an object")])
-        try:
-            workspace, run = await context.services.class_settings.update(context.principal, input.to_domain())
-        except PAYLOAD_ERRORS as error:
-            return ClassSetPayload(errors=user_errors(error))
+        updated = await attempt(context.services.class_settings.update(context.principal, input.to_domain()))
+        if isinstance(updated, list):
+            return ClassSetPayload(errors=updated)
+        workspace, run = updated
         context.forget_workspace()
         return ClassSetPayload(
             class_set=ClassSet.from_workspace(input.class_set, workspace),
@@ -276,10 +265,9 @@ class Mutation:
     @strawberry.mutation(description="Finish the batches not done yet (after a cancel or a lost worker)")
     async def resume_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
         context = info.context
-        try:
-            run = await context.services.scoring_runs.resume(context.principal, str(id))
-        except PAYLOAD_ERRORS as error:
-            return ScoringRunPayload(errors=user_errors(error))
+        run = await attempt(context.services.scoring_runs.resume(context.principal, str(id)))
+        if isinstance(run, list):
+            return ScoringRunPayload(errors=run)
         return ScoringRunPayload(run=ScoringRun.from_domain(run))
 
 
@@ -325,6 +313,14 @@ class Subscription:
 async def _issued_payload(context: RequestContext, key_id: str, token: str) -> ApiKeyPayload:
     keys = {key.id: key for key in await context.services.keys.list(context.principal)}
     return ApiKeyPayload(key=ApiKey.from_domain(keys[key_id]), token=token)
+
+
+async def attempt[T](work: Awaitable[T]) -> T | list[UserError]:
+    """Run a use case; the expected failures of its input come back as the payload's errors."""
+    try:
+        return await work
+    except PAYLOAD_ERRORS as error:
+        return user_errors(error)
 
 
 class CrmSchema(strawberry.Schema):
