@@ -23,6 +23,12 @@ class User:
     id: strawberry.ID
     name: str
 
+    @classmethod
+    async def load(cls, info: Info[RequestContext, None], user_id: str | None) -> User | None:
+        """Through the request's DataLoader, so a page of customers reads its users in one query."""
+        user = await info.context.users.load(user_id) if user_id else None
+        return cls(id=strawberry.ID(user.id), name=user.name) if user else None
+
 
 @strawberry.type
 class Personality:
@@ -32,8 +38,7 @@ class Personality:
 
     @strawberry.field
     async def entered_by(self, info: Info[RequestContext, None]) -> User | None:
-        user = await info.context.users.load(self.entered_by_id)
-        return User(id=strawberry.ID(user.id), name=user.name) if user else None
+        return await User.load(info, self.entered_by_id)
 
 
 @strawberry.type
@@ -86,10 +91,7 @@ class Customer:
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> User | None:
-        if self.domain.owner_id is None:
-            return None
-        user = await info.context.users.load(self.domain.owner_id)
-        return User(id=strawberry.ID(user.id), name=user.name) if user else None
+        return await User.load(info, self.domain.owner_id)
 
     @strawberry.field
     async def stats(self, info: Info[RequestContext, None]) -> CustomerStats:

@@ -26,8 +26,7 @@ class ApiKey:
 
     @strawberry.field
     async def user(self, info: Info[RequestContext, None]) -> User | None:
-        user = await info.context.users.load(self.user_id)
-        return User(id=strawberry.ID(user.id), name=user.name) if user else None
+        return await User.load(info, self.user_id)
 
     @classmethod
     def from_domain(cls, key: ApiKeyInfo) -> ApiKey:
