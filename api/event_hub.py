@@ -39,7 +39,6 @@ class EventHub:
         self._revoked: set[str] = set()
         self._listeners: set[_Listener] = set()
         self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="event-hub")
@@ -102,14 +101,12 @@ class EventHub:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._pattern)
                     await pubsub.subscribe(self._revocations)
-                    self.connected.set()
                     async for message in pubsub.listen():
                         if message.get("type") == "pmessage":
                             self._dispatch_raw(message["data"])
                         elif message.get("type") == "message":
                             self.revoke(_text(message["data"]))
             except RedisError:
-                self.connected.clear()
                 log.warning("event subscription lost; reconnecting", exc_info=True)
                 await asyncio.sleep(RECONNECT_DELAY_SECONDS)
 

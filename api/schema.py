@@ -229,7 +229,7 @@ class Mutation:
         issued = await attempt(context.services.keys.create(context.principal, input.user_name, input.role, input.name))
         if isinstance(issued, list):
             return ApiKeyPayload(errors=issued)
-        return await _issued_payload(context, issued.key_id, issued.token)
+        return ApiKeyPayload(key=ApiKey.from_domain(issued.info), token=issued.token)
 
     @strawberry.mutation(description="A new secret for the same user and role; the old key stops at once (admin)")
     async def rotate_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
@@ -237,7 +237,7 @@ class Mutation:
         issued = await attempt(context.services.keys.rotate(context.principal, str(id)))
         if isinstance(issued, list):
             return ApiKeyPayload(errors=issued)
-        return await _issued_payload(context, issued.key_id, issued.token)
+        return ApiKeyPayload(key=ApiKey.from_domain(issued.info), token=issued.token)
 
     @strawberry.mutation(description="The key stops working at once, open websockets included (admin)")
     async def revoke_api_key(self, info: CrmInfo, id: strawberry.ID) -> ApiKeyPayload:
@@ -308,11 +308,6 @@ class Subscription:
             if run.status != RunStatus.RUNNING:
                 return
             await asyncio.sleep(PROGRESS_POLL_SECONDS)
-
-
-async def _issued_payload(context: RequestContext, key_id: str, token: str) -> ApiKeyPayload:
-    keys = {key.id: key for key in await context.services.keys.list(context.principal)}
-    return ApiKeyPayload(key=ApiKey.from_domain(keys[key_id]), token=token)
 
 
 async def attempt[T](work: Awaitable[T]) -> T | list[UserError]:

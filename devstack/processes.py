@@ -125,13 +125,14 @@ def start_worker(env: dict[str, str], log: Path | None = None) -> ManagedProcess
 
 
 def _spawn(command: list[str], log: Path | None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child owns it from here
     root = Path(__file__).resolve().parent.parent
-    return subprocess.Popen(
-        command,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        env=env or dict(os.environ),
-        cwd=root,
-        start_new_session=True,  # Ctrl-C in the terminal reaches only the launcher, which stops them in order
-    )
+    # The child gets its own copy of the log file's descriptor; ours is closed once it has started.
+    with open(log, "ab") if log else open(os.devnull, "wb") as output:
+        return subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env or dict(os.environ),
+            cwd=root,
+            start_new_session=True,  # Ctrl-C in the terminal reaches only the launcher, which stops them in order
+        )

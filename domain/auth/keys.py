@@ -62,6 +62,14 @@ class ApiKeyInfo:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    """A key just created or rotated: how admins see it, and its secret, shown this once."""
+
+    info: ApiKeyInfo
+    token: str
+
+
 class KeyRevocationNotifier(Protocol):
     async def key_revoked(self, key_id: str) -> None:
         """Tell every API process, so that open websockets of this key stop at once."""
@@ -151,22 +159,23 @@ class ApiKeyService:
         principal.require(Permission.MANAGE_KEYS)
         return await self._keys.list(principal.workspace_id)
 
-    async def create(self, principal: Principal, user_name: str, role: Role, name: str | None) -> IssuedKey:
+    async def create(self, principal: Principal, user_name: str, role: Role, name: str | None) -> NewKey:
         """A new user with a key (the token is returned once)."""
         principal.require(Permission.MANAGE_KEYS)
         if not user_name.strip() or len(user_name) > 100:
             raise InvalidInput([FieldError("userName", "INVALID_LENGTH", "1 to 100 characters")])
         assert self._workspaces is not None
         user = await self._workspaces.insert_user(principal.workspace_id, user_name.strip())
-        return await self.issue(principal.workspace_id, user.id, role, (name or f"{user.name} ({role.value})")[:100])
+        issued = await self.issue(principal.workspace_id, user.id, role, (name or f"{user.name} ({role.value})")[:100])
+        return await self._described(issued)
 
-    async def rotate(self, principal: Principal, key_id: str) -> IssuedKey:
+    async def rotate(self, principal: Principal, key_id: str) -> NewKey:
         """A new secret for the same user and role; the old one stops working at once."""
         principal.require(Permission.MANAGE_KEYS)
         old = await self._active(principal, key_id)
         issued = await self.issue(principal.workspace_id, old.user_id, old.role, old.name)
         await self._revoke(principal, key_id)
-        return issued
+        return await self._described(issued)
 
     async def revoke(self, principal: Principal, key_id: str) -> ApiKeyInfo:
         principal.require(Permission.MANAGE_KEYS)
@@ -175,6 +184,11 @@ class ApiKeyService:
         revoked = await self._keys.get(principal.workspace_id, key_id)
         assert revoked is not None
         return revoked
+
+    async def _described(self, issued: IssuedKey) -> NewKey:
+        info = await self._keys.get(issued.principal.workspace_id, issued.key_id)
+        assert info is not None
+        return NewKey(info, issued.token)
 
     async def _active(self, principal: Principal, key_id: str) -> ApiKeyInfo:
         key = await self._keys.get(principal.workspace_id, key_id)
