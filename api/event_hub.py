@@ -12,12 +12,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.classes.events import ClassChangeEvent
-from domain.event_bus import all_workspaces_pattern, revocation_channel
+from domain.event_bus import all_workspaces_pattern, revocation_channel, run_progress_channel
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000
 RECONNECT_DELAY_SECONDS = 1.0
+# Run progress is pushed; a watcher also re-reads this often, in case a notice was lost with Redis.
+RUN_RECHECK_SECONDS = 30.0
 
 EventFilter = Callable[[ClassChangeEvent], bool]
 
@@ -30,14 +32,24 @@ class _Listener:
     queue: asyncio.Queue[ClassChangeEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
 
+@dataclass(eq=False)
+class _RunWatcher:
+    run_id: str
+    key_id: str
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: bool = False
+
+
 class EventHub:
     def __init__(self, redis: Redis, channel_prefix: str, max_lifetime_seconds: float = 3600.0) -> None:
         self._max_lifetime = max_lifetime_seconds
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)
         self._revocations = revocation_channel(channel_prefix)
+        self._run_progress = run_progress_channel(channel_prefix)
         self._revoked: set[str] = set()
         self._listeners: set[_Listener] = set()
+        self._run_watchers: set[_RunWatcher] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -50,6 +62,8 @@ class EventHub:
                 await self._task
         for listener in list(self._listeners):
             listener.queue.put_nowait(None)
+        for watcher in list(self._run_watchers):
+            self._end(watcher)
 
     def is_revoked(self, key_id: str) -> bool:
         return key_id in self._revoked
@@ -65,6 +79,39 @@ class EventHub:
             yield self._drain(listener)
         finally:
             self._listeners.discard(listener)
+
+    @contextlib.asynccontextmanager
+    async def watch_run(self, run_id: str, key_id: str) -> AsyncIterator[AsyncIterator[None]]:
+        """A tick now, then each time the run's progress is announced (or every RUN_RECHECK_SECONDS),
+        until the block exits, the key is revoked or the subscription reaches its maximum lifetime."""
+        watcher = _RunWatcher(run_id, key_id)
+        self._run_watchers.add(watcher)
+        try:
+            yield self._ticks(watcher)
+        finally:
+            self._run_watchers.discard(watcher)
+
+    async def _ticks(self, watcher: _RunWatcher) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._max_lifetime
+        while not watcher.ended:
+            yield None
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.changed.wait(), min(remaining, RUN_RECHECK_SECONDS))
+            watcher.changed.clear()
+
+    def _run_progressed(self, data: bytes | str) -> None:
+        _, _, run_id = _text(data).partition(" ")
+        for watcher in self._run_watchers:
+            if watcher.run_id == run_id:
+                watcher.changed.set()
+
+    def _end(self, watcher: _RunWatcher) -> None:
+        watcher.ended = True
+        watcher.changed.set()
 
     async def _drain(self, listener: _Listener) -> AsyncIterator[ClassChangeEvent]:
         """Until the hub stops, the key is revoked, or the subscription reaches its maximum lifetime
@@ -100,10 +147,12 @@ class EventHub:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._pattern)
-                    await pubsub.subscribe(self._revocations)
+                    await pubsub.subscribe(self._revocations, self._run_progress)
                     async for message in pubsub.listen():
                         if message.get("type") == "pmessage":
                             self._dispatch_raw(message["data"])
+                        elif message.get("type") == "message" and _text(message["channel"]) == self._run_progress:
+                            self._run_progressed(message["data"])
                         elif message.get("type") == "message":
                             self.revoke(_text(message["data"]))
             except RedisError:
@@ -116,6 +165,8 @@ class EventHub:
         for listener in [item for item in self._listeners if item.key_id == key_id]:
             self._listeners.discard(listener)
             listener.queue.put_nowait(None)
+        for watcher in [item for item in self._run_watchers if item.key_id == key_id]:
+            self._end(watcher)
 
     def _dispatch_raw(self, data: bytes | str) -> None:
         try:

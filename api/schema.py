@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Awaitable
 from decimal import Decimal
 
@@ -35,15 +34,13 @@ from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders.models import OrderStatus
-from domain.runs.models import RunStatus
+from domain.runs.models import ACTIVE_STATUSES
 
 CrmInfo = Info[RequestContext, None]
 
 
 # Errors that belong in a payload's ``errors`` list; auth failures stay top-level GraphQL errors.
 PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
-# Run progress is read from the batches in MongoDB, the record of work done.
-PROGRESS_POLL_SECONDS = 0.5
 
 
 @strawberry.type
@@ -293,21 +290,21 @@ class Subscription:
             async for event in events:
                 yield ClassChange.from_domain(event.shown_to(principal))
 
-    @strawberry.subscription(description="The run's counts each time they change, until it stops running")
+    @strawberry.subscription(description="The run's counts each time a batch finishes, until it stops running")
     async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:
         context = info.context
         principal = context.principal
         last = None
-        while True:
-            run = await context.services.scoring_runs.get(principal, str(id))
-            if run is None:
-                raise NotFound(f"no scoring run {id!r}", field="id")
-            if run.progress != last or run.status != RunStatus.RUNNING:
-                last = run.progress
-                yield ScoringRun.from_domain(run)
-            if run.status != RunStatus.RUNNING:
-                return
-            await asyncio.sleep(PROGRESS_POLL_SECONDS)
+        async with context.hub.watch_run(str(id), principal.key_id) as ticks:
+            async for _ in ticks:
+                run = await context.services.scoring_runs.get(principal, str(id))
+                if run is None:
+                    raise NotFound(f"no scoring run {id!r}", field="id")
+                if (run.status, run.progress) != last:
+                    last = (run.status, run.progress)
+                    yield ScoringRun.from_domain(run)
+                if run.status not in ACTIVE_STATUSES:
+                    return
 
 
 async def attempt[T](work: Awaitable[T]) -> T | list[UserError]:

@@ -29,6 +29,9 @@ class _NoQueue:
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
         return None
 
+    async def enqueue_run_planning(self, run_id: str) -> None:
+        return None
+
 
 def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
     config = AppConfig()

@@ -17,6 +17,8 @@ class AppConfig(BaseSettings):
     sweep_interval_seconds: int = Field(default=30, ge=1)
     scoring_batch_size: int = Field(default=2000, ge=1, le=50_000)
     rescore_pending_ttl_seconds: int = Field(default=600, ge=10)
+    # The workspace's RFM quintiles are recomputed at most this often (each refresh reads every paying customer).
+    rfm_refresh_seconds: int = Field(default=60, ge=0)
     graphiql: bool = Field(default=False, alias="CRM_GRAPHIQL")
     introspection: bool = Field(default=False, alias="CRM_INTROSPECTION")
     max_query_cost: int = Field(default=20_000, ge=10)

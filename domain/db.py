@@ -110,7 +110,7 @@ class Database:
             [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
         await self.class_events.create_indexes(
-            [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)])]
+            [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("version", DESCENDING)])]
         )
 
 

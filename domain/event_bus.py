@@ -25,6 +25,10 @@ def revocation_channel(prefix: str) -> str:
     return f"{prefix}.revoked-keys"  # outside the workspace pattern on purpose
 
 
+def run_progress_channel(prefix: str) -> str:
+    return f"{prefix}.run-progress"  # outside the workspace pattern too; messages are "workspace run"
+
+
 class RedisEventPublisher:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
@@ -36,6 +40,13 @@ class RedisEventPublisher:
         except RedisError:
             # Open websockets of this key then stop at their next request instead (their context checks).
             log.warning("could not announce the revocation of key %s", key_id, exc_info=True)
+
+    async def run_progressed(self, workspace_id: str, run_id: str) -> None:
+        try:
+            await self._redis.publish(run_progress_channel(self._prefix), f"{workspace_id} {run_id}")
+        except RedisError:
+            # Progress subscribers then see the change at their next periodic check.
+            log.warning("could not announce progress of run %s", run_id, exc_info=True)
 
     async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
         if not events:

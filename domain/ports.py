@@ -13,6 +13,11 @@ class RescoreQueue(Protocol):
         """Ask for these customers to be rescored soon; duplicates of pending requests are dropped."""
 
 
+class ScoringQueue(RescoreQueue, Protocol):
+    async def request_rfm_refresh(self, workspace_id: str) -> None:
+        """Ask for the workspace's RFM bounds to be recomputed soon; a pending request absorbs duplicates."""
+
+
 class EventPublisher(Protocol):
     async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
         """Deliver events to live subscribers; best effort, the ledger in MongoDB is the record."""

@@ -21,12 +21,18 @@ log = logging.getLogger(__name__)
 # Referenced by dotted name: the domain does not import the workers package.
 RESCORE_JOB = "workers.jobs.rescore_customers"
 RUN_BATCH_JOB = "workers.jobs.score_run_batch"
+RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
+RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
 BATCH_SIZE = 2000
 JOB_TIMEOUT_SECONDS = 600
 
 
 def pending_key(workspace_id: str, customer_id: str) -> str:
     return f"crm:rescore-pending:{workspace_id}:{customer_id}"
+
+
+def rfm_refresh_key(workspace_id: str) -> str:
+    return f"crm:rfm-refresh-pending:{workspace_id}"
 
 
 class RqRescoreQueue:
@@ -58,6 +64,25 @@ class RqRescoreQueue:
             return 0
         return len(fresh)
 
+    async def request_rfm_refresh(self, workspace_id: str) -> None:
+        await asyncio.to_thread(self.request_rfm_refresh_now, workspace_id)
+
+    def request_rfm_refresh_now(self, workspace_id: str) -> bool:
+        """One queued refresh per workspace at a time; the job releases the key when it starts."""
+        try:
+            if not self._redis.set(rfm_refresh_key(workspace_id), 1, nx=True, ex=self._ttl):
+                return False
+            self._queue.enqueue(
+                RFM_REFRESH_JOB, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400
+            )
+        except RedisError:
+            log.warning("RFM refresh of workspace %s not queued; the sweeper will retry", workspace_id)
+            return False
+        return True
+
+    def release_rfm_refresh(self, workspace_id: str) -> None:
+        self._redis.delete(rfm_refresh_key(workspace_id))
+
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
         """One job per batch of a scoring run; the batch documents in MongoDB say what is still to do."""
 
@@ -73,6 +98,16 @@ class RqRescoreQueue:
                 )
 
         await asyncio.to_thread(enqueue)
+
+    async def enqueue_run_planning(self, run_id: str) -> None:
+        await asyncio.to_thread(
+            self._queue.enqueue,
+            RUN_PLANNING_JOB,
+            run_id,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+        )
 
     def release(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
         """Called by the job before it reads: later changes must enqueue again."""

@@ -18,7 +18,7 @@ from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
 from domain.ports import RescoreQueue
 from domain.runs.repository import ScoringRunRepository
-from domain.runs.service import BATCH_SIZE, RunQueue, ScoringRunService
+from domain.runs.service import BATCH_SIZE, RunProgressPublisher, RunQueue, ScoringRunService
 from domain.workspaces.repository import WorkspaceRepository
 from domain.workspaces.service import WorkspaceService
 
@@ -45,13 +45,14 @@ def build_services(
     rescore_queue: JobQueue,
     run_batch_size: int = BATCH_SIZE,
     revocations: KeyRevocationNotifier | None = None,
+    progress: RunProgressPublisher | None = None,
 ) -> Services:
     customers = CustomerRepository(db)
     orders = OrderRepository(db)
     interactions = InteractionRepository(db)
     workspaces = WorkspaceRepository(db)
     keys = ApiKeyService(ApiKeyRepository(db), workspaces, revocations)
-    runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size)
+    runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size, progress)
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),

@@ -27,6 +27,9 @@ class CustomerBatch:
     order_count: IntArray
     paid_order_count: IntArray
     paid_in_window: IntArray  # paid orders within the purchase-stage window
+    # When the loyal_orders-th most recent paid order in the window was placed (NaN: fewer than that):
+    # the customer stops counting as loyal when it leaves the window.
+    loyal_anchor_at: FloatArray
     unpaid_open_orders: IntArray  # placed, neither paid nor cancelled
     net_spend: IntArray
     gross_spend: IntArray  # paid totals before discounts
@@ -62,6 +65,7 @@ def empty_batch(n: int, now: float) -> CustomerBatch:
         order_count=zeros,
         paid_order_count=zeros,
         paid_in_window=zeros,
+        loyal_anchor_at=nan,
         unpaid_open_orders=zeros,
         net_spend=zeros,
         gross_spend=zeros,

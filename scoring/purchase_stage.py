@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.batch import CustomerBatch
+from scoring.batch import DAY_SECONDS, CustomerBatch
 from scoring.result import ClassSetResult, first_true
 
 PURCHASE_STAGE_CODES: tuple[str, ...] = ("prospect", "first_time", "repeat", "loyal")
@@ -21,6 +21,7 @@ class PurchaseStageSettings:
 def classify_purchase_stage(batch: CustomerBatch, settings: PurchaseStageSettings) -> ClassSetResult:
     paid = batch.paid_order_count
     code_index = first_true([paid == 0, paid == 1, batch.paid_in_window < settings.loyal_orders], default=3)
+    window_ends = batch.loyal_anchor_at + settings.window_days * DAY_SECONDS
     return ClassSetResult(
         "purchase_stage",
         PURCHASE_STAGE_CODES,
@@ -30,5 +31,6 @@ def classify_purchase_stage(batch: CustomerBatch, settings: PurchaseStageSetting
             "paid_in_window": batch.paid_in_window,
             "loyal_orders": np.full(len(batch), settings.loyal_orders, dtype=np.int64),
             "window_days": np.full(len(batch), settings.window_days, dtype=np.int64),
+            "next_change_at": np.where(code_index == 3, window_ends, np.nan),
         },
     )

@@ -75,6 +75,7 @@ def classify_rfm(batch: CustomerBatch, bounds: RfmBounds) -> ClassSetResult:
     )
     code_index = outcomes[first_true([condition for _, condition in groups], default=len(groups))]
     days = np.where(never_paid, -1, np.nan_to_num(recency_days(batch), nan=-1)).astype(np.int64)
+    next_change_at = np.where(never_paid, np.nan, recency_score_drops_at(batch, bounds))
     return ClassSetResult(
         "rfm_group",
         RFM_CODES,
@@ -84,5 +85,24 @@ def classify_rfm(batch: CustomerBatch, bounds: RfmBounds) -> ClassSetResult:
             "frequency_score": np.where(never_paid, -1, f),
             "monetary_score": np.where(never_paid, -1, m),
             "recency_days": days,
+            "next_change_at": next_change_at,
         },
     )
+
+
+def recency_score_drops_at(batch: CustomerBatch, bounds: RfmBounds) -> FloatArray:
+    """When each customer's recency score next drops with time alone (NaN: already 1, or never paid).
+
+    The score counts the bounds below the recency in days; it drops on the first day past the next bound.
+    """
+    recency = recency_days(batch)
+    edges = np.asarray(bounds.recency_days, dtype=np.float64)
+    following = np.searchsorted(edges, np.nan_to_num(recency, nan=np.inf), side="left")
+    last = len(edges)
+    next_day = np.floor(edges[np.minimum(following, last - 1)]) + 1
+    return np.where(following < last, batch.last_paid_at + next_day * DAY_SECONDS, np.nan)
+
+
+def crossed_ranges(old: tuple[float, ...], new: tuple[float, ...]) -> list[tuple[float, float]]:
+    """The value ranges ``(low, high]`` whose score differs between two sets of quintile bounds."""
+    return [(min(a, b), max(a, b)) for a, b in zip(old, new, strict=True) if a != b]

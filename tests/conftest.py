@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import redis
+from pymongo import MongoClient, monitoring
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -19,6 +23,70 @@ from domain.config import AppConfig
 from domain.services import Services
 from workers.runtime import WorkerRuntime
 from workers.worker import build_worker
+
+
+class _CommandLog(monitoring.CommandListener):
+    """Every MongoDB command this test process sends, counted per database (each test has its own)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self._lock = threading.Lock()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        with self._lock:
+            self.counts[event.database_name][event.command_name] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def snapshot(self, database: str) -> Counter[str]:
+        with self._lock:
+            return Counter(self.counts[database])
+
+
+# Registered before any client exists: pymongo attaches global listeners to clients created afterwards.
+_COMMAND_LOG = _CommandLog()
+monitoring.register(_COMMAND_LOG)
+
+
+@dataclass
+class Counted:
+    by_command: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_command.values())
+
+
+@dataclass(frozen=True)
+class CommandCounter:
+    """MongoDB commands sent by this process (the API under test, in-process workers) to the test's database."""
+
+    database: str
+
+    @contextmanager
+    def counting(self) -> Iterator[Counted]:
+        before = _COMMAND_LOG.snapshot(self.database)
+        counted = Counted()
+        yield counted
+        counted.by_command.update(_COMMAND_LOG.snapshot(self.database) - before)
+
+
+@pytest.fixture
+def commands(config: AppConfig) -> CommandCounter:
+    return CommandCounter(config.mongodb_db)
+
+
+def corrupt(config: AppConfig, customer_id: str, update: dict[str, Any]) -> None:
+    """Change a stored customer behind the application's back (a bad import, a manual edit)."""
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+    try:
+        client[config.mongodb_db]["customers"].update_one({"_id": customer_id}, update)
+    finally:
+        client.close()
 
 
 @dataclass(frozen=True)
@@ -55,6 +123,7 @@ def config(backends: Backends) -> AppConfig:
         rq_queue=f"crm-test-{suffix}",
         event_channel_prefix=f"crm-test-{suffix}:events",
         graphiql=False,
+        rfm_refresh_seconds=0,
     )
 
 
@@ -69,6 +138,7 @@ def process_env(config: AppConfig, sweep_interval_seconds: int = 1) -> dict[str,
         "EVENT_CHANNEL_PREFIX": config.event_channel_prefix,
         "SCORING_BATCH_SIZE": str(config.scoring_batch_size),
         "SWEEP_INTERVAL_SECONDS": str(sweep_interval_seconds),
+        "RFM_REFRESH_SECONDS": str(config.rfm_refresh_seconds),
     }
 
 

@@ -19,7 +19,7 @@ from scoring.deal_status import DealStatusSettings, classify_deal_status
 from scoring.market_fit import MarketFitRule, classify_market_fit
 from scoring.purchase_psychology import PsychologySettings, classify_purchase_psychology
 from scoring.purchase_stage import PurchaseStageSettings, classify_purchase_stage
-from scoring.rfm import NO_BOUNDS, RfmBounds, classify_rfm, rfm_bounds, rfm_scores
+from scoring.rfm import NO_BOUNDS, RfmBounds, classify_rfm, crossed_ranges, rfm_bounds, rfm_scores
 from scoring.spend_tier import SpendTierThresholds
 from scoring.tenure import TenureSettings, classify_tenure
 from scoring.value_class import ValueClassSettings, classify_value_class
@@ -231,3 +231,34 @@ def test_value_class(customer: CustomerBatch, code: str) -> None:
 def test_market_fit(rule: MarketFitRule, fields: dict[str, str], age: int, code: str, failed: str | None) -> None:
     result = classify_market_fit(one(**fields), np.array([age]), rule)
     assert (result.code(0), result.facts_at(0)["failed_condition"]) == (code, failed)
+
+
+def test_the_recency_score_drops_on_the_first_day_past_the_next_bound() -> None:
+    result = classify_rfm(rfm_customer(25, 2, 2_000), BOUNDS)  # 25 days: the next bound is 30
+    due = result.facts["next_change_at"][0]
+    assert (due - (NOW.timestamp() - 25 * DAY_SECONDS)) / DAY_SECONDS == 31
+    later = dataclasses.replace(rfm_customer(31, 2, 2_000), now=NOW.timestamp())
+    assert rfm_scores(later, BOUNDS)[0][0] == rfm_scores(rfm_customer(25, 2, 2_000), BOUNDS)[0][0] - 1
+    assert np.isnan(classify_rfm(rfm_customer(400, 2, 2_000), BOUNDS).facts["next_change_at"][0])  # already 1
+    assert np.isnan(classify_rfm(one(), BOUNDS).facts["next_change_at"][0])  # never paid
+
+
+def test_a_loyal_customer_stops_being_loyal_when_the_window_passes_its_oldest_counted_order() -> None:
+    settings = PurchaseStageSettings(loyal_orders=5, window_days=365)
+    anchor = NOW.timestamp() - 300 * DAY_SECONDS
+    loyal = classify_purchase_stage(one(paid_order_count=7, paid_in_window=5, loyal_anchor_at=anchor), settings)
+    assert loyal.code(0) == "loyal"
+    assert loyal.facts["next_change_at"][0] == anchor + 365 * DAY_SECONDS
+    repeat = classify_purchase_stage(one(paid_order_count=7, paid_in_window=4), settings)
+    assert repeat.code(0) == "repeat" and np.isnan(repeat.facts["next_change_at"][0])
+
+
+def test_crossed_ranges_are_the_values_whose_score_moves() -> None:
+    assert crossed_ranges((1, 2, 3, 5), (1, 3, 3, 4)) == [(2, 3), (4, 5)]
+    old, new = (1.0, 2.0, 3.0, 5.0), (1.0, 3.0, 3.0, 4.0)
+    values = np.arange(0, 8)
+    moved = np.searchsorted(old, values, side="left") != np.searchsorted(new, values, side="left")
+    inside = np.zeros(len(values), dtype=bool)
+    for low, high in crossed_ranges(old, new):
+        inside |= (values > low) & (values <= high)
+    assert (moved == inside).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 from workers.runtime import current_runtime
 
@@ -13,6 +14,24 @@ def rescore_customers(workspace_id: str, customer_ids: list[str]) -> dict[str, i
     runtime.rescore_queue.release(workspace_id, customer_ids)
     outcome = runtime.run(runtime.rescoring.rescore(workspace_id, customer_ids))
     return asdict(outcome)
+
+
+def refresh_rfm_bounds(workspace_id: str) -> int:
+    """Recompute the workspace's RFM bounds; customers whose scores they move are rescored."""
+    runtime = current_runtime()
+    runtime.rescore_queue.release_rfm_refresh(workspace_id)
+    moved = runtime.run(
+        runtime.rfm_bounds.refresh(
+            workspace_id, datetime.now(UTC), timedelta(seconds=runtime.config.rfm_refresh_seconds)
+        )
+    )
+    runtime.rescore_queue.request_rescore_now(workspace_id, moved)
+    return len(moved)
+
+
+def plan_scoring_run(run_id: str) -> str:
+    runtime = current_runtime()
+    return runtime.run(runtime.runs.plan(run_id))
 
 
 def score_run_batch(run_id: str, number: int) -> str:

@@ -26,6 +26,7 @@ from domain.orders.repository import OrderRepository
 from domain.queueing import RqRescoreQueue
 from domain.redis_clients import async_client, sync_client
 from domain.rescoring.repository import ScoringRepository
+from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.rescoring.service import RescoringService
 from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import RunBatchExecutor, ScoringRunService
@@ -47,6 +48,7 @@ class WorkerRuntime:
     rescore_queue: RqRescoreQueue
     runs: ScoringRunService
     run_batches: RunBatchExecutor
+    rfm_bounds: RfmBoundsService
 
     @classmethod
     def open(cls, config: AppConfig) -> WorkerRuntime:
@@ -59,16 +61,19 @@ class WorkerRuntime:
             db = Database.connect(mongo, config.mongodb_db)
             await db.ensure_indexes()
             scoring = ScoringRepository(db)
+            queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
+            publisher = RedisEventPublisher(redis_async, config.event_channel_prefix)
             rescoring = RescoringService(
                 scoring,
                 OrderRepository(db),
                 InteractionRepository(db),
                 WorkspaceRepository(db),
                 ClassEventRepository(db),
-                RedisEventPublisher(redis_async, config.event_channel_prefix),
+                publisher,
+                queue,
             )
-            queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
             runs = ScoringRunRepository(db)
+            run_service = ScoringRunService(runs, WorkspaceRepository(db), queue, config.scoring_batch_size, publisher)
             return cls(
                 config,
                 runner,
@@ -79,8 +84,9 @@ class WorkerRuntime:
                 rescoring,
                 scoring,
                 queue,
-                ScoringRunService(runs, WorkspaceRepository(db), queue, config.scoring_batch_size),
-                RunBatchExecutor(runs, rescoring),
+                run_service,
+                RunBatchExecutor(runs, rescoring, run_service),
+                RfmBoundsService(scoring, WorkspaceRepository(db)),
             )
 
         return runner.run(connect())

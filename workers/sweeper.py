@@ -19,9 +19,12 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     tenure boundaries); returns how many were enqueued."""
     dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
     due = runtime.run(runtime.scoring.due_customers(datetime.now(UTC), SWEEP_LIMIT))
-    stalled = runtime.run(runtime.runs.requeue_stalled(datetime.now(UTC) - STALLED_AFTER))
+    now = datetime.now(UTC)
+    stalled = runtime.run(runtime.runs.requeue_stalled(now, now - STALLED_AFTER))
     if stalled:
-        log.info("sweeper re-enqueued %d scoring-run batches whose job was lost", stalled)
+        log.info("sweeper re-enqueued %d scoring-run batches (lost jobs, retries)", stalled)
+    for workspace_id in runtime.run(runtime.rfm_bounds.workspaces_due(datetime.now(UTC))):
+        runtime.rescore_queue.request_rfm_refresh_now(workspace_id)
     enqueued = 0
     for grouped, what in ((dirty, "dirty"), (due, "due for a time-based change")):
         count = sum(runtime.rescore_queue.request_rescore_now(ws, ids) for ws, ids in grouped.items())

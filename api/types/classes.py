@@ -107,6 +107,9 @@ class ClassChange:
     current: str
     reason: str
     settings_version: int
+    version: int = strawberry.field(
+        description="The customer's result version that made this change: per customer, later changes have higher"
+    )
     at: datetime
     evidence_data: dict[str, Any] = strawberry.field(graphql_type=JSON)
 
@@ -132,6 +135,7 @@ class ClassChange:
             current=event.current,
             reason=event.reason,
             settings_version=event.settings_version,
+            version=event.version,
             at=event.at,
             evidence_data=event.evidence,
         )

@@ -22,10 +22,15 @@ class ClassTransition:
 class ScoringRun:
     id: strawberry.ID
     status: RunStatusEnum  # type: ignore[valid-type]
-    total: int = strawberry.field(description="Customers in the workspace when the run started")
+    total: int = strawberry.field(
+        description="Customers in the workspace when the run started (growing while the run is PLANNING)"
+    )
     processed: int
     changed: int = strawberry.field(description="Customers who moved to another code in at least one class set")
-    failed: int = strawberry.field(description="Customers in batches that failed (resume retries them)")
+    failed: int = strawberry.field(description="Customers in batches that failed (retried with back-off)")
+    failed_batches: list[int] = strawberry.field(
+        description="Batches whose last attempt failed; a FAILED run names the ones that failed every attempt"
+    )
     started_at: datetime
     finished_at: datetime | None
     eta: datetime | None
@@ -44,6 +49,7 @@ class ScoringRun:
             processed=progress.processed,
             changed=progress.changed,
             failed=progress.failed,
+            failed_batches=list(progress.failed_batches),
             started_at=run.started_at,
             finished_at=run.finished_at,
             eta=run.eta,

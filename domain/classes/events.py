@@ -20,7 +20,8 @@ from domain.timestamps import aware
 class ClassChangeEvent:
     """One customer moving from one code to another in one class set.
 
-    ``id`` is fixed when the change is computed, so a re-delivered event can be recognised.
+    ``id`` is derived from (customer, class set, version), so a re-delivered event has the same id;
+    ``version`` is the customer's result version that made the change and orders a customer's events.
     """
 
     id: str
@@ -34,6 +35,7 @@ class ClassChangeEvent:
     reason: str
     at: datetime
     owner_id: str | None = None  # so that a sales rep's subscription carries only their customers
+    version: int = 0
 
     def visible_to(self, principal: Principal) -> bool:
         return principal.scope.owner_id in (None, self.owner_id)
@@ -87,5 +89,5 @@ class ClassEventRepository:
         query: dict[str, Any] = {"workspace_id": workspace_id, "customer_id": customer_id}
         if class_set is not None:
             query["class_set"] = class_set
-        cursor = self._events.find(query).sort([("at", -1), ("_id", -1)]).limit(limit)
+        cursor = self._events.find(query).sort([("version", -1), ("class_set", 1)]).limit(limit)
         return [ClassChangeEvent.from_document(document) async for document in cursor]

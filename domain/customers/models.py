@@ -46,6 +46,7 @@ class CustomerStats:
     net_spend_minor: int = 0
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
+    last_paid_at: datetime | None = None  # kept for the workspace's RFM recency bounds
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class CustomerStats:
             "net_spend_minor": self.net_spend_minor,
             "first_order_at": self.first_order_at,
             "last_order_at": self.last_order_at,
+            "last_paid_at": self.last_paid_at,
         }
 
     @classmethod
@@ -66,6 +68,7 @@ class CustomerStats:
             net_spend_minor=document.get("net_spend_minor", 0),
             first_order_at=aware(document.get("first_order_at")),
             last_order_at=aware(document.get("last_order_at")),
+            last_paid_at=aware(document.get("last_paid_at")),
         )
 
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 from pymongo import ReturnDocument
 
 from domain.customers.models import CustomerStats
@@ -62,45 +61,18 @@ class OrderRepository:
         )
 
     async def features_for(
-        self, workspace_id: str, customer_ids: Sequence[str], window_start: datetime
+        self, workspace_id: str, customer_ids: Sequence[str], window_start: datetime, loyal_orders: int
     ) -> dict[str, OrderFeatures]:
         """Per customer: stats (net spend = paid minus refunded) and what scoring reads, in two aggregations."""
         match = {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}}
-        orders = await self._orders.aggregate([match, {"$group": _ORDER_GROUP(window_start)}])
+        orders = await self._orders.aggregate([match, {"$group": _ORDER_GROUP(window_start, loyal_orders)}])
         rows = {row["_id"]: row async for row in orders}
         items = await self._orders.aggregate([match, {"$match": {"status": {"$in": _PAID}}}, *_ITEM_STAGES])
         item_rows = {row["_id"]: row async for row in items}
-        return {customer_id: _features(row, item_rows.get(customer_id, {})) for customer_id, row in rows.items()}
-
-    async def count_paid(self, workspace_id: str) -> int:
-        return await self._orders.count_documents({"workspace_id": workspace_id, "status": {"$in": _PAID}})
-
-    async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Recency (days), frequency and monetary value of every paying customer in the workspace."""
-        cursor = await self._orders.aggregate(
-            [
-                {
-                    "$match": {
-                        "workspace_id": workspace_id,
-                        "status": {"$in": _PAID},
-                        "customer_deleted_at": {"$exists": False},
-                    }
-                },
-                {
-                    "$group": {
-                        "_id": "$customer_id",
-                        "last_paid_at": {"$max": "$placed_at"},
-                        "frequency": {"$sum": {"$cond": [{"$lt": ["$refund_minor", "$total_minor"]}, 1, 0]}},
-                        "monetary": {"$sum": {"$subtract": ["$total_minor", "$refund_minor"]}},
-                    }
-                },
-            ]
-        )
-        rows = [row async for row in cursor]
-        recency = np.array([(now - aware(row["last_paid_at"])).days for row in rows], dtype=np.float64)
-        frequency = np.array([row["frequency"] for row in rows], dtype=np.int64)
-        monetary = np.array([row["monetary"] for row in rows], dtype=np.int64)
-        return recency, frequency, monetary
+        return {
+            customer_id: _features(row, item_rows.get(customer_id, {}), loyal_orders)
+            for customer_id, row in rows.items()
+        }
 
 
 _PAID = [status.value for status in PAID_STATUSES]
@@ -108,12 +80,13 @@ _IS_PAID: dict[str, Any] = {"$in": ["$status", _PAID]}
 _NOT_CANCELLED: dict[str, Any] = {"$ne": ["$status", OrderStatus.CANCELLED.value]}
 
 
-def _ORDER_GROUP(window_start: datetime) -> dict[str, Any]:
+def _ORDER_GROUP(window_start: datetime, loyal_orders: int) -> dict[str, Any]:
     def paid_sum(value: Any) -> dict[str, Any]:
         return {"$sum": {"$cond": [_IS_PAID, value, 0]}}
 
     # A fully refunded order was paid once but is not a purchase the customer kept.
     kept: dict[str, Any] = {"$and": [_IS_PAID, {"$lt": ["$refund_minor", "$total_minor"]}]}
+    kept_in_window: dict[str, Any] = {"$and": [kept, {"$gte": ["$placed_at", window_start]}]}
     return {
         "_id": "$customer_id",
         "order_count": {"$sum": 1},
@@ -121,7 +94,9 @@ def _ORDER_GROUP(window_start: datetime) -> dict[str, Any]:
         "net_spend_minor": paid_sum({"$subtract": ["$total_minor", "$refund_minor"]}),
         "gross_spend_minor": paid_sum({"$add": ["$total_minor", "$discount_minor"]}),
         "discount_minor": paid_sum("$discount_minor"),
-        "paid_in_window": {"$sum": {"$cond": [{"$and": [kept, {"$gte": ["$placed_at", window_start]}]}, 1, 0]}},
+        "paid_in_window": {"$sum": {"$cond": [kept_in_window, 1, 0]}},
+        # $maxN leaves nulls out: the most recent kept orders in the window, at most loyal_orders of them.
+        "recent_in_window": {"$maxN": {"n": loyal_orders, "input": {"$cond": [kept_in_window, "$placed_at", None]}}},
         "unpaid_open_orders": {"$sum": {"$cond": [{"$eq": ["$status", OrderStatus.PLACED.value]}, 1, 0]}},
         "first_order_at": {"$min": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
         "last_order_at": {"$max": {"$cond": [_NOT_CANCELLED, "$placed_at", None]}},
@@ -169,11 +144,13 @@ _ITEM_STAGES: list[dict[str, Any]] = [
 ]
 
 
-def _features(row: dict[str, Any], items: dict[str, Any]) -> OrderFeatures:
+def _features(row: dict[str, Any], items: dict[str, Any], loyal_orders: int) -> OrderFeatures:
     first_paid, last_paid = row.get("first_paid_at"), row.get("last_paid_at")
+    recent = [aware(placed) for placed in row.get("recent_in_window") or [] if placed is not None]
     return OrderFeatures(
         stats=CustomerStats.from_document(row),
         paid_in_window=row.get("paid_in_window", 0),
+        loyal_anchor_at=min(recent) if len(recent) >= loyal_orders else None,
         unpaid_open_orders=row.get("unpaid_open_orders", 0),
         gross_spend_minor=row.get("gross_spend_minor", 0),
         discount_minor=row.get("discount_minor", 0),

@@ -21,6 +21,7 @@ NEW_PRODUCT_DAYS = 90
 class OrderFeatures:
     stats: CustomerStats = field(default_factory=CustomerStats)
     paid_in_window: int = 0
+    loyal_anchor_at: datetime | None = None
     unpaid_open_orders: int = 0
     gross_spend_minor: int = 0
     discount_minor: int = 0
@@ -75,6 +76,7 @@ def build_batch(
         order_count=ints([o.stats.order_count for o in orders]),
         paid_order_count=ints([o.stats.paid_order_count for o in orders]),
         paid_in_window=ints([o.paid_in_window for o in orders]),
+        loyal_anchor_at=times([o.loyal_anchor_at for o in orders]),
         unpaid_open_orders=ints([o.unpaid_open_orders for o in orders]),
         net_spend=ints([o.stats.net_spend_minor for o in orders]),
         gross_spend=ints([o.gross_spend_minor for o in orders]),

@@ -1,24 +1,35 @@
-"""MongoDB access for scoring: customers' scoring state, their conditional result writes, dirty sweeps."""
+"""MongoDB access for scoring: customers' scoring state, their compare-and-set result writes, dirty sweeps.
+
+Every result write is a compare-and-set on what the job read: the customer's change counter
+(``scoring.seq``, bumped by every profile, order or interaction write) and its result version
+(``scoring.version``, bumped by every result write). Any number of jobs may score one customer at
+once; exactly one write per (customer, version) succeeds, and the job that made it knows it did.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from pymongo import UpdateOne
 
 from domain.classes.events import ClassChangeEvent
 from domain.customers.models import AssignedClass, CustomerStats
+from domain.customers.repository import mark_dirty_update
 from domain.db import Database
 from domain.rescoring.features import ProfileFeatures
 from domain.timestamps import aware
+from scoring.result import FloatArray, IntArray
+from scoring.rfm import RfmBounds, crossed_ranges
 
 
 @dataclass(frozen=True, slots=True)
 class ScoringState:
-    """What the scorer needs of a customer: its change counter, current classes and undelivered events."""
+    """What the scorer needs of a customer: its counters, current classes and undelivered events."""
 
     customer_id: str
     seq: int
@@ -28,10 +39,14 @@ class ScoringState:
     profile: ProfileFeatures
     owner_id: str | None = None
     next_transition_at: datetime | None = None
+    version: int = 0
+    dirty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ScoredCustomer:
+    """A customer's new results, computed from the state read at ``seq`` and ``version``."""
+
     customer_id: str
     seq: int
     stats: CustomerStats
@@ -40,6 +55,10 @@ class ScoredCustomer:
     stats_changed: bool = True
     next_transition_at: datetime | None = None
     next_transition_changed: bool = False
+    version: int = 0
+    dirty: bool = False
+    delivered_pending: bool = False  # the state read carried undelivered events, delivered since
+    rfm_inputs_changed: bool = False  # net spend, paid orders or last payment moved: RFM bounds may move
 
     @property
     def needs_write(self) -> bool:
@@ -68,63 +87,88 @@ class ScoringRepository:
         ).sort("_id", 1)
         return [_state(document) async for document in cursor]
 
-    async def write_results(self, workspace_id: str, scored: Sequence[ScoredCustomer]) -> set[str]:
-        """Write classes, stats and the events to deliver, only where nobody changed the customer since
-        it was read (``scoring.seq`` unchanged). Returns the ids that were written."""
+    async def write_results(self, workspace_id: str, scored: Sequence[ScoredCustomer], writer: str) -> set[str]:
+        """Write classes, stats and the events to deliver where the customer is still at the seq and
+        version the job read, bumping the version. Returns the ids this call (``writer``) wrote."""
         to_write = [item for item in scored if item.needs_write]
         if not to_write:
             return set()
         operations = [
             UpdateOne(
-                {"_id": item.customer_id, "workspace_id": workspace_id, "scoring.seq": item.seq},
-                {"$set": _result_fields(item), "$inc": {"scoring.version": 1}},
+                {
+                    "_id": item.customer_id,
+                    "workspace_id": workspace_id,
+                    "scoring.seq": item.seq,
+                    "scoring.version": _version_match(item.version),
+                },
+                {"$set": {**_result_fields(item), "scoring.written_by": writer}},
             )
             for item in to_write
         ]
-        await self._customers.bulk_write(operations, ordered=False)
-        # bulk_write reports counts, not which documents matched, so read back what carries our seq.
+        result = await self._customers.bulk_write(operations, ordered=False)
+        if result.modified_count == len(to_write):
+            return {item.customer_id for item in to_write}
+        # Some lost the compare-and-set: the writer mark tells ours apart (bulk_write only counts).
+        expected = {item.customer_id: item.version + 1 for item in to_write}
         cursor = self._customers.find(
-            {
-                "workspace_id": workspace_id,
-                "_id": {"$in": [item.customer_id for item in to_write]},
-            },
-            {"scoring.seq": 1, "scoring.scored_seq": 1},
+            {"workspace_id": workspace_id, "_id": {"$in": list(expected)}, "scoring.written_by": writer},
+            {"scoring.version": 1},
         )
-        written = set()
-        async for document in cursor:
-            scoring = document.get("scoring") or {}
-            if scoring.get("scored_seq") == scoring.get("seq"):
-                written.add(document["_id"])
-        return written
+        return {
+            document["_id"]
+            async for document in cursor
+            if (document.get("scoring") or {}).get("version") == expected[document["_id"]]
+        }
 
-    async def finish(self, workspace_id: str, done: Sequence[tuple[str, int]]) -> None:
-        """Clear the dirty flag and delivered events where the customer is still at the scored seq."""
-        if not done:
-            return
-        await self._customers.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": customer_id, "workspace_id": workspace_id, "scoring.seq": seq},
-                    {
-                        "$set": {
-                            "scoring.dirty": False,
-                            "scoring.pending_events": [],
-                            "scoring.scored_seq": seq,
-                        }
-                    },
-                )
-                for customer_id, seq in done
-            ],
-            ordered=False,
+    async def finish(
+        self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str], *, clear_dirty: bool
+    ) -> None:
+        """Clear delivered events and, when ``clear_dirty``, the dirty flag of customers this job settled:
+        those it wrote, and those that needed no write. A customer changed or rewritten since keeps both
+        for the job that sees the change."""
+        operations = [operation for item in scored for operation in _finish_operations(item, written, clear_dirty)]
+        if operations:
+            await self._customers.bulk_write(operations, ordered=False)
+
+    async def mark_dirty(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
+        """Something they depend on changed (time, the workspace's RFM bounds): rescore them."""
+        if customer_ids:
+            await self._customers.update_many(
+                {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, mark_dirty_update(datetime.now(UTC))
+            )
+
+    async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[FloatArray, IntArray, IntArray]:
+        """Recency (days), frequency and monetary value of every paying customer, from their stored stats."""
+        cursor = self._customers.find(
+            {"workspace_id": workspace_id, "stats.last_paid_at": {"$type": "date"}},
+            {"stats.last_paid_at": 1, "stats.paid_order_count": 1, "stats.net_spend_minor": 1},
         )
+        rows = [document["stats"] async for document in cursor]
+        recency = np.array([(now - aware(row["last_paid_at"])).days for row in rows], dtype=np.float64)
+        frequency = np.array([row.get("paid_order_count", 0) for row in rows], dtype=np.int64)
+        monetary = np.array([row.get("net_spend_minor", 0) for row in rows], dtype=np.int64)
+        return recency, frequency, monetary
+
+    async def mark_rfm_crossings(self, workspace_id: str, old: RfmBounds, new: RfmBounds, now: datetime) -> list[str]:
+        """Mark dirty the customers whose R, F or M score differs between ``old`` and ``new``; their ids."""
+        conditions = _crossing_conditions(old, new, now)
+        if not conditions:
+            return []
+        cursor = self._customers.find({"workspace_id": workspace_id, "$or": conditions}, {"_id": 1})
+        ids = [document["_id"] async for document in cursor]
+        await self.mark_dirty(workspace_id, ids)
+        return ids
 
     async def dirty_customers(self, limit: int) -> dict[str, list[str]]:
         """Dirty customers of every workspace, grouped by workspace (for the sweeper)."""
         return await self._grouped({"scoring.dirty": True}, limit)
 
     async def due_customers(self, now: datetime, limit: int) -> dict[str, list[str]]:
-        """Customers whose classes change with time alone by ``now`` (a birthday, a tenure boundary)."""
-        return await self._grouped({"scoring.next_transition_at": {"$lte": now}}, limit)
+        """Customers whose classes change with time alone by ``now`` (a birthday, a tenure boundary).
+
+        ``$type`` keeps customers without a pending change (null) out: a range on null is not a date.
+        """
+        return await self._grouped({"scoring.next_transition_at": {"$type": "date", "$lte": now}}, limit)
 
     async def _grouped(self, query: dict[str, Any], limit: int) -> dict[str, list[str]]:
         cursor = self._customers.find(query, {"workspace_id": 1}).limit(limit)
@@ -134,12 +178,51 @@ class ScoringRepository:
         return grouped
 
 
+def _crossing_conditions(old: RfmBounds, new: RfmBounds, now: datetime) -> list[dict[str, Any]]:
+    """Stats ranges whose scores differ between two sets of bounds (scores count bounds below a value)."""
+    conditions: list[dict[str, Any]] = [
+        {field: {"$gt": low, "$lte": high}}
+        for field, old_bounds, new_bounds in (
+            ("stats.paid_order_count", old.frequency, new.frequency),
+            ("stats.net_spend_minor", old.monetary, new.monetary),
+        )
+        for low, high in crossed_ranges(old_bounds, new_bounds)
+    ]
+    # Recency in whole days d is in (low, high] exactly when the last payment is in this time range.
+    for low, high in crossed_ranges(old.recency_days, new.recency_days):
+        latest = now - timedelta(days=math.floor(low) + 1)
+        earliest = now - timedelta(days=math.floor(high) + 1)
+        conditions.append({"stats.last_paid_at": {"$gt": earliest, "$lte": latest}})
+    return conditions
+
+
+def _version_match(version: int) -> Any:
+    # Customers created before result versions existed have none: they are at version 0.
+    return version if version else {"$in": [0, None]}
+
+
+def _finish_operations(item: ScoredCustomer, written: set[str], clear_dirty: bool) -> list[UpdateOne]:
+    was_written = item.customer_id in written
+    if not was_written and item.needs_write:
+        return []  # lost the compare-and-set: whoever won settles this customer
+    version = item.version + 1 if was_written else item.version
+    settled = {"_id": item.customer_id, "scoring.version": _version_match(version)}
+    operations = []
+    if (was_written and item.events) or (not was_written and item.delivered_pending):
+        operations.append(UpdateOne(settled, {"$set": {"scoring.pending_events": []}}))
+    if clear_dirty and item.dirty:
+        operations.append(UpdateOne({**settled, "scoring.seq": item.seq}, {"$set": {"scoring.dirty": False}}))
+    return operations
+
+
 def _state(document: dict[str, Any]) -> ScoringState:
     scoring = document.get("scoring") or {}
     birth = document.get("birth_date")
     return ScoringState(
         customer_id=document["_id"],
         seq=scoring.get("seq", 0),
+        version=scoring.get("version") or 0,
+        dirty=bool(scoring.get("dirty")),
         classes=document.get("classes") or {},
         stats=document.get("stats") or {},
         pending_events=[ClassChangeEvent.from_document(event) for event in scoring.get("pending_events", [])],
@@ -160,7 +243,7 @@ def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
         "scoring.next_transition_at": item.next_transition_at,
-        "scoring.scored_seq": item.seq,
+        "scoring.version": item.version + 1,
         "scoring.pending_events": [event.to_document() for event in item.events],
     }
     for assigned in item.changed_classes:

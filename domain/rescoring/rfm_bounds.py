@@ -1,34 +1,47 @@
-"""The workspace's RFM quintiles: recomputed from orders when old or when the orders have grown."""
+"""The workspace's RFM quintiles: refreshed by a job of their own, never inside a rescore.
+
+Rescore jobs score with the bounds stored in the workspace and count how many customers' RFM inputs
+they changed. A refresh job recomputes the bounds from the customers' stats; when they move, it marks
+dirty exactly the customers whose R, F or M score differs between the old and the new bounds, so
+every stored class stays consistent with the bounds in force.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.orders.repository import OrderRepository
-from domain.workspaces.models import CachedRfmBounds, Workspace
+from domain.rescoring.repository import ScoringRepository
+from domain.workspaces.models import CachedRfmBounds
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.rfm import RfmBounds, rfm_bounds
+from scoring.rfm import NO_BOUNDS, rfm_bounds
 
-MAX_AGE = timedelta(hours=1)
-# Recompute sooner when the workspace's count of paid orders moved by more than this share.
-MAX_ORDER_DRIFT = 0.05
+# Even without new orders, recency bounds move as time passes.
+MAX_AGE = timedelta(hours=24)
 
 
 class RfmBoundsService:
-    def __init__(self, orders: OrderRepository, workspaces: WorkspaceRepository) -> None:
-        self._orders = orders
+    def __init__(self, scoring: ScoringRepository, workspaces: WorkspaceRepository) -> None:
+        self._scoring = scoring
         self._workspaces = workspaces
 
-    async def current(self, workspace: Workspace, now: datetime, *, refresh: bool = False) -> RfmBounds:
-        orders_now = await self._orders.count_paid(workspace.id)
+    async def refresh(self, workspace_id: str, now: datetime, min_interval: timedelta) -> list[str]:
+        """Recompute the bounds (at most once per ``min_interval``); returns the customers marked dirty."""
+        workspace = await self._workspaces.get(workspace_id)
+        if workspace is None:
+            return []
         cached = workspace.rfm_bounds
-        if not refresh and cached is not None and _fresh(cached, orders_now, now):
-            return cached.bounds
-        bounds = rfm_bounds(*await self._orders.rfm_inputs(workspace.id, now))
-        await self._workspaces.save_rfm_bounds(workspace.id, CachedRfmBounds(bounds, orders_now, now))
-        return bounds
+        if cached is not None and now - cached.computed_at < min_interval:
+            return []  # still marked stale: the sweeper asks again once the interval has passed
+        old, version = (cached.bounds, cached.version) if cached else (NO_BOUNDS, 0)
+        bounds = rfm_bounds(*await self._scoring.rfm_inputs(workspace_id, now))
+        moved = bounds != old
+        saved = await self._workspaces.save_rfm_bounds(
+            workspace_id, CachedRfmBounds(bounds, version + int(moved), now), version, workspace.rfm_changes
+        )
+        if not saved or not moved:
+            return []
+        return await self._scoring.mark_rfm_crossings(workspace_id, old, bounds, now)
 
-
-def _fresh(cached: CachedRfmBounds, orders_now: int, now: datetime) -> bool:
-    drift = abs(orders_now - cached.orders_seen) / max(cached.orders_seen, 1)
-    return now - cached.computed_at < MAX_AGE and drift <= MAX_ORDER_DRIFT
+    async def workspaces_due(self, now: datetime) -> list[str]:
+        """Workspaces whose customers' RFM inputs changed since the last refresh, or whose bounds are old."""
+        return await self._workspaces.needing_rfm_refresh(now - MAX_AGE)

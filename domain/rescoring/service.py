@@ -14,10 +14,9 @@ from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
-from domain.ports import EventPublisher
+from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.features import InteractionFeatures, OrderFeatures, build_batch
 from domain.rescoring.repository import ScoredCustomer, ScoringRepository, ScoringState
-from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.catalogue import ScoringSettings, classify_all, hold_demotions_of_ordered_sets, next_transition_at
@@ -45,14 +44,15 @@ class RescoringService:
         workspaces: WorkspaceRepository,
         class_events: ClassEventRepository,
         publisher: EventPublisher,
+        queue: ScoringQueue,
     ) -> None:
         self._scoring = scoring
         self._orders = orders
         self._interactions = interactions
-        self._rfm_bounds = RfmBoundsService(orders, workspaces)
         self._workspaces = workspaces
         self._class_events = class_events
         self._publisher = publisher
+        self._queue = queue
 
     async def rescore(
         self,
@@ -61,37 +61,62 @@ class RescoringService:
         *,
         only: frozenset[str] | None = None,
         dry_run: bool = False,
+        settings_override: dict[str, Any] | None = None,
     ) -> RescoreOutcome:
-        """Safe to repeat: a customer changed since it was read is left to the job that change enqueued,
-        and events are delivered from the customer document until they are in the ledger.
+        """Safe to repeat and to run concurrently: results are written by compare-and-set on what was read,
+        so a customer changed or rescored since is left to that change's job; events are delivered from
+        the customer document until they are in the ledger.
 
-        ``only`` limits the class sets that may change; ``dry_run`` computes and reports, writing nothing.
+        ``only`` limits the class sets that may change; ``dry_run`` computes and reports, writing nothing;
+        ``settings_override`` (dry runs only) scores with a proposed class-set change instead of the saved one.
         """
         workspace = await self._workspaces.get(workspace_id)
         if workspace is None:
             return RescoreOutcome(0, 0, 0)
+        if settings_override is not None:
+            if not dry_run:
+                raise ValueError("proposed settings are only ever scored in a dry run")
+            workspace = workspace.with_class_set(settings_override["class_set"], settings_override["settings"])
         states = await self._scoring.load(workspace_id, customer_ids)
         if not dry_run:
             await self._deliver([event for state in states for event in state.pending_events])
         now = datetime.now(UTC)
         ids = [state.customer_id for state in states]
-        window = workspace.scoring_settings.purchase_stage.window_days
-        orders = await self._orders.features_for(workspace_id, ids, now - timedelta(days=window))
+        stage = workspace.scoring_settings.purchase_stage
+        orders = await self._orders.features_for(
+            workspace_id, ids, now - timedelta(days=stage.window_days), stage.loyal_orders
+        )
         interactions = await self._interactions.features_for(workspace_id, ids)
-        bounds = await self._rfm_bounds.current(workspace, now)
+        bounds, bounds_version = workspace.rfm_bounds_in_force
         scored = compute_changes(workspace, states, orders, interactions, now, bounds, only)
         if dry_run:
             changed = [item for item in scored if item.changed_classes]
             return RescoreOutcome(len(states), sum(1 for item in changed if item.events), 0, _transitions(scored))
-        written = await self._scoring.write_results(workspace_id, scored)
+        written = await self._scoring.write_results(workspace_id, scored, writer=uuid.uuid4().hex)
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
-        finished = [
-            (item.customer_id, item.seq) for item in scored if item.customer_id in written or not item.needs_write
-        ]
-        await self._scoring.finish(workspace_id, finished)
+        await self._check_rfm_bounds(workspace_id, scored, written, bounds_version)
+        # A run restricted to some class sets has not computed the others: the customer stays dirty.
+        await self._scoring.finish(workspace_id, scored, written, clear_dirty=only is None)
         moved = [item for item in scored if item.customer_id in written and item.events]
         return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
+
+    async def _check_rfm_bounds(
+        self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str], bounds_version: int
+    ) -> None:
+        """Count RFM input changes (the bounds then need a refresh), and rescore what this job wrote if the
+        bounds were refreshed while it ran: a refresh marks only customers whose stored stats cross."""
+        if not written:
+            return
+        changes = sum(1 for item in scored if item.customer_id in written and item.rfm_inputs_changed)
+        if changes:
+            version_now = await self._workspaces.note_rfm_changes(workspace_id, changes)
+            await self._queue.request_rfm_refresh(workspace_id)
+        else:
+            version_now = await self._workspaces.rfm_version(workspace_id)
+        if version_now != bounds_version:
+            await self._scoring.mark_dirty(workspace_id, sorted(written))
+            await self._queue.request_rescore(workspace_id, sorted(written))
 
     async def _deliver(self, events: Sequence[ClassChangeEvent]) -> None:
         await self._class_events.append(events)
@@ -132,6 +157,7 @@ def compute_changes(
         changed, events = _class_changes(workspace, state, results, i, now)
         next_at = None if np.isnan(due[i]) else datetime.fromtimestamp(float(due[i]), UTC)
         stats = order_features[i].stats
+        stored = CustomerStats.from_document(state.stats)
         scored.append(
             ScoredCustomer(
                 state.customer_id,
@@ -139,12 +165,25 @@ def compute_changes(
                 stats,
                 changed,
                 events,
-                stats_changed=CustomerStats.from_document(state.stats) != stats,
+                stats_changed=stored != stats,
+                rfm_inputs_changed=_rfm_inputs(stored) != _rfm_inputs(stats),
                 next_transition_at=next_at,
                 next_transition_changed=next_at != state.next_transition_at,
+                version=state.version,
+                dirty=state.dirty,
+                delivered_pending=bool(state.pending_events),
             )
         )
     return scored
+
+
+def _rfm_inputs(stats: CustomerStats) -> tuple[int, int, datetime | None]:
+    return stats.paid_order_count, stats.net_spend_minor, stats.last_paid_at
+
+
+def event_id(customer_id: str, class_set: str, result_version: int) -> str:
+    """Deterministic: one result write per (customer, version), so a re-delivery carries the same id."""
+    return f"{customer_id}:{class_set}:{result_version}"
 
 
 def _transitions(scored: Sequence[ScoredCustomer]) -> dict[str, dict[str, int]]:
@@ -178,6 +217,7 @@ def _class_changes(
     workspace: Workspace, state: ScoringState, results: list[ClassSetResult], i: int, now: datetime
 ) -> tuple[list[AssignedClass], list[ClassChangeEvent]]:
     version = workspace.class_settings.version
+    result_version = state.version + 1  # what the write of these results will make the customer's version
     changed: list[AssignedClass] = []
     events: list[ClassChangeEvent] = []
     for result in results:
@@ -194,7 +234,7 @@ def _class_changes(
         if moved:
             events.append(
                 ClassChangeEvent(
-                    id=uuid.uuid4().hex,
+                    id=event_id(state.customer_id, result.key, result_version),
                     workspace_id=workspace.id,
                     customer_id=state.customer_id,
                     class_set=result.key,
@@ -205,6 +245,7 @@ def _class_changes(
                     reason=RESCORE_REASON,
                     at=now,
                     owner_id=state.owner_id,
+                    version=result_version,
                 )
             )
     return changed, events

@@ -11,9 +11,14 @@ from domain.timestamps import aware
 
 
 class RunStatus(StrEnum):
+    PLANNING = "planning"  # a job is listing the customers into batches
     RUNNING = "running"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # some batches failed every attempt; resume retries them
+
+
+ACTIVE_STATUSES = frozenset({RunStatus.PLANNING, RunStatus.RUNNING})
 
 
 class BatchStatus(StrEnum):
@@ -32,6 +37,7 @@ class BatchProgress:
     failed: int = 0
     pending_batches: int = 0
     transitions: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed_batches: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,8 @@ class ScoringRun:
     started_at: datetime
     finished_at: datetime | None
     progress: BatchProgress
+    settings_override: dict[str, Any] | None = None  # a proposed class-set change, for a dry run
+    planned: bool = False  # every customer is in a batch
 
     @property
     def eta(self) -> datetime | None:
@@ -68,4 +76,6 @@ class ScoringRun:
             started_at=aware(document["started_at"]),
             finished_at=aware(finished) if finished else None,
             progress=progress,
+            settings_override=document.get("settings_override"),
+            planned=bool(document.get("planned")),
         )

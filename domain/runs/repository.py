@@ -1,14 +1,20 @@
-"""MongoDB access for scoring runs and their batches."""
+"""MongoDB access for scoring runs and their batches.
+
+A batch is a range of customer ids (``after`` exclusive, ``upto`` inclusive) with the number of
+customers it held when the run was planned: small documents, whatever the batch size.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import BulkWriteError
 
-from domain.db import Database, Document
-from domain.runs.models import BatchProgress, BatchStatus, RunStatus, ScoringRun
+from domain.db import DUPLICATE_KEY, Database, Document
+from domain.runs.models import ACTIVE_STATUSES, BatchProgress, BatchStatus, RunStatus, ScoringRun
 
 
 class ScoringRunRepository:
@@ -17,16 +23,53 @@ class ScoringRunRepository:
         self._batches = db.scoring_run_batches
         self._customers = db.customers
 
-    async def customer_ids(self, workspace_id: str) -> list[str]:
-        """Every customer of the workspace now, in id order: the run's fixed list of work."""
-        cursor = self._customers.find({"workspace_id": workspace_id}, {"_id": 1}).sort("_id", ASCENDING)
+    async def customer_id_chunks(self, workspace_id: str, size: int, after: str | None) -> AsyncIterator[list[str]]:
+        """The workspace's customers after ``after``, in id order, ``size`` at a time: the run's fixed work."""
+        query: dict[str, Any] = {"workspace_id": workspace_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._customers.find(query, {"_id": 1}).sort("_id", ASCENDING)
+        chunk: list[str] = []
+        async for document in cursor:
+            chunk.append(document["_id"])
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    async def customer_ids_between(self, workspace_id: str, after: str | None, upto: str) -> list[str]:
+        """The customers of one batch that still exist."""
+        id_range: dict[str, str] = {"$lte": upto}
+        if after is not None:
+            id_range["$gt"] = after
+        cursor = self._customers.find({"workspace_id": workspace_id, "_id": id_range}, {"_id": 1}).sort("_id", 1)
         return [document["_id"] async for document in cursor]
 
-    async def insert(self, run: Document, batches: list[Document]) -> None:
-        # Batches first: a run document is only visible once all of its work is recorded.
-        if batches:
-            await self._batches.insert_many(batches, ordered=False)
+    async def insert_run(self, run: Document) -> None:
         await self._runs.insert_one(run)
+
+    async def insert_batches(self, batches: list[Document]) -> None:
+        """In order, so that whatever happens the run's batches are a gap-free prefix (planning resumes
+        after the last one); a batch inserted already by a concurrent planner is left as it is."""
+        if not batches:
+            return
+        try:
+            await self._batches.insert_many(batches, ordered=True)
+        except BulkWriteError as error:
+            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+                raise
+
+    async def last_batch(self, run_id: str) -> Document | None:
+        cursor = self._batches.find({"run_id": run_id}, {"number": 1, "upto": 1}).sort("number", DESCENDING).limit(1)
+        return next(iter([document async for document in cursor]), None)
+
+    async def mark_planned(self, run_id: str) -> bool:
+        result = await self._runs.update_one(
+            {"_id": run_id, "status": RunStatus.PLANNING.value},
+            {"$set": {"status": RunStatus.RUNNING.value, "planned": True}},
+        )
+        return result.modified_count == 1
 
     async def get(self, workspace_id: str, run_id: str) -> ScoringRun | None:
         document = await self._runs.find_one({"_id": run_id, "workspace_id": workspace_id})
@@ -40,12 +83,10 @@ class ScoringRunRepository:
         return [ScoringRun.from_document(document, await self.progress(document["_id"])) async for document in cursor]
 
     async def set_status(self, run_id: str, status: RunStatus, expected: RunStatus) -> bool:
-        update: dict[str, Any] = {"status": status.value}
-        if status != RunStatus.RUNNING:
-            update["finished_at"] = datetime.now(UTC)
-        else:
-            update["finished_at"] = None
-        result = await self._runs.update_one({"_id": run_id, "status": expected.value}, {"$set": update})
+        finished = None if status in ACTIVE_STATUSES else datetime.now(UTC)
+        result = await self._runs.update_one(
+            {"_id": run_id, "status": expected.value}, {"$set": {"status": status.value, "finished_at": finished}}
+        )
         return result.modified_count == 1
 
     async def batch(self, run_id: str, number: int) -> Document | None:
@@ -57,27 +98,25 @@ class ScoringRunRepository:
         )
         return [document["number"] async for document in cursor]
 
-    async def mark_enqueued(self, run_id: str, numbers: list[int]) -> None:
+    async def mark_enqueued(self, run_id: str, numbers: list[int], *, reset_attempts: bool = False) -> None:
+        """Pending again, unless done meanwhile: a finished batch never goes back."""
+        update: dict[str, Any] = {"enqueued_at": datetime.now(UTC), "status": BatchStatus.PENDING.value}
+        if reset_attempts:
+            update["attempts"] = 0
         await self._batches.update_many(
-            {"run_id": run_id, "number": {"$in": numbers}},
-            {"$set": {"enqueued_at": datetime.now(UTC), "status": BatchStatus.PENDING.value}},
+            {"run_id": run_id, "number": {"$in": numbers}, "status": {"$ne": BatchStatus.DONE.value}},
+            {"$set": update},
         )
 
     async def finish_batch(
-        self,
-        run_id: str,
-        number: int,
-        status: BatchStatus,
-        processed: int,
-        changed: int,
-        transitions: dict[str, dict[str, int]],
+        self, run_id: str, number: int, processed: int, changed: int, transitions: dict[str, dict[str, int]]
     ) -> bool:
         """Record a batch's outcome once; a second finisher (a re-run) changes nothing and gets False."""
         result = await self._batches.update_one(
             {"_id": batch_id(run_id, number), "status": {"$ne": BatchStatus.DONE.value}},
             {
                 "$set": {
-                    "status": status.value,
+                    "status": BatchStatus.DONE.value,
                     "processed": processed,
                     "changed": changed,
                     "transitions": transitions,
@@ -87,10 +126,21 @@ class ScoringRunRepository:
         )
         return result.modified_count == 1
 
+    async def fail_batch(self, run_id: str, number: int, error: str, retry_at: datetime | None) -> None:
+        """One more failed attempt; ``retry_at`` None means no attempt is left."""
+        await self._batches.update_one(
+            {"_id": batch_id(run_id, number), "status": {"$ne": BatchStatus.DONE.value}},
+            {
+                "$set": {"status": BatchStatus.FAILED.value, "error": error[:500], "retry_at": retry_at},
+                "$inc": {"attempts": 1},
+            },
+        )
+
     async def progress(self, run_id: str) -> BatchProgress:
         total = processed = changed = failed = pending = 0
         transitions: dict[str, dict[str, int]] = {}
-        cursor = self._batches.find({"run_id": run_id}, {"customer_ids": 0})
+        failed_batches: list[int] = []
+        cursor = self._batches.find({"run_id": run_id}).sort("number", ASCENDING)
         async for batch in cursor:
             total += batch["size"]
             if batch["status"] == BatchStatus.DONE.value:
@@ -102,18 +152,32 @@ class ScoringRunRepository:
                         merged[move] = merged.get(move, 0) + count
             elif batch["status"] == BatchStatus.FAILED.value:
                 failed += batch["size"]
+                failed_batches.append(batch["number"])
                 pending += 1
             else:
                 pending += 1
-        return BatchProgress(total, processed, changed, failed, pending, transitions)
+        return BatchProgress(total, processed, changed, failed, pending, transitions, tuple(failed_batches))
 
-    async def stalled_batches(self, older_than: datetime) -> list[tuple[str, int]]:
-        """Pending batches of running runs enqueued before ``older_than``: their job was probably lost."""
-        running = [document["_id"] async for document in self._runs.find({"status": RunStatus.RUNNING.value})]
-        if not running:
-            return []
+    async def active_runs(self, statuses: frozenset[RunStatus]) -> list[Document]:
+        cursor = self._runs.find({"status": {"$in": [status.value for status in statuses]}})
+        return [document async for document in cursor]
+
+    async def stalled_batches(self, run_ids: list[str], older_than: datetime) -> list[tuple[str, int]]:
+        """Pending batches enqueued before ``older_than``: their job was probably lost."""
         cursor = self._batches.find(
-            {"run_id": {"$in": running}, "status": BatchStatus.PENDING.value, "enqueued_at": {"$lt": older_than}},
+            {"run_id": {"$in": run_ids}, "status": BatchStatus.PENDING.value, "enqueued_at": {"$lt": older_than}},
+            {"run_id": 1, "number": 1},
+        )
+        return [(document["run_id"], document["number"]) async for document in cursor]
+
+    async def batches_to_retry(self, run_ids: list[str], now: datetime) -> list[tuple[str, int]]:
+        """Failed batches whose back-off has passed and that have attempts left."""
+        cursor = self._batches.find(
+            {
+                "run_id": {"$in": run_ids},
+                "status": BatchStatus.FAILED.value,
+                "retry_at": {"$type": "date", "$lte": now},
+            },
             {"run_id": 1, "number": 1},
         )
         return [(document["run_id"], document["number"]) async for document in cursor]

@@ -1,72 +1,88 @@
-"""Starting, watching, cancelling and resuming bulk scoring runs, and scoring one batch of one."""
+"""Starting, watching, cancelling and resuming bulk scoring runs; planning them and scoring their batches.
+
+A run always ends: COMPLETED when every batch is done, CANCELLED, or FAILED naming the batches that
+failed every attempt (a failed batch is retried with back-off first). Resume picks up whatever is left.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import CLASS_SETS
 from domain.db import new_id
 from domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from domain.rescoring.service import RescoringService
-from domain.runs.models import BatchStatus, RunStatus, ScoringRun
+from domain.runs.models import ACTIVE_STATUSES, BatchStatus, RunStatus, ScoringRun
 from domain.runs.repository import ScoringRunRepository, batch_id
+from domain.timestamps import aware
 from domain.workspaces.repository import WorkspaceRepository
 
 # Thousands of customers per job: a few bulk queries and one bulk write each, never a job per customer.
 BATCH_SIZE = 2000
+# A failed batch is tried this many times in all, waiting this long before each retry.
+MAX_ATTEMPTS = 3
+RETRY_BACKOFF = (timedelta(seconds=10), timedelta(seconds=60))
+# Planning inserts batch documents this many at a time.
+PLANNING_CHUNK = 100
 
 
 class RunQueue(Protocol):
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None: ...
 
+    async def enqueue_run_planning(self, run_id: str) -> None: ...
+
+
+class RunProgressPublisher(Protocol):
+    async def run_progressed(self, workspace_id: str, run_id: str) -> None:
+        """Tell subscribers of the run's progress that its counts or status changed."""
+
 
 class ScoringRunService:
     def __init__(
-        self, runs: ScoringRunRepository, workspaces: WorkspaceRepository, queue: RunQueue, batch_size: int = BATCH_SIZE
+        self,
+        runs: ScoringRunRepository,
+        workspaces: WorkspaceRepository,
+        queue: RunQueue,
+        batch_size: int = BATCH_SIZE,
+        publisher: RunProgressPublisher | None = None,
     ) -> None:
         self._runs = runs
         self._workspaces = workspaces
         self._queue = queue
         self._batch_size = batch_size
+        self._publisher = publisher
 
-    async def start(self, principal: Principal, dry_run: bool, class_sets: list[str] | None) -> ScoringRun:
+    async def start(
+        self,
+        principal: Principal,
+        dry_run: bool,
+        class_sets: list[str] | None,
+        settings_override: dict[str, Any] | None = None,
+    ) -> ScoringRun:
+        """Returns at once: a job lists the customers into batches (PLANNING), then they are scored."""
         principal.require(Permission.RUN_JOBS)
         selected = _checked_class_sets(class_sets)
         workspace = await self._workspaces.get(principal.workspace_id)
         if workspace is None:
             raise NotFound("workspace no longer exists")
         run_id = new_id()
-        ids = await self._runs.customer_ids(principal.workspace_id)
-        batches = [
-            {
-                "_id": batch_id(run_id, number),
-                "run_id": run_id,
-                "number": number,
-                "size": len(chunk),
-                "customer_ids": chunk,
-                "status": BatchStatus.PENDING.value,
-            }
-            for number, chunk in enumerate(
-                ids[start : start + self._batch_size] for start in range(0, len(ids), self._batch_size)
-            )
-        ]
-        await self._runs.insert(
+        await self._runs.insert_run(
             {
                 "_id": run_id,
                 "workspace_id": principal.workspace_id,
-                "status": RunStatus.RUNNING.value if batches else RunStatus.COMPLETED.value,
+                "status": RunStatus.PLANNING.value,
                 "dry_run": dry_run,
                 "class_sets": selected,
                 "settings_version": workspace.class_settings.version,
+                "settings_override": settings_override,
                 "started_at": datetime.now(UTC),
-                "finished_at": None if batches else datetime.now(UTC),
+                "finished_at": None,
                 "started_by": principal.user_id,
-            },
-            batches,
+            }
         )
-        await self._enqueue(run_id, list(range(len(batches))))
+        await self._queue.enqueue_run_planning(run_id)
         return await self._require(principal, run_id)
 
     async def get(self, principal: Principal, run_id: str) -> ScoringRun | None:
@@ -81,32 +97,103 @@ class ScoringRunService:
         """Batches already done stay done; the others are skipped by their jobs."""
         principal.require(Permission.RUN_JOBS)
         run = await self._require(principal, run_id)
-        if not await self._runs.set_status(run.id, RunStatus.CANCELLED, expected=RunStatus.RUNNING):
+        cancelled = run.status in ACTIVE_STATUSES and await self._runs.set_status(
+            run.id, RunStatus.CANCELLED, expected=run.status
+        )
+        if not cancelled:
             raise Conflict(f"the run is {run.status.value}, not running", field="id", code="NOT_RUNNING")
+        await self._progressed(run.workspace_id, run.id)
         return await self._require(principal, run_id)
 
     async def resume(self, principal: Principal, run_id: str) -> ScoringRun:
-        """Re-enqueue every batch not done yet (after a cancel, a failure or a lost worker)."""
+        """Enqueue every batch not done yet (after a cancel, a failure or a lost worker); a run with
+        nothing left completes."""
         principal.require(Permission.RUN_JOBS)
         run = await self._require(principal, run_id)
         if run.status == RunStatus.COMPLETED:
             raise Conflict("the run has completed", field="id", code="ALREADY_COMPLETED")
-        if run.status == RunStatus.CANCELLED:
-            await self._runs.set_status(run.id, RunStatus.RUNNING, expected=RunStatus.CANCELLED)
-        await self._enqueue(run.id, await self._runs.unfinished_batches(run.id))
+        if run.status in (RunStatus.CANCELLED, RunStatus.FAILED) and not run.planned:
+            await self._runs.set_status(run.id, RunStatus.PLANNING, expected=run.status)
+        if run.status == RunStatus.PLANNING or not run.planned:
+            await self._queue.enqueue_run_planning(run.id)  # planning resumes after its last batch
+            return await self._require(principal, run_id)
+        if run.status in (RunStatus.CANCELLED, RunStatus.FAILED):
+            await self._runs.set_status(run.id, RunStatus.RUNNING, expected=run.status)
+        numbers = await self._runs.unfinished_batches(run.id)
+        if numbers:
+            await self._enqueue(run.id, numbers, reset_attempts=True)
+        else:
+            await self._finish_if_done(run.workspace_id, run.id)
         return await self._require(principal, run_id)
 
-    async def requeue_stalled(self, older_than: datetime) -> int:
-        """For the sweeper: batches whose job seems lost are enqueued again (running a batch twice is safe)."""
-        stalled = await self._runs.stalled_batches(older_than)
-        for run_id, number in stalled:
-            await self._enqueue(run_id, [number])
-        return len(stalled)
+    async def plan(self, run_id: str) -> str:
+        """Worker side: list the workspace's customers into batches, then start scoring them."""
+        run = await self._runs.get_any(run_id)
+        if run is None or run["status"] != RunStatus.PLANNING.value:
+            return "skipped: run not planning"
+        last = await self._runs.last_batch(run_id)
+        number, previous = (last["number"] + 1, last["upto"]) if last else (0, None)
+        pending: list[dict[str, Any]] = []
+        async for chunk in self._runs.customer_id_chunks(run["workspace_id"], self._batch_size, previous):
+            pending.append(_batch_document(run_id, number, previous, chunk))
+            previous, number = chunk[-1], number + 1
+            if len(pending) == PLANNING_CHUNK:
+                await self._runs.insert_batches(pending)
+                await self._progressed(run["workspace_id"], run_id)
+                pending = []
+        await self._runs.insert_batches(pending)
+        if not await self._runs.mark_planned(run_id):
+            return "stopped: cancelled while planning"
+        unfinished = await self._runs.unfinished_batches(run_id)
+        if unfinished:
+            await self._enqueue(run_id, unfinished)
+            await self._progressed(run["workspace_id"], run_id)
+        else:
+            await self._finish_if_done(run["workspace_id"], run_id)
+        return f"planned {number} batches"
 
-    async def _enqueue(self, run_id: str, numbers: list[int]) -> None:
-        if numbers:
-            await self._runs.mark_enqueued(run_id, numbers)
-            await self._queue.enqueue_run_batches(run_id, numbers)
+    async def requeue_stalled(self, now: datetime, older_than: datetime) -> int:
+        """For the sweeper: planning or batch jobs that seem lost are enqueued again (running one twice is
+        safe), and failed batches whose back-off has passed are retried."""
+        active = await self._runs.active_runs(ACTIVE_STATUSES)
+        for run in active:
+            if run["status"] == RunStatus.PLANNING.value and aware(run["started_at"]) < older_than:
+                await self._queue.enqueue_run_planning(run["_id"])
+        running = [run["_id"] for run in active if run["status"] == RunStatus.RUNNING.value]
+        if not running:
+            return 0
+        again = await self._runs.stalled_batches(running, older_than)
+        again += await self._runs.batches_to_retry(running, now)
+        for run_id, number in again:
+            await self._enqueue(run_id, [number])
+        return len(again)
+
+    async def batch_done(self, workspace_id: str, run_id: str) -> None:
+        await self._finish_if_done(workspace_id, run_id)
+        await self._progressed(workspace_id, run_id)
+
+    async def batch_failed(self, workspace_id: str, run_id: str, number: int, error: str) -> None:
+        """Retry later with back-off; after the last attempt the run fails, naming its failed batches."""
+        batch = await self._runs.batch(run_id, number)
+        attempts = (batch or {}).get("attempts", 0) + 1
+        retry_at = datetime.now(UTC) + RETRY_BACKOFF[attempts - 1] if attempts < MAX_ATTEMPTS else None
+        await self._runs.fail_batch(run_id, number, error, retry_at)
+        if retry_at is None:
+            await self._runs.set_status(run_id, RunStatus.FAILED, expected=RunStatus.RUNNING)
+        await self._progressed(workspace_id, run_id)
+
+    async def _finish_if_done(self, workspace_id: str, run_id: str) -> None:
+        if not await self._runs.unfinished_batches(run_id):
+            await self._runs.set_status(run_id, RunStatus.COMPLETED, expected=RunStatus.RUNNING)
+            await self._progressed(workspace_id, run_id)
+
+    async def _enqueue(self, run_id: str, numbers: list[int], *, reset_attempts: bool = False) -> None:
+        await self._runs.mark_enqueued(run_id, numbers, reset_attempts=reset_attempts)
+        await self._queue.enqueue_run_batches(run_id, numbers)
+
+    async def _progressed(self, workspace_id: str, run_id: str) -> None:
+        if self._publisher is not None:
+            await self._publisher.run_progressed(workspace_id, run_id)
 
     async def _require(self, principal: Principal, run_id: str) -> ScoringRun:
         run = await self._runs.get(principal.workspace_id, run_id)
@@ -118,9 +205,10 @@ class ScoringRunService:
 class RunBatchExecutor:
     """Worker side: score one batch of a run, exactly once as far as the run's counts go."""
 
-    def __init__(self, runs: ScoringRunRepository, rescoring: RescoringService) -> None:
+    def __init__(self, runs: ScoringRunRepository, rescoring: RescoringService, service: ScoringRunService) -> None:
         self._runs = runs
         self._rescoring = rescoring
+        self._service = service
 
     async def run_batch(self, run_id: str, number: int) -> str:
         run = await self._runs.get_any(run_id)
@@ -131,24 +219,41 @@ class RunBatchExecutor:
             return "skipped: batch already done"
         only = frozenset(run["class_sets"]) if run.get("class_sets") else None
         try:
+            ids = await self._runs.customer_ids_between(run["workspace_id"], batch.get("after"), batch["upto"])
             outcome = await self._rescoring.rescore(
-                run["workspace_id"], batch["customer_ids"], only=only, dry_run=run["dry_run"]
+                run["workspace_id"],
+                ids,
+                only=only,
+                dry_run=run["dry_run"],
+                settings_override=run.get("settings_override"),
             )
-        except Exception:
-            await self._runs.finish_batch(run_id, number, BatchStatus.FAILED, 0, 0, {})
+        except Exception as error:
+            await self._service.batch_failed(run["workspace_id"], run_id, number, f"{type(error).__name__}: {error}")
             raise
         # Every customer listed at the start counts as processed, including any deleted since.
-        await self._runs.finish_batch(
-            run_id, number, BatchStatus.DONE, batch["size"], outcome.changed, outcome.transitions
-        )
-        if not await self._runs.unfinished_batches(run_id):
-            await self._runs.set_status(run_id, RunStatus.COMPLETED, expected=RunStatus.RUNNING)
+        if await self._runs.finish_batch(run_id, number, batch["size"], outcome.changed, outcome.transitions):
+            await self._service.batch_done(run["workspace_id"], run_id)
         return f"batch {number}: {batch['size']} customers, {outcome.changed} changed"
+
+
+def _batch_document(run_id: str, number: int, after: str | None, chunk: list[str]) -> dict[str, Any]:
+    return {
+        "_id": batch_id(run_id, number),
+        "run_id": run_id,
+        "number": number,
+        "after": after,
+        "upto": chunk[-1],
+        "size": len(chunk),
+        "status": BatchStatus.PENDING.value,
+        "attempts": 0,
+    }
 
 
 def _checked_class_sets(class_sets: list[str] | None) -> list[str] | None:
     if class_sets is None:
         return None
+    if len(class_sets) > len(CLASS_SETS):
+        raise InvalidInput([FieldError("classSets", "TOO_MANY_ITEMS", f"at most {len(CLASS_SETS)} class sets")])
     unknown = [key for key in class_sets if key not in CLASS_SETS]
     if unknown or not class_sets:
         message = f"class sets must be some of {', '.join(CLASS_SETS)}; got {unknown or 'none'}"

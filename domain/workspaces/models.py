@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from scoring.hysteresis import Hysteresis
 from scoring.market_fit import MarketFitRule
 from scoring.purchase_psychology import PsychologySettings
 from scoring.purchase_stage import PurchaseStageSettings
-from scoring.rfm import RfmBounds
+from scoring.rfm import NO_BOUNDS, RfmBounds
 from scoring.spend_tier import SpendTierThresholds
 from scoring.tenure import TenureSettings
 from scoring.value_class import ValueClassSettings
@@ -48,19 +48,19 @@ DEFAULT_CLASS_SETTINGS = ClassSettings(
 
 @dataclass(frozen=True, slots=True)
 class CachedRfmBounds:
-    """RFM quintiles as last computed, with what they were computed from (to know when to refresh)."""
+    """The workspace's RFM quintiles as last computed; every change of them bumps ``version``."""
 
     bounds: RfmBounds
-    orders_seen: int
+    version: int
     computed_at: datetime
 
     def to_document(self) -> dict[str, Any]:
-        return {**asdict(self.bounds), "orders_seen": self.orders_seen, "computed_at": self.computed_at}
+        return {**asdict(self.bounds), "version": self.version, "computed_at": self.computed_at}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> CachedRfmBounds:
         bounds = RfmBounds(tuple(document["recency_days"]), tuple(document["frequency"]), tuple(document["monetary"]))
-        return cls(bounds, document["orders_seen"], aware(document["computed_at"]))
+        return cls(bounds, document.get("version", 0), aware(document["computed_at"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,7 @@ class Workspace:
     country: str
     class_settings: ClassSettings
     rfm_bounds: CachedRfmBounds | None = None
+    rfm_changes: int = 0  # customers whose RFM inputs changed, counted by rescores (see rfm_bounds)
 
     @property
     def scoring_settings(self) -> ScoringSettings:
@@ -93,6 +94,17 @@ class Workspace:
             hysteresis=hysteresis,
         )
 
+    def with_class_set(self, key: str, stored: dict[str, Any]) -> Workspace:
+        """This workspace as if one class set's stored settings were ``stored`` (to try a change)."""
+        sets = {**self.class_settings.sets, key: stored}
+        return replace(self, class_settings=ClassSettings(self.class_settings.version, sets))
+
+    @property
+    def rfm_bounds_in_force(self) -> tuple[RfmBounds, int]:
+        """The quintiles rescores use now, and their version (0: none computed yet)."""
+        cached = self.rfm_bounds
+        return (cached.bounds, cached.version) if cached else (NO_BOUNDS, 0)
+
     def label(self, class_set: str, code: str, lang: str) -> str:
         override = ((self.class_settings.sets.get(class_set) or {}).get("labels") or {}).get(code)
         return override[lang] if override else CLASS_SETS[class_set].code(code).label(lang)
@@ -110,6 +122,7 @@ class Workspace:
             country=document["country"],
             class_settings=ClassSettings.from_document(document["class_settings"]),
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
+            rfm_changes=document.get("rfm_changes") or 0,
         )
 
 

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
 
 from domain.db import Database, new_id
 from domain.workspaces.models import CachedRfmBounds, ClassSettings, User, Workspace
@@ -31,8 +34,40 @@ class WorkspaceRepository:
         document = await self._workspaces.find_one({"_id": workspace_id})
         return Workspace.from_document(document) if document else None
 
-    async def save_rfm_bounds(self, workspace_id: str, cached: CachedRfmBounds) -> None:
-        await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"rfm_bounds": cached.to_document()}})
+    async def save_rfm_bounds(
+        self, workspace_id: str, cached: CachedRfmBounds, expected_version: int, changes_seen: int
+    ) -> bool:
+        """Store the bounds if nobody stored others since ``expected_version``; the workspace stops being
+        stale only if no rescore counted a change since ``changes_seen`` was read."""
+        result = await self._workspaces.update_one(
+            {"_id": workspace_id, "rfm_bounds.version": _zero_or_missing(expected_version)},
+            {"$set": {"rfm_bounds": cached.to_document()}},
+        )
+        if result.modified_count != 1:
+            return False
+        await self._workspaces.update_one(
+            {"_id": workspace_id, "rfm_changes": _zero_or_missing(changes_seen)}, {"$set": {"rfm_stale": False}}
+        )
+        return True
+
+    async def note_rfm_changes(self, workspace_id: str, count: int) -> int:
+        """Count customers whose RFM inputs changed (the bounds are then stale); returns the bounds version."""
+        document = await self._workspaces.find_one_and_update(
+            {"_id": workspace_id},
+            {"$inc": {"rfm_changes": count}, "$set": {"rfm_stale": True}},
+            projection={"rfm_bounds.version": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _bounds_version(document)
+
+    async def rfm_version(self, workspace_id: str) -> int:
+        return _bounds_version(await self._workspaces.find_one({"_id": workspace_id}, {"rfm_bounds.version": 1}))
+
+    async def needing_rfm_refresh(self, computed_before: datetime) -> list[str]:
+        cursor = self._workspaces.find(
+            {"$or": [{"rfm_stale": True}, {"rfm_bounds.computed_at": {"$lt": computed_before}}]}, {"_id": 1}
+        )
+        return [document["_id"] async for document in cursor]
 
     async def save_class_settings(
         self,
@@ -78,3 +113,11 @@ class WorkspaceRepository:
     async def list_users(self, workspace_id: str) -> list[User]:
         cursor = self._users.find({"workspace_id": workspace_id}).sort("_id", 1)
         return [User(document["_id"], workspace_id, document["name"]) async for document in cursor]
+
+
+def _zero_or_missing(value: int) -> Any:
+    return value if value else {"$in": [0, None]}
+
+
+def _bounds_version(document: dict[str, Any] | None) -> int:
+    return int(((document or {}).get("rfm_bounds") or {}).get("version") or 0)
