@@ -43,9 +43,13 @@ CrmInfo = Info[RequestContext, None]
 PAYLOAD_ERRORS = (InvalidInput, NotFound, Conflict)
 
 
+CREATED = "True when this call created the record, false when it was there already (a retried request)"
+
+
 @strawberry.type
 class CustomerPayload:
     customer: Customer | None = None
+    created: bool | None = strawberry.field(default=None, description=CREATED)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -58,12 +62,14 @@ class DeletePayload:
 @strawberry.type
 class OrderPayload:
     order: Order | None = None
+    created: bool | None = strawberry.field(default=None, description=CREATED)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
 class InteractionPayload:
     interaction: Interaction | None = None
+    created: bool | None = strawberry.field(default=None, description=CREATED)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -151,7 +157,7 @@ class Mutation:
         created = await attempt(context.services.customers.create(context.principal, input_to_dict(input)))
         if isinstance(created, list):
             return CustomerPayload(errors=created)
-        return CustomerPayload(customer=Customer.from_domain(created))
+        return CustomerPayload(customer=Customer.from_domain(created.value), created=created.created)
 
     @strawberry.mutation
     async def update_customer(self, info: CrmInfo, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
@@ -175,7 +181,7 @@ class Mutation:
         order = await attempt(context.services.orders.record(context.principal, input_to_dict(input)))
         if isinstance(order, list):
             return OrderPayload(errors=order)
-        return OrderPayload(order=Order.from_domain(order))
+        return OrderPayload(order=Order.from_domain(order.value), created=order.created)
 
     @strawberry.mutation
     async def set_order_status(
@@ -199,7 +205,7 @@ class Mutation:
         interaction = await attempt(context.services.interactions.record(context.principal, input_to_dict(input)))
         if isinstance(interaction, list):
             return InteractionPayload(errors=interaction)
-        return InteractionPayload(interaction=Interaction.from_domain(interaction))
+        return InteractionPayload(interaction=Interaction.from_domain(interaction.value), created=interaction.created)
 
     @strawberry.mutation(
         description="Rescore the whole workspace in batches (ops, admin); dryRun reports, writes nothing"

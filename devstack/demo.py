@@ -65,6 +65,9 @@ async def load_demo(services: Services, admin_token: str | None, customers: int 
     if admin is None:
         return DemoWorkspace(DEMO_WORKSPACE_ID, None, [])
     owners = await _ensure_sales_users(services, admin)
+    # Dates count back from the day the workspace was made, so loading again sends the very same rows.
+    created = (await services.workspaces.get(admin.workspace_id)).created_at or datetime.now(UTC)
+    anchor = created.replace(hour=0, minute=0, second=0, microsecond=0)
     fakers = {"vi": Faker("vi_VN"), "zh": Faker("zh_CN")}
     for faker in fakers.values():
         faker.seed_instance(seed)
@@ -72,10 +75,12 @@ async def load_demo(services: Services, admin_token: str | None, customers: int 
     # Bulk paths: a few round trips instead of thousands, so `make run` is ready in seconds.
     stored = await services.customers.create_many(admin, rows)
     ids = [customer.id for customer in stored]
-    orders = [order for index, customer_id in enumerate(ids) for order in _order_rows(rng, customer_id, index)]
+    orders = [order for index, customer_id in enumerate(ids) for order in _order_rows(rng, customer_id, index, anchor)]
     recorded = await services.orders.record_many(admin, orders)
     await _refund_some(services, admin, recorded)
-    interactions = [row for index, customer_id in enumerate(ids) for row in _interaction_rows(rng, customer_id, index)]
+    interactions = [
+        row for index, customer_id in enumerate(ids) for row in _interaction_rows(rng, customer_id, index, anchor)
+    ]
     await services.interactions.record_many(admin, interactions)
     return DemoWorkspace(DEMO_WORKSPACE_ID, token, ids)
 
@@ -150,23 +155,24 @@ def _birth_date(rng: random.Random, index: int) -> date | None:
 PROMOTION, NOVELTY, APPEARANCE = 3, 4, 5
 
 
-def _order_rows(rng: random.Random, customer_id: str, index: int) -> list[dict[str, Any]]:
+def _order_rows(rng: random.Random, customer_id: str, index: int, anchor: datetime) -> list[dict[str, Any]]:
     big = index % 23 == 0  # a few big, frequent, recent spenders: every spend tier and loyal buyers
     if index % 31 == 7:
-        return [_order(rng, customer_id, index, 0, "placed", days_ago=3)]  # ordered, not paid yet
+        return [_order(rng, customer_id, index, 0, "placed", anchor - timedelta(days=3))]  # ordered, not paid yet
     count = rng.choice([0, 0, 1, 1, 2, 3, 5]) + (6 if big else 0)
     oldest = 300 if big else 1000
     statuses = ["paid", "delivered"] if big else ["paid", "paid", "delivered", "placed"]
     return [
-        _order(rng, customer_id, index, number, rng.choice(statuses), rng.randrange(1, oldest))
+        _order(rng, customer_id, index, number, rng.choice(statuses), anchor - timedelta(days=rng.randrange(1, oldest)))
         for number in range(count)
     ]
 
 
-def _order(rng: random.Random, customer_id: str, index: int, number: int, status: str, days_ago: int) -> dict[str, Any]:
+def _order(
+    rng: random.Random, customer_id: str, index: int, number: int, status: str, placed_at: datetime
+) -> dict[str, Any]:
     habit = index % 11
     total = Decimal(rng.randrange(200, 12_000 if index % 23 == 0 else 6_000) * 1000)
-    placed_at = datetime.now(UTC) - timedelta(days=days_ago)
     launched = placed_at - timedelta(days=rng.randrange(1, 60)) if habit == NOVELTY else None
     category = "premium_design" if habit == APPEARANCE else rng.choice(CATEGORIES[:-1])
     discount = total / 2 if habit == PROMOTION else Decimal(rng.choice([0, 0, 50_000, 100_000]))
@@ -196,7 +202,7 @@ async def _refund_some(services: Services, admin: Principal, orders: list[Order]
             await services.orders.set_status(admin, order.id, OrderStatus.REFUNDED, None)
 
 
-def _interaction_rows(rng: random.Random, customer_id: str, index: int) -> list[dict[str, Any]]:
+def _interaction_rows(rng: random.Random, customer_id: str, index: int, anchor: datetime) -> list[dict[str, Any]]:
     if index % 11 == 6:  # service-minded: rates the service often
         kinds = [InteractionKind.SERVICE_RATING] * 3
     elif index % 31 == 11:  # asked for a quote, has not ordered yet (see _order_rows: few orders)
@@ -208,7 +214,7 @@ def _interaction_rows(rng: random.Random, customer_id: str, index: int) -> list[
             "customer_id": customer_id,
             "external_id": f"demo-interaction-{index:04d}-{number}",
             "kind": kind,
-            "at": datetime.now(UTC) - timedelta(days=rng.randrange(1, 365)),
+            "at": anchor - timedelta(days=rng.randrange(1, 365)),
             "rating": rng.randint(1, 5) if kind == InteractionKind.SERVICE_RATING else None,
             "note": "demo",
         }

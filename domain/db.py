@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.classes.catalogue import CLASS_SETS
+from domain.errors import DuplicateExternalId
 
 Document = dict[str, Any]
 
@@ -137,44 +140,78 @@ def with_external_key(document: Document) -> Document:
     return document
 
 
-async def insert_idempotent(collection: AsyncCollection[Document], document: Document) -> tuple[Document, bool]:
-    """Insert one document; when its external id is stored already, return the stored one and False."""
+def fingerprint(content: Any) -> str:
+    """What a create request asked for, so that a retry can be told from a clash of external ids."""
+    canonical = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _same_request(existing: Document, document: Document, scope: Document) -> bool:
+    """The stored record is this very request, made before, by someone allowed to see it."""
+    in_scope = all(existing.get(key) == value for key, value in scope.items())
+    return in_scope and existing.get("request_hash") in (None, document.get("request_hash"))
+
+
+async def insert_idempotent(
+    collection: AsyncCollection[Document], document: Document, scope: Document
+) -> tuple[Document, bool]:
+    """Insert one document; when its external id is stored already for the same request within ``scope``,
+    return the stored one and False. Any other owner of the external id is a DuplicateExternalId."""
     try:
         await collection.insert_one(with_external_key(document))
     except DuplicateKeyError:
         existing = await collection.find_one({"external_key": document.get("external_key")})
-        if existing is None:
-            raise
+        if existing is None or not _same_request(existing, document, scope):
+            raise DuplicateExternalId() from None
         return existing, False
     return document, True
 
 
 async def insert_many_idempotent(
-    collection: AsyncCollection[Document], documents: list[Document]
+    collection: AsyncCollection[Document], documents: list[Document], scope: Document
 ) -> tuple[list[Document], list[str]]:
-    """Unordered bulk insert where a duplicate external id means "already there".
+    """Bulk insert where an external id stored already for the same request means "already there".
 
-    Returns, in input order, the stored document for each row (the earlier one for duplicates) and
-    the ids that this call created. Other write errors are raised.
+    Every clash (another request, another owner, two different rows with one external id) is found
+    before anything is written and raised as DuplicateExternalId naming the rows. Returns, in input
+    order, the stored document for each row and the ids that this call created.
     """
     if not documents:
         return [], []
-    duplicates: set[int] = set()
-    try:
-        await collection.insert_many([with_external_key(document) for document in documents], ordered=False)
-    except BulkWriteError as error:
-        for item in error.details.get("writeErrors", []):
-            if item.get("code") != DUPLICATE_KEY:
-                raise
-            duplicates.add(int(item["index"]))
-    if not duplicates:
-        return documents, [document["_id"] for document in documents]
-    wanted = [documents[index]["external_key"] for index in sorted(duplicates)]
-    existing = {
-        document["external_key"]: document async for document in collection.find({"external_key": {"$in": wanted}})
-    }
-    stored = [
-        existing[document["external_key"]] if index in duplicates else document
+    documents = [with_external_key(document) for document in documents]
+    first_row: dict[str, int] = {}
+    clashes: list[int] = []
+    for index, document in enumerate(documents):
+        key = document.get("external_key")
+        if key is None:
+            continue
+        earlier = first_row.setdefault(key, index)
+        if earlier != index and not _same_request(documents[earlier], document, {}):
+            clashes.append(index)
+    wanted = list(first_row)
+    existing = {item["external_key"]: item async for item in collection.find({"external_key": {"$in": wanted}})}
+    clashes += [
+        index
         for index, document in enumerate(documents)
+        if document.get("external_key") in existing
+        and not _same_request(existing[document["external_key"]], document, scope)
     ]
-    return stored, [document["_id"] for index, document in enumerate(documents) if index not in duplicates]
+    if clashes:
+        raise DuplicateExternalId(sorted(set(clashes)))
+    fresh = [
+        document
+        for index, document in enumerate(documents)
+        if "external_key" not in document
+        or (document["external_key"] not in existing and first_row[document["external_key"]] == index)
+    ]
+    if fresh:
+        try:
+            await collection.insert_many(fresh, ordered=False)
+        except BulkWriteError as error:
+            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+                raise
+            # A concurrent import of the same rows won a race: compare with what it stored.
+            return await insert_many_idempotent(collection, documents, scope)
+    by_key = {**{document["external_key"]: document for document in fresh if "external_key" in document}, **existing}
+    stored = [by_key.get(document.get("external_key"), document) for document in documents]
+    return stored, [document["_id"] for document in fresh]

@@ -64,3 +64,22 @@ class ServiceUnavailable(DomainError):
 
 class Conflict(DomainError):
     code = "CONFLICT"
+
+
+class DuplicateExternalId(DomainError):
+    """An external id already names another record (different content, or one the caller may not see).
+
+    ``rows`` are the positions of the offending rows in a bulk import (empty for a single record); the
+    service decides which input field that is."""
+
+    code = "DUPLICATE_EXTERNAL_ID"
+
+    def __init__(self, rows: list[int] | None = None) -> None:
+        super().__init__("this external id already names another record")
+        self.rows = rows or []
+
+    def field_errors(self, field: str = "externalId") -> InvalidInput:
+        message = "this external id already names a different record; use another one"
+        if not self.rows:
+            return InvalidInput([FieldError(field, self.code, message)])
+        return InvalidInput([FieldError(f"rows.{row}.{field}", self.code, message) for row in self.rows])

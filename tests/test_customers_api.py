@@ -86,8 +86,17 @@ def test_update_rejects_clearing_the_name_and_changes_nothing(api: Api, shop: Wo
 
 def test_same_external_id_creates_one_customer(api: Api, shop: Workspace) -> None:
     first = create_customer(api, shop.admin, externalId="crm-42")
-    second = create_customer(api, shop.admin, externalId="crm-42", name="Someone else")
+    second = create_customer(api, shop.admin, externalId="crm-42")
     assert first == second
+    assert api.ok(LIST, {}, shop.admin)["customers"]["totalCount"] == 1
+
+
+def test_the_same_external_id_with_other_content_is_a_typed_error(api: Api, shop: Workspace) -> None:
+    create_customer(api, shop.admin, externalId="crm-42")
+    body = api.gql(CREATE_CUSTOMER, {"input": {"name": "Someone else", "externalId": "crm-42"}}, shop.admin)
+    payload = body["data"]["createCustomer"]
+    assert payload["customer"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("externalId", "DUPLICATE_EXTERNAL_ID")]
     assert api.ok(LIST, {}, shop.admin)["customers"]["totalCount"] == 1
 
 

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from domain.auth.principals import CustomerScope
 from domain.customers.models import Customer
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
-from domain.errors import FieldError, InvalidInput
+from domain.errors import DuplicateExternalId, FieldError, InvalidInput
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -24,15 +24,16 @@ class CustomerRepository:
     def __init__(self, db: Database) -> None:
         self._customers = db.customers
 
-    async def insert(self, document: Document) -> tuple[Customer, bool]:
-        """Insert a new customer; with a known external id, return the stored one and False instead."""
-        stored, created = await insert_idempotent(self._customers, document)
+    async def insert(self, scope: CustomerScope, document: Document) -> tuple[Customer, bool]:
+        """Insert a new customer; a retry of the same request (same external id, same content, within the
+        caller's scope) returns the stored one and False instead."""
+        stored, created = await insert_idempotent(self._customers, document, scope.query())
         return Customer.from_document(stored), created
 
-    async def insert_many(self, documents: list[Document]) -> tuple[list[Customer], list[str]]:
-        """Insert a batch; rows whose external id is stored already come back as the stored customer.
-        Returns every row's customer (in order) and the ids that were newly created."""
-        stored, created = await insert_many_idempotent(self._customers, documents)
+    async def insert_many(self, scope: CustomerScope, documents: list[Document]) -> tuple[list[Customer], list[str]]:
+        """Insert a batch under the same rule, row by row. Returns every row's customer (in order) and the
+        ids that were newly created."""
+        stored, created = await insert_many_idempotent(self._customers, documents, scope.query())
         return [Customer.from_document(document) for document in stored], created
 
     async def get(self, scope: CustomerScope, customer_id: str) -> Customer | None:
@@ -77,8 +78,7 @@ class CustomerRepository:
                 {"_id": customer_id, **scope.query()}, update, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError:
-            message = "another customer already has this external id"
-            raise InvalidInput([FieldError("externalId", "DUPLICATE_EXTERNAL_ID", message)]) from None
+            raise DuplicateExternalId() from None
         return Customer.from_document(document) if document else None
 
     async def mark_dirty(self, scope: CustomerScope, customer_id: str) -> bool:

@@ -13,11 +13,12 @@ from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_text
-from domain.db import new_id
-from domain.errors import FieldError, InvalidInput, NotFound
+from domain.db import fingerprint, new_id
+from domain.errors import DuplicateExternalId, FieldError, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
+from domain.recorded import Recorded
 from domain.validation import row_errors, validate, validate_rows
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -70,15 +71,22 @@ class CustomerService:
         counts = await self._customers.count_by_class(compile_filter(principal.scope, spec), definition.key)
         return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
 
-    async def create(self, principal: Principal, data: dict[str, Any]) -> Customer:
+    async def create(self, principal: Principal, data: dict[str, Any]) -> Recorded[Customer]:
+        """Idempotent on externalId: the same request again returns the customer it created; the same
+        external id with other content (or another owner's customer) is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
         fields = validate(CustomerCreate, data, country=await self._country(principal))
         _check_company(fields.legal_type, fields.company_name, fields.model_fields_set)
         await self._check_owners(principal, [fields.owner_id])
-        customer, created = await self._customers.insert(_new_document(fields, principal, datetime.now(UTC)))
+        try:
+            customer, created = await self._customers.insert(
+                principal.scope, _new_document(fields, principal, datetime.now(UTC))
+            )
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         if created:
             await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
-        return _shown(principal, customer)
+        return Recorded(_shown(principal, customer), created)
 
     async def create_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Customer]:
         """Bulk import under the same rules as ``create``: any bad row rejects the whole batch (errors
@@ -91,7 +99,12 @@ class CustomerService:
                 _check_company(item.legal_type, item.company_name, item.model_fields_set)
         await self._check_owners(principal, [item.owner_id for item in fields])
         now = datetime.now(UTC)
-        stored, created = await self._customers.insert_many([_new_document(item, principal, now) for item in fields])
+        try:
+            stored, created = await self._customers.insert_many(
+                principal.scope, [_new_document(item, principal, now) for item in fields]
+            )
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         await self._rescore_queue.request_rescore(principal.workspace_id, created)
         return [_shown(principal, customer) for customer in stored]
 
@@ -123,7 +136,10 @@ class CustomerService:
         }
         merged.update({key: stored[key] for key in ("name", "email", "phone") if key in stored})
         set_fields["search_text"] = search_text(*merged.values())
-        customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
+        try:
+            customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
         await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
@@ -171,6 +187,7 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
         **_stored_fields(fields, principal, now),
         "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
         "search_text": search_text(fields.name, fields.email, fields.phone, fields.company_name),
+        "request_hash": fingerprint(fields.model_dump(mode="json", exclude_unset=True)),
         "created_at": now,
         "updated_at": now,
         "stats": {},

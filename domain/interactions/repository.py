@@ -12,13 +12,14 @@ class InteractionRepository:
     def __init__(self, db: Database) -> None:
         self._interactions = db.interactions
 
-    async def insert(self, document: Document) -> Interaction:
-        """Insert; a repeated external id returns the interaction recorded the first time."""
-        stored, _created = await insert_idempotent(self._interactions, document)
-        return Interaction.from_document(stored)
+    async def insert(self, document: Document) -> tuple[Interaction, bool]:
+        """Insert; a retry of the same request returns the interaction recorded the first time, and False."""
+        scope = {"workspace_id": document["workspace_id"]}
+        stored, created = await insert_idempotent(self._interactions, document, scope)
+        return Interaction.from_document(stored), created
 
-    async def insert_many(self, documents: list[Document]) -> list[Interaction]:
-        stored, _created = await insert_many_idempotent(self._interactions, documents)
+    async def insert_many(self, workspace_id: str, documents: list[Document]) -> list[Interaction]:
+        stored, _created = await insert_many_idempotent(self._interactions, documents, {"workspace_id": workspace_id})
         return [Interaction.from_document(document) for document in stored]
 
     async def for_customer(self, workspace_id: str, customer_id: str, limit: int) -> list[Interaction]:

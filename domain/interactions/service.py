@@ -5,12 +5,13 @@ from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.customers.repository import CustomerRepository, require_customers
-from domain.db import new_id
-from domain.errors import FieldError, InvalidInput
+from domain.db import fingerprint, new_id
+from domain.errors import DuplicateExternalId, FieldError, InvalidInput
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.models import Interaction
 from domain.interactions.repository import InteractionRepository
 from domain.ports import RescoreQueue
+from domain.recorded import Recorded
 from domain.validation import validate, validate_rows
 
 
@@ -22,7 +23,7 @@ class InteractionService:
         self._customers = customers
         self._rescore_queue = rescore_queue
 
-    async def record(self, principal: Principal, data: dict[str, Any]) -> Interaction:
+    async def record(self, principal: Principal, data: dict[str, Any]) -> Recorded[Interaction]:
         principal.require(Permission.WRITE_CUSTOMERS)
         interaction = validate(InteractionCreate, data)
         # Dirty first, as for orders: a failed insert then costs only an idle rescore.
@@ -30,9 +31,12 @@ class InteractionService:
             raise InvalidInput(
                 [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
             )
-        stored = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
+        try:
+            stored, created = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
-        return stored
+        return Recorded(stored, created)
 
     async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Interaction]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
@@ -44,7 +48,10 @@ class InteractionService:
         await self._customers.mark_many_dirty(principal.scope, distinct)
         now = datetime.now(UTC)
         documents = [_new_document(interaction, principal, now) for interaction in interactions]
-        stored = await self._interactions.insert_many(documents)
+        try:
+            stored = await self._interactions.insert_many(principal.workspace_id, documents)
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         await self._rescore_queue.request_rescore(principal.workspace_id, distinct)
         return stored
 
@@ -66,6 +73,7 @@ def _new_document(interaction: InteractionCreate, principal: Principal, now: dat
         "note": interaction.note,
         "recorded_by": principal.user_id,
         "created_at": now,
+        "request_hash": fingerprint(interaction.model_dump(mode="json", exclude_unset=True)),
     }
     if interaction.external_id is not None:
         document["external_id"] = interaction.external_id

@@ -20,12 +20,13 @@ class OrderRepository:
         self._orders = db.orders
 
     async def insert(self, document: Document) -> tuple[Order, bool]:
-        """Insert; when the external id is already recorded, return that order and False."""
-        stored, created = await insert_idempotent(self._orders, document)
+        """Insert; a retry of the same request returns the order recorded then, and False. The request's
+        fingerprint holds its customer, which the caller was allowed to write to."""
+        stored, created = await insert_idempotent(self._orders, document, {"workspace_id": document["workspace_id"]})
         return Order.from_document(stored), created
 
-    async def insert_many(self, documents: list[Document]) -> tuple[list[Order], list[str]]:
-        stored, created = await insert_many_idempotent(self._orders, documents)
+    async def insert_many(self, workspace_id: str, documents: list[Document]) -> tuple[list[Order], list[str]]:
+        stored, created = await insert_many_idempotent(self._orders, documents, {"workspace_id": workspace_id})
         return [Order.from_document(document) for document in stored], created
 
     async def get(self, workspace_id: str, order_id: str) -> Order | None:

@@ -8,13 +8,14 @@ from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.customers.repository import CustomerRepository, require_customers
-from domain.db import new_id
-from domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from domain.db import fingerprint, new_id
+from domain.errors import Conflict, DuplicateExternalId, FieldError, InvalidInput, NotFound
 from domain.money import decimals_fit, to_minor
 from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
+from domain.recorded import Recorded
 from domain.validation import validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -51,7 +52,9 @@ class OrderService:
             return order
         return order if await self._customers.exists(principal.scope, order.customer_id) else None
 
-    async def record(self, principal: Principal, data: dict[str, Any]) -> Order:
+    async def record(self, principal: Principal, data: dict[str, Any]) -> Recorded[Order]:
+        """Idempotent on externalId like customers: a retry returns the order it recorded, other content
+        under the same external id is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
         order = validate(OrderCreate, data, currency=workspace.currency)
@@ -59,9 +62,12 @@ class OrderService:
         # only cost is a rescore that changes nothing, while the other order would risk a missed rescore.
         if not await self._customers.mark_dirty(principal.scope, order.customer_id):
             raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
-        stored, _created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
+        try:
+            stored, created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
-        return stored
+        return Recorded(stored, created)
 
     async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Order]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
@@ -72,7 +78,11 @@ class OrderService:
         await require_customers(self._customers, principal.scope, [order.customer_id for order in orders])
         await self._customers.mark_many_dirty(principal.scope, customer_ids)
         now = datetime.now(UTC)
-        stored, _created = await self._orders.insert_many([_new_document(order, workspace, now) for order in orders])
+        documents = [_new_document(order, workspace, now) for order in orders]
+        try:
+            stored, _created = await self._orders.insert_many(workspace.id, documents)
+        except DuplicateExternalId as error:
+            raise error.field_errors() from None
         await self._rescore_queue.request_rescore(principal.workspace_id, customer_ids)
         return stored
 
@@ -175,4 +185,6 @@ def _new_document(order: OrderCreate, workspace: Workspace, now: datetime) -> di
     }
     if order.external_id is not None:
         document["external_id"] = order.external_id
+    volatile = {"_id", "created_at", "updated_at"} | ({"placed_at"} if order.placed_at is None else set())
+    document["request_hash"] = fingerprint({key: value for key, value in document.items() if key not in volatile})
     return document

@@ -72,6 +72,7 @@ class Workspace:
     class_settings: ClassSettings
     rfm_bounds: CachedRfmBounds | None = None
     rfm_changes: int = 0  # customers whose RFM inputs changed, counted by rescores (see rfm_bounds)
+    created_at: datetime | None = None
 
     @property
     def scoring_settings(self) -> ScoringSettings:
@@ -123,6 +124,7 @@ class Workspace:
             class_settings=ClassSettings.from_document(document["class_settings"]),
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
             rfm_changes=document.get("rfm_changes") or 0,
+            created_at=aware(document.get("created_at")),
         )
 
 
