@@ -10,10 +10,12 @@ from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.body_limit import BodyLimit
 from api.edge import EdgeLimits
 from api.event_hub import EventHub
 from api.rate_limit import RateLimiter
@@ -61,7 +63,9 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             config.scoring_batch_size,
             revocations=publisher,
             progress=publisher,
+            key_cache_seconds=config.key_cache_seconds,
         )
+        hub.on_revoked(app.state.services.keys.forget)
         try:
             yield
         finally:
@@ -79,6 +83,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         idle_seconds=config.websocket_idle_seconds,
     )
     return Starlette(
+        middleware=[Middleware(BodyLimit, max_bytes=config.max_body_bytes)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -102,7 +107,8 @@ async def readyz(request: Request) -> JSONResponse:
     }
     results = dict(zip(checks, await asyncio.gather(*checks.values()), strict=True))
     ready = all(value == "ok" for value in results.values())
-    return JSONResponse({"ready": ready, **results}, status_code=200 if ready else 503)
+    status = {"ready": ready, **results, "subscriptions": state.hub.listening(), "events": state.hub.connected}
+    return JSONResponse(status, status_code=200 if ready else 503)
 
 
 async def _check(awaitable: object) -> str:

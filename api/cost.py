@@ -15,6 +15,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    value_from_ast_untyped,
 )
 
 # Fields that return a list, with the page size they use when ``first`` is not given.
@@ -37,7 +38,14 @@ def operation_cost(document: DocumentNode, operation_name: str | None, variables
     chosen = [op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)]
     if not chosen:
         return 0
-    return _selection_cost(chosen[0].selection_set, fragments, variables or {}, ())
+    # What runs: the variables given, else the operation's own defaults for them.
+    values = {
+        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
+        for definition in chosen[0].variable_definitions or ()
+        if definition.default_value is not None
+    }
+    values.update(variables or {})
+    return _selection_cost(chosen[0].selection_set, fragments, values, ())
 
 
 def _selection_cost(

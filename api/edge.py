@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -44,6 +44,8 @@ class QueryCost(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
+            # The name the client sent: strawberry otherwise falls back to the first operation's.
+            _require_operation_name(context.graphql_document, context._provided_operation_name)
             self.cost = operation_cost(context.graphql_document, context.operation_name, context.variables)
             if self.cost > self.max_cost:
                 raise GraphQLError(
@@ -54,11 +56,13 @@ class QueryCost(SchemaExtension):
         yield
 
     async def _charge(self, request: Any, cost: int) -> None:
-        principal = getattr(request, "authenticated", None)
         limiter = getattr(request, "rate_limiter", None)
-        if principal is None or limiter is None:
-            return  # unauthenticated requests fail in the resolvers and cost nothing to run
-        decision = await limiter.take(principal.key_id, cost)
+        if limiter is None:
+            return
+        # A key has its own bucket; calls without a valid key share one per client address.
+        principal = getattr(request, "authenticated", None)
+        bucket = principal.key_id if principal is not None else f"address:{_client_address(request)}"
+        decision = await limiter.take(bucket, max(cost, 1))
         if not decision.allowed:
             retry_after = math.ceil(decision.retry_after_seconds)
             raise GraphQLError(
@@ -68,6 +72,20 @@ class QueryCost(SchemaExtension):
 
     def get_results(self) -> dict[str, Any]:
         return {} if self.cost is None else {"cost": {"requested": self.cost, "maximum": self.max_cost}}
+
+
+def _require_operation_name(document: DocumentNode, operation_name: str | None) -> None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        raise GraphQLError(
+            "the document holds several operations: say which to run with operationName",
+            extensions={"code": "OPERATION_NAME_REQUIRED"},
+        )
+
+
+def _client_address(request: Any) -> str:
+    client = getattr(getattr(request, "request", None), "client", None)
+    return getattr(client, "host", None) or "unknown"
 
 
 def edge_extensions(limits: EdgeLimits) -> list[Callable[[], SchemaExtension]]:

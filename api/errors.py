@@ -33,6 +33,12 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# Messages may quote input (a variable's value, an unknown name): never echo a large one back.
+MAX_MESSAGE = 300
+
+
+def clipped(message: str) -> str:
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
 class DomainErrorMasker(MaskErrors):
@@ -41,6 +47,12 @@ class DomainErrorMasker(MaskErrors):
         self.hide_suggestions = hide_suggestions
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        error = self._anonymised(error)
+        if len(error.message) > MAX_MESSAGE:
+            return GraphQLError(clipped(error.message), nodes=error.nodes, path=error.path, extensions=error.extensions)
+        return error
+
+    def _anonymised(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         if isinstance(original, DomainError):
             extensions = {"code": original.code}

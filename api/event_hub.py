@@ -50,7 +50,10 @@ class EventHub:
         self._revoked: set[str] = set()
         self._listeners: set[_Listener] = set()
         self._run_watchers: set[_RunWatcher] = set()
+        self._revocation_handlers: list[Callable[[str], None]] = []
         self._task: asyncio.Task[None] | None = None
+        # Whether the Redis subscription is live now (it is re-made after Redis restarts).
+        self.connected = False
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._pump(), name="event-hub")
@@ -64,6 +67,14 @@ class EventHub:
             listener.queue.put_nowait(None)
         for watcher in list(self._run_watchers):
             self._end(watcher)
+
+    def on_revoked(self, handler: Callable[[str], None]) -> None:
+        """Also call ``handler`` with the id of every key revoked anywhere (to drop cached keys)."""
+        self._revocation_handlers.append(handler)
+
+    def listening(self) -> int:
+        """How many subscriptions are registered now (a handshake for tests and metrics)."""
+        return len(self._listeners) + len(self._run_watchers)
 
     def is_revoked(self, key_id: str) -> bool:
         return key_id in self._revoked
@@ -148,6 +159,7 @@ class EventHub:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.psubscribe(self._pattern)
                     await pubsub.subscribe(self._revocations, self._run_progress)
+                    self.connected = True
                     async for message in pubsub.listen():
                         if message.get("type") == "pmessage":
                             self._dispatch_raw(message["data"])
@@ -156,12 +168,15 @@ class EventHub:
                         elif message.get("type") == "message":
                             self.revoke(_text(message["data"]))
             except RedisError:
+                self.connected = False
                 log.warning("event subscription lost; reconnecting", exc_info=True)
                 await asyncio.sleep(RECONNECT_DELAY_SECONDS)
 
     def revoke(self, key_id: str) -> None:
         """End every subscription opened with this key; later operations on its websockets fail."""
         self._revoked.add(key_id)
+        for handler in self._revocation_handlers:
+            handler(key_id)
         for listener in [item for item in self._listeners if item.key_id == key_id]:
             self._listeners.discard(listener)
             listener.queue.put_nowait(None)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import strawberry
 from graphql.error import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, Info
 
 from api.context import RequestContext
@@ -29,9 +30,11 @@ from api.types.interaction import Interaction
 from api.types.keys import ApiKey, ApiKeyInput, ApiKeyPayload
 from api.types.order import Order
 from api.types.runs import ScoringRun, ScoringRunInput
+from api.types.scalars import STRICT_DECIMAL
 from domain.classes.catalogue import CLASS_SETS
 from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
+from domain.classes.service import require_readable_class_set
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders.models import OrderStatus
 from domain.runs.models import ACTIVE_STATUSES
@@ -250,12 +253,19 @@ class Mutation:
             return ApiKeyPayload(errors=revoked)
         return ApiKeyPayload(key=ApiKey.from_domain(revoked))
 
-    @strawberry.mutation(description="Change a class set's settings (admin); a threshold change starts a run")
-    async def update_class_set(self, info: CrmInfo, input: ClassSetUpdateInput) -> ClassSetPayload:
+    @strawberry.mutation(
+        description="Change a class set's settings (admin); a threshold change starts a run. With dryRun nothing "
+        "is saved: classSet shows the proposed settings and run is a dry run reporting who would move."
+    )
+    async def update_class_set(
+        self, info: CrmInfo, input: ClassSetUpdateInput, dry_run: bool = False
+    ) -> ClassSetPayload:
         context = info.context
         if input.params is not None and not isinstance(input.params, dict):
             return ClassSetPayload(errors=[UserError(field="params", code="INVALID_INPUT", message="an object")])
-        updated = await attempt(context.services.class_settings.update(context.principal, input.to_domain()))
+        updated = await attempt(
+            context.services.class_settings.update(context.principal, input.to_domain(), dry_run=dry_run)
+        )
         if isinstance(updated, list):
             return ClassSetPayload(errors=updated)
         workspace, run = updated
@@ -283,7 +293,7 @@ class Subscription:
         context = info.context
         principal = context.principal
         if class_set is not None:
-            checked_class_set(class_set)
+            require_readable_class_set(principal, checked_class_set(class_set).key)
 
         def accepts(event: ClassChangeEvent) -> bool:
             return (
@@ -294,7 +304,7 @@ class Subscription:
 
         async with context.hub.listen(principal.workspace_id, principal.key_id, accepts) as events:
             async for event in events:
-                yield ClassChange.from_domain(event.shown_to(principal))
+                yield ClassChange.from_domain(event)
 
     @strawberry.subscription(description="The run's counts each time a batch finishes, until it stops running")
     async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:
@@ -327,7 +337,13 @@ class CrmSchema(strawberry.Schema):
 
 
 def build_schema(limits: EdgeLimits) -> CrmSchema:
-    return CrmSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=edge_extensions(limits))
+    return CrmSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=edge_extensions(limits),
+        config=StrawberryConfig(scalar_map={Decimal: STRICT_DECIMAL}),
+    )
 
 
 # The schema with default limits: what schema.graphql is exported from (limits do not change the SDL).

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from cross_web import HTTPException
 from pymongo.errors import ConnectionFailure
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -15,6 +18,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.unset import UnsetType
 
+from api.body_limit import json_error
 from api.context import RequestContext
 from api.errors import OUTAGE_MESSAGE
 from domain.errors import ServiceUnavailable, Unauthenticated
@@ -30,7 +34,20 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def handle_message(self, message: Any) -> None:
         self._last_active = asyncio.get_running_loop().time()
+        if isinstance(message, dict) and message.get("type") == "subscribe":
+            await self._recheck_key()
         await super().handle_message(message)
+
+    async def _recheck_key(self) -> None:
+        """Before each new operation: a key revoked since the connection opened no longer works, even if
+        the announcement of its revocation never reached this process (a short cached look-up)."""
+        context = self.context
+        if context.authenticated is None:
+            return
+        try:
+            await context.services.keys.authenticate(_authorization(context.connection_params))
+        except Unauthenticated:
+            context.authenticated = None  # the operation then fails with UNAUTHENTICATED
 
     async def shutdown(self) -> None:
         self._idle_watch.cancel()
@@ -50,6 +67,23 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
 class CrmGraphQL(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = IdleClosingHandler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as error:
+            # Refusals answer as JSON errors, like everything else the endpoint says.
+            response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise HTTPException(400, "the request body is nested too deeply") from None
 
     def __init__(self, *args: Any, idle_seconds: float = 300.0, **kwargs: Any) -> None:
         # Only graphql-transport-ws: its connection_init is where the key is checked.
@@ -78,14 +112,15 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, Any] | None:
         """A websocket must authenticate in connection_init, before any subscription can start."""
-        params = context.connection_params or {}
-        authorization = params.get("authorization") or params.get("Authorization")
         try:
-            context.authenticated = await context.services.keys.authenticate(
-                authorization if isinstance(authorization, str) else None
-            )
+            context.authenticated = await context.services.keys.authenticate(_authorization(context.connection_params))
         except Unauthenticated as error:
             raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
         except ConnectionFailure:
             raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE", "message": OUTAGE_MESSAGE}) from None
         return {"workspaceId": context.authenticated.workspace_id, "role": context.authenticated.role.value}
+
+
+def _authorization(params: dict[str, Any] | None) -> str | None:
+    value = (params or {}).get("authorization") or (params or {}).get("Authorization")
+    return value if isinstance(value, str) else None

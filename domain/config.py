@@ -24,6 +24,10 @@ class AppConfig(BaseSettings):
     max_query_cost: int = Field(default=20_000, ge=10)
     rate_limit_capacity: int = Field(default=60_000, ge=10)
     rate_limit_per_second: float = Field(default=2_000.0, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # A known key is trusted this long without a database look-up (revocations announced on Redis end it
+    # at once; this is the bound when that announcement is lost).
+    key_cache_seconds: float = Field(default=5.0, ge=0)
     subscription_max_seconds: float = Field(default=3600.0, gt=0)
     websocket_idle_seconds: float = Field(default=300.0, gt=0)
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from functools import cache
 
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
 
 LOCALES = {"vi": "vi_VN", "zh": "zh_CN", "en": "en"}
+# How amounts are written in requests: ASCII digits, one optional decimal point, no exponent or "_" (a
+# sign is read so that a negative amount is refused as out of range rather than as unreadable).
+AMOUNT_TEXT = re.compile(r"-?[0-9]{1,24}(\.[0-9]{1,24})?", re.ASCII)
+# The largest amount stored, in minor units: sums of many of them still fit MongoDB's 64-bit integers.
+MAX_MINOR = 10**15
 
 
 @cache
@@ -24,9 +30,20 @@ def minor_digits(currency: str) -> int:
 
 
 def decimals_fit(amount: Decimal, currency: str) -> bool:
-    """True when ``amount`` has no more decimals than the currency allows (VND: none, USD: two)."""
-    exponent = amount.normalize().as_tuple().exponent
-    return not isinstance(exponent, int) or -exponent <= minor_digits(currency)
+    """True when ``amount`` has no more decimals than the currency allows (VND: none, USD: two).
+
+    Read from the exact digits: ``normalize()`` would first round to the context's 28 digits."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        return False  # NaN or infinity
+    if not any(digits):
+        return True
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - trailing_zeros) <= minor_digits(currency)
+
+
+def max_amount(currency: str) -> Decimal:
+    return from_minor(MAX_MINOR, currency)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:

@@ -25,6 +25,9 @@ RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
 RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
 BATCH_SIZE = 2000
 JOB_TIMEOUT_SECONDS = 600
+# Short, so that a refresh job lost with a worker holds back the next one only briefly (a duplicate
+# refresh in a backlog costs one more read of the workspace's stats, nothing else).
+RFM_REFRESH_PENDING_SECONDS = 30
 
 
 def pending_key(workspace_id: str, customer_id: str) -> str:
@@ -44,11 +47,14 @@ class RqRescoreQueue:
     async def request_rescore(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
         await asyncio.to_thread(self.request_rescore_now, workspace_id, customer_ids)
 
-    def request_rescore_now(self, workspace_id: str, customer_ids: Sequence[str]) -> int:
-        """Enqueue jobs for the customers without a pending request; returns how many were enqueued."""
+    def request_rescore_now(self, workspace_id: str, customer_ids: Sequence[str], *, force: bool = False) -> int:
+        """Enqueue jobs for the customers without a pending request; returns how many were enqueued.
+
+        ``force`` enqueues even where a request seems pending: its job may have died with a worker, and
+        the de-duplication key would hold back every retry until it expires."""
         fresh: list[str] = []
         try:
-            fresh = self._claim_pending(workspace_id, customer_ids)
+            fresh = self._claim_pending(workspace_id, customer_ids, force=force)
             for start in range(0, len(fresh), BATCH_SIZE):
                 self._queue.enqueue(
                     RESCORE_JOB,
@@ -70,7 +76,7 @@ class RqRescoreQueue:
     def request_rfm_refresh_now(self, workspace_id: str) -> bool:
         """One queued refresh per workspace at a time; the job releases the key when it starts."""
         try:
-            if not self._redis.set(rfm_refresh_key(workspace_id), 1, nx=True, ex=self._ttl):
+            if not self._redis.set(rfm_refresh_key(workspace_id), 1, nx=True, ex=RFM_REFRESH_PENDING_SECONDS):
                 return False
             self._queue.enqueue(
                 RFM_REFRESH_JOB, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400
@@ -119,9 +125,9 @@ class RqRescoreQueue:
         with contextlib.suppress(RedisError):
             self.release(workspace_id, customer_ids)
 
-    def _claim_pending(self, workspace_id: str, customer_ids: Sequence[str]) -> list[str]:
+    def _claim_pending(self, workspace_id: str, customer_ids: Sequence[str], *, force: bool) -> list[str]:
         pipe = self._redis.pipeline(transaction=False)
         for customer_id in customer_ids:
-            pipe.set(pending_key(workspace_id, customer_id), 1, nx=True, ex=self._ttl)
+            pipe.set(pending_key(workspace_id, customer_id), 1, nx=not force, ex=self._ttl)
         claimed = pipe.execute()
         return [customer_id for customer_id, ok in zip(customer_ids, claimed, strict=True) if ok]

@@ -46,12 +46,13 @@ def build_services(
     run_batch_size: int = BATCH_SIZE,
     revocations: KeyRevocationNotifier | None = None,
     progress: RunProgressPublisher | None = None,
+    key_cache_seconds: float = 0.0,
 ) -> Services:
     customers = CustomerRepository(db)
     orders = OrderRepository(db)
     interactions = InteractionRepository(db)
     workspaces = WorkspaceRepository(db)
-    keys = ApiKeyService(ApiKeyRepository(db), workspaces, revocations)
+    keys = ApiKeyService(ApiKeyRepository(db), workspaces, revocations, key_cache_seconds)
     runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size, progress)
     return Services(
         keys=keys,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -88,6 +89,8 @@ def not_in_future(value: datetime) -> datetime:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     if aware > datetime.now(UTC) + FUTURE_TOLERANCE:
         raise PydanticCustomError("IN_FUTURE", "must not be in the future")
+    if aware.year < 1900:
+        raise PydanticCustomError("OUT_OF_RANGE", "must be after 1900")
     return aware.astimezone(UTC)
 
 
@@ -99,20 +102,28 @@ def past_date(value: date) -> date:
     return value
 
 
-def reject_control_characters(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t\n" for ch in value):
-        raise PydanticCustomError("INVALID_CHARACTERS", "must not contain control characters")
-    return value
+# Bidirectional embeddings, overrides and isolates can make text display as something else.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_text(value: str) -> str:
+    """NFC-normalised (so that the same words compare equal however they were typed), without control or
+    bidirectional-override characters."""
+    if any((unicodedata.category(ch) == "Cc" and ch not in "\t\n") or ch in _BIDI_CONTROLS for ch in value):
+        raise PydanticCustomError("INVALID_CHARACTERS", "must not contain control or text-direction characters")
+    return unicodedata.normalize("NFC", value)
 
 
 PastTimestamp = Annotated[datetime, AfterValidator(not_in_future)]
 PastDate = Annotated[date, AfterValidator(past_date)]
 
 
-_NO_CONTROL = AfterValidator(reject_control_characters)
+_NO_CONTROL = AfterValidator(clean_text)
 
 # Bounded, trimmed text fields.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), _NO_CONTROL]
 NameText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _NO_CONTROL]
 LabelText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), _NO_CONTROL]
 NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), _NO_CONTROL]
+# Free text that may be empty (custom attribute values).
+AnyText = Annotated[str, StringConstraints(max_length=1000), _NO_CONTROL]

@@ -35,15 +35,19 @@ def classify_age_band(batch: CustomerBatch, settings: AgeBandSettings) -> ClassS
         "age_band",
         AGE_BAND_CODES,
         code_index,
-        {"age": age, "next_change_at": _next_band_birthday(batch, age, bounds, known)},
+        {"age": age, "next_change_at": next_birthday_reaching(batch, age, bounds)},
     )
 
 
-def _next_band_birthday(batch: CustomerBatch, age: np.ndarray, bounds: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Epoch seconds of the birthday on which the band next changes; NaN when it never will."""
-    later = bounds[None, :] > age[:, None]
+def next_birthday_reaching(batch: CustomerBatch, age: np.ndarray, ages: np.ndarray) -> np.ndarray:
+    """Epoch seconds of the birthday on which the customer next reaches one of ``ages``; NaN when they
+    never will (or the age is unknown: -1)."""
+    known = age >= 0
+    if len(ages) == 0:
+        return np.full(len(age), np.nan)
+    later = ages[None, :] > age[:, None]
     has_next = known & later.any(axis=1)
-    next_age = np.where(has_next, bounds[np.argmax(later, axis=1)], 0)
+    next_age = np.where(has_next, ages[np.argmax(later, axis=1)], 0)
     year = np.where(has_next, batch.birth_year + next_age, 1970)
     dates = (
         (year - 1970).astype("datetime64[Y]").astype("datetime64[M]")

@@ -35,6 +35,18 @@ class ScoringSettings:
     hysteresis: dict[str, Hysteresis] = field(default_factory=lambda: dict(DEFAULT_HYSTERESIS))
 
 
+# Class sets computed from a sensitive field (birth date, personality) are sensitive as a whole: their
+# codes, dates and next changes would reveal the field to roles that may not read it.
+ALWAYS_SENSITIVE: frozenset[str] = frozenset({"age_band", "approach"})
+
+
+def sensitive_class_sets(settings: ScoringSettings) -> frozenset[str]:
+    """The class sets that read a sensitive field under these settings (market fit when it checks age)."""
+    rule = settings.market_fit
+    uses_age = rule.min_age is not None or rule.max_age is not None
+    return ALWAYS_SENSITIVE | ({"market_fit"} if uses_age else frozenset())
+
+
 # The ordered class sets, where moving down waits for a margin or a grace period.
 DEFAULT_HYSTERESIS: dict[str, Hysteresis] = {
     "spend_tier": Hysteresis(margin_percent=10.0),
@@ -108,9 +120,16 @@ def _within_margin(
     return (current >= 0) & (batch.net_spend >= floor)
 
 
-def next_transition_at(results: list[ClassSetResult], size: int) -> FloatArray:
-    """Per customer, the earliest moment a class changes with time alone (NaN: none pending)."""
-    due = [result.facts["next_change_at"] for result in results if "next_change_at" in result.facts]
+def next_transition_at(
+    results: list[ClassSetResult], size: int, leaving_out: frozenset[str] = frozenset()
+) -> FloatArray:
+    """Per customer, the earliest moment a class changes with time alone (NaN: none pending), not
+    counting the class sets in ``leaving_out``."""
+    due = [
+        result.facts["next_change_at"]
+        for result in results
+        if "next_change_at" in result.facts and result.key not in leaving_out
+    ]
     if not due:
         return np.full(size, np.nan)
     return np.fmin.reduce(np.vstack(due).astype(np.float64), axis=0)  # type: ignore[no-any-return]

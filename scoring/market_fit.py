@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.age_band import next_birthday_reaching
 from scoring.batch import CustomerBatch
 from scoring.result import ClassSetResult, IntArray
 
@@ -38,9 +39,16 @@ def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule
         if holds is not None:
             failed = np.where(holds, failed, name)
     code_index = np.where(failed == "", 0, 1).astype(np.int64)
+    # The fit changes on the birthday that reaches min_age or passes max_age.
+    turning = sorted(a for a in (rule.min_age, None if rule.max_age is None else rule.max_age + 1) if a is not None)
     return ClassSetResult(
         "market_fit",
         MARKET_FIT_CODES,
         code_index,
-        {"failed_condition": failed, "country": batch.country, "city": batch.city},
+        {
+            "failed_condition": failed,
+            "country": batch.country,
+            "city": batch.city,
+            "next_change_at": next_birthday_reaching(batch, age, np.asarray(turning, dtype=np.int64)),
+        },
     )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from starlette.testclient import TestClient
 
 from api.app import create_app
 from devstack.processes import ManagedProcess, free_port, start_mongo_dev_server, start_redis
+from domain.auth.keys import hash_token
 from domain.auth.principals import Role
 from domain.config import AppConfig
 from domain.services import Services
@@ -85,6 +90,17 @@ def corrupt(config: AppConfig, customer_id: str, update: dict[str, Any]) -> None
     client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
     try:
         client[config.mongodb_db]["customers"].update_one({"_id": customer_id}, update)
+    finally:
+        client.close()
+
+
+def revoke_behind_the_apis_back(config: AppConfig, token: str) -> None:
+    """Revoke a key in MongoDB without the announcement on Redis that API processes listen to."""
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+    try:
+        client[config.mongodb_db]["api_keys"].update_one(
+            {"token_hash": hash_token(token)}, {"$set": {"revoked_at": datetime.now(UTC)}}
+        )
     finally:
         client.close()
 
@@ -163,6 +179,14 @@ class Api:
         assert self.client.portal is not None
         return self.client.portal.call(async_fn, *args)
 
+    def hub_listening(self, count: int, seconds: float = 10.0) -> None:
+        """Wait until the API's event hub has ``count`` subscriptions registered (no sleeping on a guess)."""
+        hub = self.client.app.state.hub  # type: ignore[attr-defined]
+        deadline = time.monotonic() + seconds
+        while hub.listening() < count:
+            assert time.monotonic() < deadline, f"{hub.listening()} subscriptions registered, wanted {count}"
+            time.sleep(0.01)
+
     def gql(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
@@ -206,6 +230,17 @@ def add_key(api: Api, workspace: Workspace, role: Role, user_name: str = "someon
 @pytest.fixture
 def shop(api: Api) -> Workspace:
     return make_workspace(api)
+
+
+def receive_within(ws: Any, seconds: float) -> dict[str, Any]:
+    """The websocket's next message, or a test failure after ``seconds`` (instead of waiting forever)."""
+    pool = ThreadPoolExecutor(1)
+    try:
+        return pool.submit(ws.receive_json).result(timeout=seconds)  # type: ignore[no-any-return]
+    except FutureTimeout:
+        raise AssertionError(f"no message within {seconds} s") from None
+    finally:
+        pool.shutdown(wait=False)  # a receive still blocked ends when the websocket closes
 
 
 def run_worker(config: AppConfig) -> None:

@@ -104,3 +104,49 @@ def test_only_admins_change_settings(api: Api, shop: Workspace, role: Role) -> N
     _, token = add_key(api, shop, role)
     body = api.gql(UPDATE, {"input": {"classSet": "spend_tier", "params": {"platinum": 6_000_000}}}, token)
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_change_that_changes_nothing_stores_no_new_version(api: Api, shop: Workspace) -> None:
+    before = {s["key"]: s for s in api.ok(VERSION, None, shop.admin)["classSets"]}["spend_tier"]
+    same = {"classSet": "spend_tier", "params": {"platinum": before["settings"]["platinum"]}}
+    payload = api.ok(UPDATE, {"input": same}, shop.admin)["updateClassSet"]
+    assert payload["run"] is None
+    assert payload["classSet"]["settingsVersion"] == before["settingsVersion"]
+
+
+def test_labels_are_bounded_in_number_and_text(api: Api, shop: Workspace) -> None:
+    many = [{"code": f"c{i}", "vi": "a", "zh": "a", "en": "a"} for i in range(40)]
+    errors = api.gql(UPDATE, {"input": {"classSet": "spend_tier", "labels": many}}, shop.admin)["data"][
+        "updateClassSet"
+    ]["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("labels", "TOO_MANY_ITEMS")]
+    sneaky = [{"code": "new", "vi": "Mới\u202e", "zh": "新", "en": "New"}]
+    errors = api.gql(UPDATE, {"input": {"classSet": "spend_tier", "labels": sneaky}}, shop.admin)["data"][
+        "updateClassSet"
+    ]["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("labels.new", "INVALID_CHARACTERS")]
+
+
+DRY = """mutation($input: ClassSetUpdateInput!) {
+  updateClassSet(input: $input, dryRun: true) {
+    classSet { settingsVersion settings } run { id status dryRun } errors { code } } }"""
+RUN = "query($id: ID!) { scoringRun(id: $id) { status dryRun transitions { classSet from to count } } }"
+
+
+def test_a_settings_change_can_be_tried_first_and_saves_nothing(api: Api, shop: Workspace, config: AppConfig) -> None:
+    customers = [create_customer(api, shop.admin, name=f"Khách {i}") for i in range(3)]
+    for customer_id, total in zip(customers, ("6000000", "8000000", "30000000"), strict=True):
+        record_order(api, shop.admin, customer_id, total, status="PAID")
+    run_worker(config)
+    version = {s["key"]: s for s in api.ok(VERSION, None, shop.admin)["classSets"]}["spend_tier"]["settingsVersion"]
+    tried = api.ok(DRY, {"input": {"classSet": "spend_tier", "params": {"platinum": 7_000_000}}}, shop.admin)
+    payload = tried["updateClassSet"]
+    assert payload["classSet"]["settings"]["platinum"] == 7_000_000  # as proposed...
+    assert payload["run"]["dryRun"] is True
+    run_worker(config)
+    run = api.ok(RUN, {"id": payload["run"]["id"]}, shop.admin)["scoringRun"]
+    assert run["status"] == "COMPLETED"
+    assert run["transitions"] == [{"classSet": "spend_tier", "from": "platinum", "to": "new", "count": 1}]
+    saved = {s["key"]: s for s in api.ok(VERSION, None, shop.admin)["classSets"]}["spend_tier"]
+    assert (saved["settingsVersion"], saved["settings"]["platinum"]) == (version, 5_000_000)  # ...not saved
+    assert _tier(api, shop.admin, customers[0])["code"] == "platinum"

@@ -42,7 +42,8 @@ def test_cli_reports_bad_input_without_a_traceback(cli_env: None) -> None:
 
 def test_health_and_readiness(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/readyz").json() == {"ready": True, "mongodb": "ok", "redis": "ok"}
+    ready = api.client.get("/readyz").json()
+    assert (ready["ready"], ready["mongodb"], ready["redis"], ready["subscriptions"]) == (True, "ok", "ok", 0)
 
 
 def test_graphiql_only_when_enabled(config: AppConfig) -> None:

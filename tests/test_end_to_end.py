@@ -74,6 +74,14 @@ def _graphql(stack: LiveStack, query: str, variables: dict[str, Any] | None = No
     return body["data"]  # type: ignore[no-any-return]
 
 
+def _wait_for_subscriptions(stack: LiveStack, count: int) -> None:
+    """The API reports its registered subscriptions on /readyz: a handshake, not a guess."""
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_SECONDS
+    while httpx2.get(f"{stack.base}/readyz", timeout=5).json()["subscriptions"] < count:
+        assert time.monotonic() < deadline, "the subscription never registered"
+        time.sleep(0.02)
+
+
 async def _next_message(ws: Any, wanted: str) -> dict[str, Any]:
     while True:
         message = json.loads(await asyncio.wait_for(ws.recv(), DELIVERY_TIMEOUT_SECONDS))
@@ -106,7 +114,7 @@ def test_paid_orders_reach_a_subscriber_as_a_spend_tier_change(live_stack: LiveS
                     }
                 )
             )
-            await asyncio.sleep(0.3)  # let the subscription register before the change happens
+            await asyncio.to_thread(_wait_for_subscriptions, live_stack, 1)  # registered before the change
             started = time.monotonic()
             for number in range(3):
                 order = {

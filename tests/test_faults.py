@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.app import create_app
-from devstack.processes import free_port, start_mongo_dev_server, start_redis, start_worker
+from devstack.processes import ManagedProcess, free_port, start_mongo_dev_server, start_redis, start_worker
 from domain.config import AppConfig
-from tests.conftest import Api, create_customer, make_workspace, process_env, record_order
+from tests.conftest import Api, create_customer, make_workspace, process_env, receive_within, record_order
 
 needs_local_mongo = pytest.mark.skipif(
     bool(os.environ.get("MONGODB_URI")), reason="stops and restarts the MongoDB server, so only the local one"
@@ -30,24 +31,25 @@ def _wait_for(check: object, seconds: float) -> bool:
 
 
 @pytest.fixture
-def own_mongo(config: AppConfig, tmp_path: Path) -> Iterator[tuple[AppConfig, int]]:
+def own_mongo(config: AppConfig, tmp_path: Path) -> Iterator[tuple[AppConfig, int, ManagedProcess]]:
     port = free_port()
     process, uri = start_mongo_dev_server(port, tmp_path / "mongo.log")
-    yield config.model_copy(update={"mongodb_uri": uri}), port
+    # No cached keys: the test shows what the API says once the database forgot them.
+    yield config.model_copy(update={"mongodb_uri": uri, "key_cache_seconds": 0}), port, process
     process.stop()
 
 
 @needs_local_mongo
 def test_mongodb_outage_gives_a_clear_error_and_the_api_recovers(
-    own_mongo: tuple[AppConfig, int], tmp_path: Path
+    own_mongo: tuple[AppConfig, int, ManagedProcess], tmp_path: Path
 ) -> None:
-    config, port = own_mongo
+    config, port, mongo_process = own_mongo
     with TestClient(create_app(config)) as client:
         api = Api(client)
         shop = make_workspace(api)
         assert api.ok("{ customers { totalCount } }", None, shop.admin)
 
-        os.system(f"pkill -9 -f 'devstack.mongo_server --port {port}'")
+        mongo_process.kill()
         started = time.monotonic()
         body = api.gql("{ customers { totalCount } }", None, shop.admin)
         assert time.monotonic() - started < 15
@@ -126,12 +128,17 @@ def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: A
                 )
                 assert ws.receive_json()["payload"]["data"]["customerClassChanged"]["current"] == "none"
 
+                # The worker is paused so that it cannot publish before the API listens again: an event
+                # published while nobody subscribes is gone (a resumable subscription would replay it).
+                os.kill(worker.process.pid, signal.SIGSTOP)
                 redis_process.stop()  # the queue and the pub/sub go away...
+                assert _wait_for(lambda: client.get("/readyz").json()["events"] is False, 30)
                 record_order(api, shop.admin, customer_id, "6000000", status="PAID")  # ...while a write happens
                 redis_process, _ = start_redis(port, tmp_path / "redis-again.log")
-                time.sleep(2)  # the event hub reconnects within a second; the worker sweeps every second
+                assert _wait_for(lambda: client.get("/readyz").json()["events"] is True, 30)
+                os.kill(worker.process.pid, signal.SIGCONT)  # it reconnects and its sweeper finds the work
 
-                message = ws.receive_json()
+                message = receive_within(ws, 60)
                 assert message["payload"]["data"]["customerClassChanged"]["current"] == "platinum"
     finally:
         worker.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,8 +13,9 @@ from starlette.websockets import WebSocketDisconnect
 from api.app import create_app
 from api.edge import EdgeLimits
 from api.schema import build_schema
+from domain.auth.principals import Role
 from domain.config import AppConfig
-from tests.conftest import Api, Workspace, create_customer, make_workspace
+from tests.conftest import Api, Workspace, add_key, create_customer, make_workspace, revoke_behind_the_apis_back
 
 
 def _codes(body: dict) -> list[str]:  # type: ignore[type-arg]
@@ -183,3 +185,85 @@ def test_only_the_graphql_transport_ws_protocol_is_spoken(api: Api) -> None:
 def test_oversized_filters_are_refused(api: Api, shop: Workspace, filter: dict[str, object], field: str) -> None:
     body = api.gql("query($f: CustomerFilter) { customers(filter: $f) { totalCount } }", {"f": filter}, shop.admin)
     assert body["errors"][0]["extensions"]["field"] == field
+
+
+def test_cost_uses_the_operations_own_variable_defaults(api: Api, shop: Workspace) -> None:
+    literal = api.gql("{ customers(first: 100) { edges { node { name } } } }", None, shop.admin)
+    defaulted = api.gql("query($n: Int = 100) { customers(first: $n) { edges { node { name } } } }", None, shop.admin)
+    given = api.gql("query($n: Int = 1) { customers(first: $n) { edges { node { name } } } }", {"n": 100}, shop.admin)
+    assert literal["extensions"]["cost"] == defaulted["extensions"]["cost"] == given["extensions"]["cost"]
+
+
+def test_calls_without_a_key_are_rate_limited_per_client_address(strict_api: Api) -> None:
+    query = "{ customers(first: 40) { edges { node { name } } } }"
+    codes = [_codes(strict_api.gql(query)) for _ in range(4)]
+    assert codes[0] == ["UNAUTHENTICATED"] and ["RATE_LIMITED"] in codes
+
+
+@pytest.mark.parametrize("size", [300 * 1024, 50 * 1024 * 1024])
+def test_oversized_bodies_are_refused_before_parsing(api: Api, shop: Workspace, size: int) -> None:
+    body = b'{"query": "{ customers { totalCount } }", "variables": {"x": "' + b"a" * size + b'"}}'
+    response = api.client.post(
+        "/graphql", content=body, headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+
+def test_a_deeply_nested_body_is_a_json_bad_request(api: Api, shop: Workspace) -> None:
+    body = '{"query": "{ customers { totalCount } }", "variables": {"x": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    response = api.client.post(
+        "/graphql", content=body, headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_two_operations_need_an_operation_name(api: Api, shop: Workspace) -> None:
+    document = 'query A { customers { totalCount } } mutation B { deleteCustomer(id: "x") { deletedId } }'
+    body = api.gql(document, None, shop.admin)
+    assert body["data"] is None and _codes(body) == ["OPERATION_NAME_REQUIRED"]
+    named = api.client.post(
+        "/graphql",
+        json={"query": document, "operationName": "A"},
+        headers={"Authorization": f"Bearer {shop.admin}"},
+    )
+    assert named.json()["data"]["customers"]["totalCount"] == 0
+
+
+def test_large_input_is_never_echoed_back(api: Api, shop: Workspace) -> None:
+    huge = "x" * 200_000
+    for query, variables in (
+        ("query($s: String!) { classDistribution(classSet: $s) { code } }", {"s": huge}),
+        ("query($n: Int) { customers(first: $n) { totalCount } }", {"n": huge}),
+        ("mutation($i: CustomerInput!) { createCustomer(input: $i) { errors { message } } }", {"i": {"name": huge}}),
+    ):
+        response = api.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {shop.admin}"}
+        )
+        assert response.status_code == 200 and len(response.text) < 2_000, response.text[:200]
+
+
+def test_a_class_filter_with_thousands_of_codes_is_refused_at_once(api: Api, shop: Workspace) -> None:
+    query = "query($f: CustomerFilter) { customers(filter: $f) { totalCount } }"
+    codes = ["none"] * 20_000
+    body = api.gql(query, {"f": {"class": {"classSet": "spend_tier", "codes": codes}}}, shop.admin)
+    assert _codes(body) == ["TOO_MANY_ITEMS"]
+
+
+def test_a_revoked_key_stops_on_open_websockets_without_the_announcement(config: AppConfig) -> None:
+    quick = config.model_copy(update={"key_cache_seconds": 0.2})
+    with TestClient(create_app(quick)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        _, token = add_key(api, shop, Role.SALES, "Lan")
+        query = 'subscription { customerClassChanged(classSet: "spend_tier") { current } }'
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            revoke_behind_the_apis_back(quick, token)  # no pub/sub message: as if Redis lost it
+            time.sleep(0.3)  # the cached look-up expires
+            ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": query}})
+            message = ws.receive_json()
+            assert "UNAUTHENTICATED" in str(message)
+        assert _codes(api.gql("{ customers { totalCount } }", None, token)) == ["UNAUTHENTICATED"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import redis
 from rq import Queue
 
 from domain.config import AppConfig
 from domain.queueing import RESCORE_JOB, pending_key
-from tests.conftest import Api, Workspace, create_customer, record_order, run_worker
+from tests.conftest import Api, Workspace, corrupt, create_customer, record_order, run_worker
 
 CUSTOMER = """
 query($id: ID!) {
@@ -142,3 +144,18 @@ def test_retried_status_change_is_a_no_op(api: Api, shop: Workspace) -> None:
     for _ in range(2):
         result = api.ok(SET_STATUS, {"id": order["id"], "status": "REFUNDED", "refund": "200000"}, shop.admin)
         assert result["setOrderStatus"]["order"]["status"] == "REFUNDED"
+
+
+def test_a_customer_whose_job_died_with_its_worker_is_requeued(
+    api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    record_order(api, shop.admin, customer_id, "7000000", status="PAID")
+    # A worker took the job and died: the job is gone but its de-duplication key is still held.
+    Queue(config.rq_queue, connection=redis_client).empty()  # type: ignore[no-untyped-call]
+    assert redis_client.exists(pending_key(shop.id, customer_id))
+    run_worker(config)
+    assert _customer(api, shop.admin, customer_id)["classes"] == []  # not yet: its job may still be queued
+    corrupt(config, customer_id, {"$set": {"scoring.dirty_since": datetime.now(UTC) - timedelta(minutes=10)}})
+    run_worker(config)  # dirty for several sweeps: the sweeper re-queues it despite the key
+    assert _spend_tier(_customer(api, shop.admin, customer_id))["code"] == "platinum"

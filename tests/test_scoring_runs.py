@@ -275,6 +275,7 @@ def test_starting_a_run_costs_the_same_database_work_whatever_the_workspace_size
             _start(api, shop.admin)
         return counted.total
 
+    start_cost()  # the first request also looks the key up
     small = start_cost()
     _customers(api, shop, 12)
     assert start_cost() == small

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.conftest import CREATE_CUSTOMER, RECORD_ORDER, Api, Workspace, create_customer, record_order
+from domain.config import AppConfig
+from tests.conftest import CREATE_CUSTOMER, RECORD_ORDER, Api, Workspace, create_customer, record_order, run_worker
 
 FUTURE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
 COUNTS = "{ customers { totalCount edges { node { orders(first: 100) { id } interactions(first: 100) { id } } } } }"
@@ -27,6 +29,9 @@ CUSTOMER_CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"name": ""}, "name", "INVALID_LENGTH"),
     ({"name": "x" * 201}, "name", "INVALID_LENGTH"),
     ({"name": "a\x00b"}, "name", "INVALID_CHARACTERS"),
+    ({"name": "Lan \u202egnp.exe"}, "name", "INVALID_CHARACTERS"),  # a right-to-left override
+    ({"city": "Huế\u2066"}, "city", "INVALID_CHARACTERS"),
+    ({"attributes": [{"key": "k", "value": "ring\x07"}]}, "attributes.0.value", "INVALID_CHARACTERS"),
     ({"email": "an@"}, "email", "INVALID_EMAIL"),
     ({"phone": "+84 12"}, "phone", "INVALID_PHONE"),
     ({"birthDate": "2999-01-01"}, "birthDate", "NOT_IN_PAST"),
@@ -59,6 +64,15 @@ def test_customer_input_errors(api: Api, shop: Workspace, fields: dict[str, Any]
 ORDER_CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"total": "-1"}, "total", "OUT_OF_RANGE"),
     ({"total": "100.5"}, "total", "TOO_MANY_DECIMALS"),
+    ({"total": "99999999999999.999999999999999"}, "total", "TOO_MANY_DECIMALS"),  # not rounded
+    ({"total": "10000000000000001"}, "total", "OUT_OF_RANGE"),  # more than is stored
+    ({"total": "١٢٣"}, "total", "INVALID_AMOUNT"),  # Arabic-Indic digits
+    ({"total": "1_000"}, "total", "INVALID_AMOUNT"),
+    ({"total": "1e3"}, "total", "INVALID_AMOUNT"),
+    ({"total": "NaN"}, "total", "INVALID_AMOUNT"),
+    ({"total": "100", "discount": "101"}, "discount", "DISCOUNT_OVER_TOTAL"),
+    ({"placedAt": "1899-12-31T00:00:00Z"}, "placedAt", "OUT_OF_RANGE"),
+    ({"channel": "web\u202e"}, "channel", "INVALID_CHARACTERS"),
     ({"discount": "-5"}, "discount", "OUT_OF_RANGE"),
     ({"currency": "XYZ"}, "currency", "UNKNOWN_CURRENCY"),
     ({"currency": "USD"}, "currency", "CURRENCY_MISMATCH"),
@@ -101,6 +115,8 @@ mutation($id: ID!, $status: OrderStatus!, $refund: Decimal) {
         ("PAID", "REFUNDED", "0", "refundAmount", "OUT_OF_RANGE"),
         ("PAID", "REFUNDED", "-3", "refundAmount", "INVALID_AMOUNT"),
         ("PAID", "REFUNDED", "1.5", "refundAmount", "INVALID_AMOUNT"),
+        ("PAID", "REFUNDED", "1_0", "refundAmount", "INVALID_AMOUNT"),
+        ("PAID", "REFUNDED", "1e400", "refundAmount", "INVALID_AMOUNT"),
     ],
 )
 def test_order_status_errors(
@@ -142,6 +158,8 @@ mutation($input: InteractionInput!) {
         ({"kind": "SERVICE_RATING", "rating": 6}, "rating", "OUT_OF_RANGE"),
         ({"kind": "VISIT", "at": FUTURE}, "at", "IN_FUTURE"),
         ({"kind": "MESSAGE", "note": "x" * 2001}, "note", "INVALID_LENGTH"),
+        ({"kind": "MESSAGE", "note": "hi\u202d"}, "note", "INVALID_CHARACTERS"),
+        ({"kind": "VISIT", "at": "1800-01-01T00:00:00Z"}, "at", "OUT_OF_RANGE"),
         ({"kind": "VISIT", "customerId": "000000000000000000000000"}, "customerId", "UNKNOWN_CUSTOMER"),
     ],
 )
@@ -152,3 +170,31 @@ def test_interaction_input_errors(api: Api, shop: Workspace, fields: dict[str, A
     assert payload["interaction"] is None
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [(field, code)]
     assert _written(api, shop.admin) == (1, 0, 0)
+
+
+def test_text_is_stored_and_compared_in_one_unicode_form(api: Api, shop: Workspace) -> None:
+    decomposed_name = unicodedata.normalize("NFD", "Nguyễn Thị Hà")
+    decomposed_city = unicodedata.normalize("NFD", "Hà Nội")
+    customer_id = create_customer(api, shop.admin, name=decomposed_name, city=decomposed_city, tags=["khách quen"])
+    stored = api.ok("query($id: ID!) { customer(id: $id) { name city } }", {"id": customer_id}, shop.admin)
+    assert stored["customer"] == {"name": "Nguyễn Thị Hà", "city": "Hà Nội"}  # NFC
+    query = "query($f: CustomerFilter) { customers(filter: $f) { totalCount } }"
+    for filter in (
+        {"city": "Hà Nội"},
+        {"city": decomposed_city},
+        {"tags": [unicodedata.normalize("NFD", "khách quen")]},
+        {"text": "nguyen thi"},
+    ):
+        assert api.ok(query, {"f": filter}, shop.admin)["customers"]["totalCount"] == 1, filter
+
+
+def test_orders_that_cost_nothing_make_nobody_key_or_loyal(api: Api, shop: Workspace, config: AppConfig) -> None:
+    customer_id = create_customer(api, shop.admin)
+    for number in range(12):
+        record_order(api, shop.admin, customer_id, "0", status="PAID", externalId=f"free-{number}")
+    run_worker(config)
+    classes = api.ok("query($id: ID!) { customer(id: $id) { classes { classSet code } } }", {"id": customer_id},
+                     shop.admin)["customer"]["classes"]  # fmt: skip
+    codes = {c["classSet"]: c["code"] for c in classes}
+    assert codes["deal_status"] != "key" and codes["purchase_stage"] != "loyal"
+    assert codes["value_class"] != "loyal" and codes["rfm_group"] not in ("loyal", "champions")

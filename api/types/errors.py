@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
+from api.errors import clipped
 from domain.errors import DomainError
 
 
@@ -13,4 +14,6 @@ class UserError:
 
 
 def user_errors(error: DomainError) -> list[UserError]:
-    return [UserError(field=item.field, code=item.code, message=item.message) for item in error.as_field_errors()]
+    return [
+        UserError(field=item.field, code=item.code, message=clipped(item.message)) for item in error.as_field_errors()
+    ]

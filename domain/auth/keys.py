@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -128,16 +129,47 @@ class ApiKeyRepository:
         )
 
 
+class KeyCache:
+    """Recently seen keys, so that a busy client costs no database look-up per request.
+
+    Per process and short-lived: a revocation ends a key at once where its announcement arrives (the
+    API checks the revoked set as well), and within ``seconds`` everywhere else."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token_hash: str) -> Principal | None:
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        if self._seconds <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()  # bounded memory; the next requests simply look up again
+        self._entries[token_hash] = (principal, time.monotonic() + self._seconds)
+
+    def forget(self, key_id: str) -> None:
+        self._entries = {h: entry for h, entry in self._entries.items() if entry[0].key_id != key_id}
+
+
 class ApiKeyService:
     def __init__(
         self,
         keys: ApiKeyRepository,
         workspaces: WorkspaceRepository | None = None,
         notifier: KeyRevocationNotifier | None = None,
+        cache_seconds: float = 0.0,
     ) -> None:
         self._keys = keys
         self._workspaces = workspaces
         self._notifier = notifier
+        self._cache = KeyCache(cache_seconds)
 
     async def issue(
         self, workspace_id: str, user_id: str, role: Role, name: str, token: str | None = None
@@ -150,10 +182,18 @@ class ApiKeyService:
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal behind an ``Authorization: Bearer <key>`` value, or UNAUTHENTICATED."""
         token = parse_bearer(authorization)
-        principal = await self._keys.find_active_by_token(token) if token else None
+        if token is None:
+            raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")
+        token_hash = hash_token(token)
+        principal = self._cache.get(token_hash) or await self._keys.find_active_by_token(token)
         if principal is None:
             raise Unauthenticated("a valid API key is required: send 'Authorization: Bearer <key>'")
+        self._cache.put(token_hash, principal)
         return principal
+
+    def forget(self, key_id: str) -> None:
+        """A revocation announced by another process: stop trusting the cached key now."""
+        self._cache.forget(key_id)
 
     async def list(self, principal: Principal) -> list[ApiKeyInfo]:
         principal.require(Permission.MANAGE_KEYS)
@@ -200,6 +240,7 @@ class ApiKeyService:
 
     async def _revoke(self, principal: Principal, key_id: str) -> None:
         await self._keys.revoke(principal.workspace_id, key_id)
+        self._cache.forget(key_id)
         if self._notifier is not None:
             await self._notifier.key_revoked(key_id)
 

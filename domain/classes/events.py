@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo.errors import BulkWriteError
 
 from domain.auth.principals import Permission, Principal
-from domain.customers.models import SENSITIVE_EVIDENCE
 from domain.db import DUPLICATE_KEY, Database
 from domain.timestamps import aware
+from scoring.catalogue import ALWAYS_SENSITIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +36,14 @@ class ClassChangeEvent:
     at: datetime
     owner_id: str | None = None  # so that a sales rep's subscription carries only their customers
     version: int = 0
+    sensitive: bool = False  # the class set read a sensitive field (see scoring.catalogue)
 
     def visible_to(self, principal: Principal) -> bool:
-        return principal.scope.owner_id in (None, self.owner_id)
-
-    def shown_to(self, principal: Principal) -> ClassChangeEvent:
-        """Without access to personal details, evidence that repeats them (age, personality) is left out."""
-        if self.class_set in SENSITIVE_EVIDENCE and not principal.can(Permission.READ_SENSITIVE):
-            return replace(self, evidence={})
-        return self
+        """Within the caller's scope, and read from sensitive fields only for roles that may read those."""
+        sensitive = self.sensitive or self.class_set in ALWAYS_SENSITIVE
+        return principal.scope.owner_id in (None, self.owner_id) and (
+            not sensitive or principal.can(Permission.READ_SENSITIVE)
+        )
 
     def to_document(self) -> dict[str, Any]:
         document = asdict(self)

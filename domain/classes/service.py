@@ -5,6 +5,8 @@ from __future__ import annotations
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
+from domain.errors import Forbidden
+from scoring.catalogue import ALWAYS_SENSITIVE
 
 MAX_HISTORY = 200
 
@@ -19,8 +21,15 @@ class ClassHistoryService:
         """Newest first."""
         principal.require(Permission.READ)
         if class_set_key is not None:
-            class_set(class_set_key)
+            require_readable_class_set(principal, class_set(class_set_key).key)
         events = await self._events.history(
             principal.workspace_id, customer_id, class_set_key, min(max(limit, 0), MAX_HISTORY)
         )
-        return [event.shown_to(principal) for event in events if event.visible_to(principal)]
+        return [event for event in events if event.visible_to(principal)]
+
+
+def require_readable_class_set(principal: Principal, key: str, field: str = "classSet") -> None:
+    """Class sets read from sensitive fields cannot be asked for by roles that may not read those fields
+    (filters, distributions, history and subscriptions would reveal them customer by customer)."""
+    if key in ALWAYS_SENSITIVE and not principal.can(Permission.READ_SENSITIVE):
+        raise Forbidden(f"{key} is derived from personal details this role may not read", field=field)

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from domain.classes.catalogue import CLASS_SETS, LANGUAGES, class_set
 from domain.errors import FieldError, InvalidInput
-from domain.validation import LabelText, validate
+from domain.validation import LabelText, clean_text, validate
 from scoring.catalogue import DEFAULT_HYSTERESIS
 
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -175,7 +175,8 @@ def validated_update(
             )
     if labels is not None:
         errors += _label_errors(labels, codes)
-        updated["labels"] = {**(current.get("labels") or {}), **labels}
+        normalised = {code: {lang: _normalised(text) for lang, text in texts.items()} for code, texts in labels.items()}
+        updated["labels"] = {**(current.get("labels") or {}), **normalised}
     if colors is not None:
         errors += _color_errors(colors, codes)
         updated["colors"] = {**(current.get("colors") or {}), **colors}
@@ -206,6 +207,8 @@ def _collect(errors: list[FieldError], prefix: str, action: Any) -> Any:
 
 def _label_errors(labels: dict[str, dict[str, str]], codes: list[str]) -> list[FieldError]:
     errors = []
+    if len(labels) > len(codes):
+        return [FieldError("labels", "TOO_MANY_ITEMS", f"at most one entry per code ({len(codes)})")]
     for code, by_language in labels.items():
         if code not in codes:
             errors.append(FieldError(f"labels.{code}", "UNKNOWN_CLASS_CODE", f"codes are {', '.join(codes)}"))
@@ -213,11 +216,23 @@ def _label_errors(labels: dict[str, dict[str, str]], codes: list[str]) -> list[F
             errors.append(FieldError(f"labels.{code}", "LABELS_REQUIRED", "give a label in each of vi, zh and en"))
         elif any(len(text) > 60 for text in by_language.values()):
             errors.append(FieldError(f"labels.{code}", "INVALID_LENGTH", "labels have at most 60 characters"))
+        elif any(_normalised(text) is None for text in by_language.values()):
+            message = "labels must not contain control or text-direction characters"
+            errors.append(FieldError(f"labels.{code}", "INVALID_CHARACTERS", message))
     return errors
+
+
+def _normalised(text: str) -> str | None:
+    try:
+        return clean_text(text.strip())
+    except PydanticCustomError:
+        return None
 
 
 def _color_errors(colors: dict[str, str], codes: list[str]) -> list[FieldError]:
     errors = []
+    if len(colors) > len(codes):
+        return [FieldError("colors", "TOO_MANY_ITEMS", f"at most one entry per code ({len(codes)})")]
     for code, color in colors.items():
         if code not in codes:
             errors.append(FieldError(f"colors.{code}", "UNKNOWN_CLASS_CODE", f"codes are {', '.join(codes)}"))

@@ -29,22 +29,35 @@ class ClassSettingsService:
         self._workspaces = workspaces
         self._runs = runs
 
-    async def update(self, principal: Principal, change: ClassSetUpdate) -> tuple[Workspace, ScoringRun | None]:
-        """Returns the workspace with its new settings and, when classes can change, the run rescoring it."""
+    async def update(
+        self, principal: Principal, change: ClassSetUpdate, *, dry_run: bool = False
+    ) -> tuple[Workspace, ScoringRun | None]:
+        """Returns the workspace with its new settings and, when classes can change, the run rescoring it.
+
+        A change that changes nothing stores no new version. ``dry_run`` saves nothing: the workspace comes
+        back as it would be, with a dry scoring run reporting who would move from which code to which."""
         principal.require(Permission.MANAGE_SETTINGS)
         workspace = await self._workspaces.get(principal.workspace_id)
         if workspace is None:
             raise NotFound("workspace no longer exists")
         current = workspace.class_settings
+        stored = current.sets.get(change.class_set) or {}
         updated = validated_update(
             change.class_set,
-            current.sets.get(change.class_set) or {},
+            stored,
             _params_in_force(change.class_set, workspace),
             change.params,
             change.labels,
             change.colors,
             change.hysteresis,
         )
+        rescores = _rescores(change, stored, updated)
+        if dry_run:
+            override = {"class_set": change.class_set, "settings": updated}
+            run = await self._runs.start(principal, True, [change.class_set], override) if rescores else None
+            return workspace.with_class_set(change.class_set, updated), run
+        if updated == stored:
+            return workspace, None
         settings = ClassSettings(current.version + 1, {**current.sets, change.class_set: updated})
         saved = await self._workspaces.save_class_settings(
             workspace.id, current.version, settings, change.class_set, principal.user_id, datetime.now(UTC)
@@ -52,12 +65,16 @@ class ClassSettingsService:
         if not saved:
             raise Conflict("the settings changed while this request ran; read them again", code="VERSION_CONFLICT")
         run = None
-        if change.params is not None or change.hysteresis is not None:
-            # Labels and colours are read at display time; thresholds need every customer rescored.
+        if rescores:
             run = await self._runs.start(principal, dry_run=False, class_sets=[change.class_set])
         refreshed = await self._workspaces.get(workspace.id)
         assert refreshed is not None
         return refreshed, run
+
+
+def _rescores(change: ClassSetUpdate, stored: dict[str, Any], updated: dict[str, Any]) -> bool:
+    """Labels and colours are read at display time; thresholds and hysteresis need customers rescored."""
+    return any(stored.get(part) != updated.get(part) for part in ("params", "hysteresis"))
 
 
 def _params_in_force(key: str, workspace: Workspace) -> dict[str, Any]:

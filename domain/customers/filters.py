@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.auth.principals import CustomerScope
+from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
+from domain.classes.service import require_readable_class_set
 from domain.customers.models import LegalType
 from domain.customers.search_text import fold
 from domain.errors import FieldError, InvalidInput
@@ -33,8 +35,9 @@ class CustomerFilter:
     class_condition: ClassCondition | None = None
 
 
-def compile_filter(scope: CustomerScope, spec: CustomerFilter | None) -> dict[str, Any]:
+def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[str, Any]:
     """The MongoDB filter for ``spec`` within the caller's scope; raises InvalidInput for bad values."""
+    scope = principal.scope
     query = scope.query()
     if spec is None:
         return query
@@ -45,24 +48,27 @@ def compile_filter(scope: CustomerScope, spec: CustomerFilter | None) -> dict[st
     for name in ("city", "region"):
         value = getattr(spec, name)
         if value is not None:
-            query[name] = str(value)
+            query[name] = _nfc(value)
     if spec.owner_id is not None:
         # Within a sales scope, asking for another owner's customers finds none rather than widening it.
         query["owner_id"] = str(spec.owner_id) if scope.owner_id in (None, spec.owner_id) else {"$in": []}
     if spec.legal_type is not None:
         query["legal_type"] = spec.legal_type.value
     if spec.tags:
-        query["tags"] = {"$all": [str(tag) for tag in spec.tags]}
+        query["tags"] = {"$all": [_nfc(tag) for tag in spec.tags]}
     if spec.interests:
-        query["interests"] = {"$all": [str(interest) for interest in spec.interests]}
+        query["interests"] = {"$all": [_nfc(interest) for interest in spec.interests]}
     if spec.class_condition is not None:
-        query.update(_class_query(spec.class_condition))
+        query.update(class_query(principal, spec.class_condition))
     return query
 
 
-def _class_query(condition: ClassCondition) -> dict[str, Any]:
+def class_query(principal: Principal, condition: ClassCondition) -> dict[str, Any]:
     definition = class_set(condition.class_set, field_name="filter.class.classSet")
+    require_readable_class_set(principal, definition.key, field="filter.class.classSet")
     known = {code.code for code in definition.codes}
+    if len(condition.codes) > len(known):
+        raise InvalidInput([FieldError("filter.class.codes", "TOO_MANY_ITEMS", f"at most {len(known)} codes")])
     unknown = [code for code in condition.codes if code not in known]
     if unknown or not condition.codes:
         raise InvalidInput(
@@ -75,7 +81,16 @@ def _class_query(condition: ClassCondition) -> dict[str, Any]:
             ]
         )
     # definition.key comes from our catalogue, so the field name is never user-controlled.
-    return {f"classes.{definition.key}.code": {"$in": list(condition.codes)}}
+    query: dict[str, Any] = {f"classes.{definition.key}.code": {"$in": list(dict.fromkeys(condition.codes))}}
+    if not principal.can(Permission.READ_SENSITIVE):
+        # A class that read a sensitive field under the workspace's settings (market fit by age) stays hidden.
+        query[f"classes.{definition.key}.sensitive"] = {"$ne": True}
+    return query
+
+
+def _nfc(value: str) -> str:
+    """Stored text is NFC; so is what it is compared with, however the client's keyboard composed it."""
+    return unicodedata.normalize("NFC", str(value))
 
 
 def _check_sizes(spec: CustomerFilter) -> None:

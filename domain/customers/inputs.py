@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from domain.customers.models import Gender, IncomeBand, LegalType
-from domain.validation import LabelText, NameText, PastDate, ShortText
+from domain.validation import AnyText, LabelText, NameText, PastDate, ShortText
 
 MAX_LIST_ITEMS = 50
 MAX_ATTRIBUTES = 50
@@ -76,7 +76,7 @@ class AttributePair(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: Annotated[str, AfterValidator(valid_attribute_key)]
-    value: Annotated[str, Field(max_length=MAX_ATTRIBUTE_VALUE)]
+    value: AnyText
     sensitive: bool = False
 
 

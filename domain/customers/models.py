@@ -8,9 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.timestamps import aware
-
-# Class sets whose evidence repeats a sensitive field (the age, the personality type).
-SENSITIVE_EVIDENCE = frozenset({"age_band", "approach"})
+from scoring.catalogue import ALWAYS_SENSITIVE
 
 
 class LegalType(StrEnum):
@@ -81,6 +79,7 @@ class AssignedClass:
     since: datetime
     evidence: dict[str, Any]
     settings_version: int
+    sensitive: bool = False  # read from a sensitive field: shown only to roles that may read those
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -88,6 +87,7 @@ class AssignedClass:
             "since": self.since,
             "evidence": self.evidence,
             "settings_version": self.settings_version,
+            "sensitive": self.sensitive,
         }
 
     @classmethod
@@ -98,6 +98,7 @@ class AssignedClass:
             since=aware(document["since"]),
             evidence=document.get("evidence", {}),
             settings_version=document.get("settings_version", 1),
+            sensitive=bool(document.get("sensitive")) or class_set in ALWAYS_SENSITIVE,
         )
 
 
@@ -132,10 +133,11 @@ class Customer:
     stats: CustomerStats = field(default_factory=CustomerStats)
     classes: list[AssignedClass] = field(default_factory=list)
     next_class_change_at: datetime | None = None
+    next_public_class_change_at: datetime | None = None
 
     def without_sensitive_fields(self) -> Customer:
         """What a role without access to personal details sees: no birth date, income, personality,
-        sensitive attributes, nor the evidence that would reveal them."""
+        sensitive attributes, nor the classes read from them (their code, since and next change)."""
         return replace(
             self,
             birth_date=None,
@@ -143,9 +145,8 @@ class Customer:
             personality=None,
             attributes={k: v for k, v in self.attributes.items() if k not in self.sensitive_attributes},
             sensitive_attributes=[],
-            classes=[
-                replace(item, evidence={}) if item.class_set in SENSITIVE_EVIDENCE else item for item in self.classes
-            ],
+            classes=[item for item in self.classes if not item.sensitive],
+            next_class_change_at=self.next_public_class_change_at,
         )
 
     @classmethod
@@ -192,4 +193,5 @@ class Customer:
                 AssignedClass.from_document(key, value) for key, value in sorted((d.get("classes") or {}).items())
             ],
             next_class_change_at=aware((d.get("scoring") or {}).get("next_transition_at")),
+            next_public_class_change_at=aware((d.get("scoring") or {}).get("next_public_transition_at")),
         )

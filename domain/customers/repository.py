@@ -17,7 +17,8 @@ from domain.errors import DuplicateExternalId, FieldError, InvalidInput
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
     """The update part that tells the scorer this customer needs work; bundled into every write."""
-    return {"$set": {"scoring.dirty": True, "scoring.dirty_since": now}, "$inc": {"scoring.seq": 1}}
+    # dirty_since keeps the first moment of a dirty spell: the sweeper re-queues customers dirty too long.
+    return {"$set": {"scoring.dirty": True}, "$min": {"scoring.dirty_since": now}, "$inc": {"scoring.seq": 1}}
 
 
 class CustomerRepository:
@@ -66,7 +67,7 @@ class CustomerRepository:
     ) -> Customer | None:
         now = datetime.now(UTC)
         update = mark_dirty_update(now)
-        update["$set"].update({**set_fields, "updated_at": now})
+        update["$set"] = {**update["$set"], **set_fields, "updated_at": now}
         if "external_id" in set_fields:
             update["$set"]["external_key"] = external_key(scope.workspace_id, set_fields["external_id"])
         if "external_id" in unset_fields:

@@ -8,6 +8,7 @@ from typing import Any, overload
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
+from domain.classes.service import require_readable_class_set
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
@@ -57,7 +58,7 @@ class CustomerService:
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput([FieldError("first", "OUT_OF_RANGE", f"first must be between 0 and {MAX_PAGE_SIZE}")])
-        query = compile_filter(principal.scope, spec)
+        query = compile_filter(principal, spec)
         rows = await self._customers.page(query, after_id, first + 1)
         total = await self._customers.count(query)
         return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first, total)
@@ -68,7 +69,11 @@ class CustomerService:
         """Customers per code, in the class set's order, zeros included; not yet scored ones are left out."""
         principal.require(Permission.READ)
         definition = class_set(class_set_key)
-        counts = await self._customers.count_by_class(compile_filter(principal.scope, spec), definition.key)
+        require_readable_class_set(principal, definition.key)
+        query = compile_filter(principal, spec)
+        if not principal.can(Permission.READ_SENSITIVE):
+            query[f"classes.{definition.key}.sensitive"] = {"$ne": True}
+        counts = await self._customers.count_by_class(query, definition.key)
         return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
 
     async def create(self, principal: Principal, data: dict[str, Any]) -> Recorded[Customer]:

@@ -5,19 +5,34 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from domain.money import decimals_fit, is_known_currency
+from domain.money import AMOUNT_TEXT, decimals_fit, is_known_currency, max_amount
 from domain.orders.models import OrderStatus
 from domain.validation import LabelText, NameText, PastTimestamp, ShortText
 
 MAX_ITEMS = 200
-MAX_AMOUNT = Decimal("1e15")
+
+
+def plain_amount(value: object) -> object:
+    """Text must be an amount as people write it in ASCII digits; anything else is refused, not guessed."""
+    if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
+        raise PydanticCustomError("INVALID_AMOUNT", "write amounts with ASCII digits and at most one decimal point")
+    return value
 
 
 def fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
-    """Amounts may carry no more decimals than the workspace currency has (VND: none, USD: two)."""
+    """Amounts carry no more decimals than the workspace currency has (VND: none, USD: two), and fit what
+    is stored (integers in the minor unit)."""
     currency = (info.context or {})["currency"]
     if not decimals_fit(amount, currency):
         raise PydanticCustomError(
@@ -25,10 +40,14 @@ def fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
             "{currency} amounts have at most its minor-unit decimals",
             {"currency": currency},
         )
+    if amount > max_amount(currency):
+        raise PydanticCustomError("OUT_OF_RANGE", "at most {limit}", {"limit": str(max_amount(currency))})
     return amount
 
 
-Amount = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(fits_currency)]
+Amount = Annotated[
+    Decimal, BeforeValidator(plain_amount), Field(ge=0, allow_inf_nan=False), AfterValidator(fits_currency)
+]
 
 
 class OrderItemInput(BaseModel):
@@ -69,6 +88,14 @@ class OrderCreate(BaseModel):
                 {"expected": workspace_currency, "code": code},
             )
         return code
+
+    @field_validator("discount")
+    @classmethod
+    def within_total(cls, discount: Decimal, info: ValidationInfo) -> Decimal:
+        total = info.data.get("total")
+        if total is not None and discount > total:
+            raise PydanticCustomError("DISCOUNT_OVER_TOTAL", "the discount cannot be larger than the total")
+        return discount
 
     @field_validator("status")
     @classmethod

@@ -10,7 +10,7 @@ from domain.auth.principals import Permission, Principal
 from domain.customers.repository import CustomerRepository, require_customers
 from domain.db import fingerprint, new_id
 from domain.errors import Conflict, DuplicateExternalId, FieldError, InvalidInput, NotFound
-from domain.money import decimals_fit, to_minor
+from domain.money import AMOUNT_TEXT, decimals_fit, to_minor
 from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
@@ -87,7 +87,7 @@ class OrderService:
         return stored
 
     async def set_status(
-        self, principal: Principal, order_id: str, status: OrderStatus, refund_amount: Decimal | None
+        self, principal: Principal, order_id: str, status: OrderStatus, refund_amount: Decimal | str | None
     ) -> Order:
         principal.require(Permission.WRITE_CUSTOMERS)
         order = await self._visible(principal, order_id)
@@ -120,7 +120,7 @@ class OrderService:
         return workspace
 
 
-def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | None) -> int:
+def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | str | None) -> int:
     """The order's refunded total after this change; a refund is cumulative and never shrinks."""
     if status != OrderStatus.REFUNDED:
         if refund_amount is not None:
@@ -130,6 +130,11 @@ def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | No
         return order.refund_minor
     if refund_amount is None:
         return order.total_minor
+    if isinstance(refund_amount, str):
+        if not AMOUNT_TEXT.fullmatch(refund_amount):
+            message = "write amounts with ASCII digits and at most one decimal point"
+            raise InvalidInput([FieldError("refundAmount", "INVALID_AMOUNT", message)])
+        refund_amount = Decimal(refund_amount)
     try:
         valid = refund_amount.is_finite() and refund_amount >= 0 and decimals_fit(refund_amount, order.currency)
     except InvalidOperation:

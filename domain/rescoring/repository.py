@@ -39,6 +39,7 @@ class ScoringState:
     profile: ProfileFeatures
     owner_id: str | None = None
     next_transition_at: datetime | None = None
+    next_public_transition_at: datetime | None = None
     version: int = 0
     dirty: bool = False
 
@@ -54,6 +55,7 @@ class ScoredCustomer:
     events: list[ClassChangeEvent] = field(default_factory=list)
     stats_changed: bool = True
     next_transition_at: datetime | None = None
+    next_public_transition_at: datetime | None = None  # leaving out class sets read from sensitive fields
     next_transition_changed: bool = False
     version: int = 0
     dirty: bool = False
@@ -159,9 +161,12 @@ class ScoringRepository:
         await self.mark_dirty(workspace_id, ids)
         return ids
 
-    async def dirty_customers(self, limit: int) -> dict[str, list[str]]:
-        """Dirty customers of every workspace, grouped by workspace (for the sweeper)."""
-        return await self._grouped({"scoring.dirty": True}, limit)
+    async def dirty_customers(self, limit: int, *, dirty_before: datetime | None = None) -> dict[str, list[str]]:
+        """Dirty customers of every workspace (dirty since before ``dirty_before``), grouped by workspace."""
+        query: dict[str, Any] = {"scoring.dirty": True}
+        if dirty_before is not None:
+            query["scoring.dirty_since"] = {"$lt": dirty_before}
+        return await self._grouped(query, limit)
 
     async def due_customers(self, now: datetime, limit: int) -> dict[str, list[str]]:
         """Customers whose classes change with time alone by ``now`` (a birthday, a tenure boundary).
@@ -211,7 +216,12 @@ def _finish_operations(item: ScoredCustomer, written: set[str], clear_dirty: boo
     if (was_written and item.events) or (not was_written and item.delivered_pending):
         operations.append(UpdateOne(settled, {"$set": {"scoring.pending_events": []}}))
     if clear_dirty and item.dirty:
-        operations.append(UpdateOne({**settled, "scoring.seq": item.seq}, {"$set": {"scoring.dirty": False}}))
+        operations.append(
+            UpdateOne(
+                {**settled, "scoring.seq": item.seq},
+                {"$set": {"scoring.dirty": False}, "$unset": {"scoring.dirty_since": ""}},
+            )
+        )
     return operations
 
 
@@ -234,7 +244,8 @@ def _state(document: dict[str, Any]) -> ScoringState:
             city=document.get("city") or "",
             legal_type=document.get("legal_type") or "individual",
         ),
-        next_transition_at=aware(scoring["next_transition_at"]) if scoring.get("next_transition_at") else None,
+        next_transition_at=aware(scoring.get("next_transition_at")),
+        next_public_transition_at=aware(scoring.get("next_public_transition_at")),
         owner_id=document.get("owner_id"),
     )
 
@@ -243,6 +254,7 @@ def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
         "scoring.next_transition_at": item.next_transition_at,
+        "scoring.next_public_transition_at": item.next_public_transition_at,
         "scoring.version": item.version + 1,
         "scoring.pending_events": [event.to_document() for event in item.events],
     }

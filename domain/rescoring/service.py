@@ -19,7 +19,13 @@ from domain.rescoring.features import InteractionFeatures, OrderFeatures, build_
 from domain.rescoring.repository import ScoredCustomer, ScoringRepository, ScoringState
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.catalogue import ScoringSettings, classify_all, hold_demotions_of_ordered_sets, next_transition_at
+from scoring.catalogue import (
+    ScoringSettings,
+    classify_all,
+    hold_demotions_of_ordered_sets,
+    next_transition_at,
+    sensitive_class_sets,
+)
 from scoring.result import ClassSetResult
 from scoring.rfm import NO_BOUNDS, RfmBounds
 
@@ -150,12 +156,14 @@ def compute_changes(
     current, pending = _current_ordered_classes(states, results, settings)
     results = hold_demotions_of_ordered_sets(results, current, pending, batch, settings)
     due = next_transition_at(results, len(states))
+    sensitive = sensitive_class_sets(settings)
+    public_due = next_transition_at(results, len(states), leaving_out=sensitive)
     if only is not None:
         results = [result for result in results if result.key in only]
     scored = []
     for i, state in enumerate(states):
-        changed, events = _class_changes(workspace, state, results, i, now)
-        next_at = None if np.isnan(due[i]) else datetime.fromtimestamp(float(due[i]), UTC)
+        changed, events = _class_changes(workspace, state, results, i, now, sensitive)
+        next_at = _moment(due[i])
         stats = order_features[i].stats
         stored = CustomerStats.from_document(state.stats)
         scored.append(
@@ -168,13 +176,19 @@ def compute_changes(
                 stats_changed=stored != stats,
                 rfm_inputs_changed=_rfm_inputs(stored) != _rfm_inputs(stats),
                 next_transition_at=next_at,
-                next_transition_changed=next_at != state.next_transition_at,
+                next_public_transition_at=_moment(public_due[i]),
+                next_transition_changed=(next_at, _moment(public_due[i]))
+                != (state.next_transition_at, state.next_public_transition_at),
                 version=state.version,
                 dirty=state.dirty,
                 delivered_pending=bool(state.pending_events),
             )
         )
     return scored
+
+
+def _moment(epoch_seconds: float) -> datetime | None:
+    return None if np.isnan(epoch_seconds) else datetime.fromtimestamp(float(epoch_seconds), UTC)
 
 
 def _rfm_inputs(stats: CustomerStats) -> tuple[int, int, datetime | None]:
@@ -214,7 +228,12 @@ def _current_ordered_classes(
 
 
 def _class_changes(
-    workspace: Workspace, state: ScoringState, results: list[ClassSetResult], i: int, now: datetime
+    workspace: Workspace,
+    state: ScoringState,
+    results: list[ClassSetResult],
+    i: int,
+    now: datetime,
+    sensitive: frozenset[str],
 ) -> tuple[list[AssignedClass], list[ClassChangeEvent]]:
     version = workspace.class_settings.version
     result_version = state.version + 1  # what the write of these results will make the customer's version
@@ -227,10 +246,16 @@ def _class_changes(
         if result.key in _MONEY_EVIDENCE:
             evidence["currency"] = workspace.currency
         current = state.classes.get(result.key) or {}
-        if current.get("code") == code and current.get("evidence") == evidence:
+        is_sensitive = result.key in sensitive
+        if (current.get("code"), current.get("evidence"), current.get("sensitive", False)) == (
+            code,
+            evidence,
+            is_sensitive,
+        ):
             continue
         moved = current.get("code") != code
-        changed.append(AssignedClass(result.key, code, now if moved else current["since"], evidence, version))
+        since = now if moved else current["since"]
+        changed.append(AssignedClass(result.key, code, since, evidence, version, sensitive=is_sensitive))
         if moved:
             events.append(
                 ClassChangeEvent(
@@ -246,6 +271,7 @@ def _class_changes(
                     at=now,
                     owner_id=state.owner_id,
                     version=result_version,
+                    sensitive=is_sensitive,
                 )
             )
     return changed, events
