@@ -1,19 +1,23 @@
-"""Per-request context: the caller, the services, and DataLoaders built fresh for each request."""
+"""Per-request context: the caller, the services, the workspace and DataLoaders built fresh for each request."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from strawberry.dataloader import DataLoader
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from api.event_hub import EventHub
+from api.loaders import Loaders, build_loaders
 from api.rate_limit import RateLimiter
 from domain.auth.principals import Principal
 from domain.errors import ServiceUnavailable, Unauthenticated
 from domain.services import Services
-from domain.workspaces.models import User, Workspace
+from domain.workspaces.models import Workspace
 
 
 @dataclass
@@ -22,13 +26,15 @@ class RequestContext:
     hub: EventHub
     rate_limiter: RateLimiter | None = None
     authenticated: Principal | None = None
-    request: Any = None
-    response: Any = None
+    request: Request | WebSocket | None = None
+    response: Response | WebSocket | None = None
     connection_params: dict[str, Any] | None = None
     outage: ServiceUnavailable | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    _loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
-    _workspace: Workspace | None = None
+    _loaders: Loaders | None = None
+    # The read itself is shared: every resolver of the request awaits the same one, even those that
+    # start before it returns.
+    _workspace: asyncio.Task[Workspace] | None = None
 
     @property
     def principal(self) -> Principal:
@@ -40,17 +46,10 @@ class RequestContext:
         return self.authenticated
 
     @property
-    def users(self) -> DataLoader[str, User | None]:
-        loader = self._loaders.get("users")
-        if loader is None:
-            principal = self.principal
-
-            async def load(ids: list[str]) -> list[User | None]:
-                found = await self.services.workspace_repository.users_by_ids(principal.workspace_id, ids)
-                return [found.get(user_id) for user_id in ids]
-
-            loader = self._loaders["users"] = DataLoader(load_fn=load)
-        return loader
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = build_loaders(self.services, self.principal)
+        return self._loaders
 
     def forget_workspace(self) -> None:
         """After a change to the workspace's settings in this request, read them again."""
@@ -58,5 +57,5 @@ class RequestContext:
 
     async def workspace(self) -> Workspace:
         if self._workspace is None:
-            self._workspace = await self.services.workspaces.get(self.principal.workspace_id)
-        return self._workspace
+            self._workspace = asyncio.ensure_future(self.services.workspaces.get(self.principal.workspace_id))
+        return await self._workspace

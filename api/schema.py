@@ -13,6 +13,7 @@ from strawberry.types import ExecutionContext, Info
 from api.context import RequestContext
 from api.edge import EdgeLimits, edge_extensions
 from api.pagination import decode_cursor, encode_cursor
+from api.selection import wants_evidence
 from api.types.classes import ClassChange, ClassCount, ClassSet
 from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
 from api.types.enums import OrderStatusEnum
@@ -94,7 +95,7 @@ class Query:
     @strawberry.field
     async def customer(self, info: CrmInfo, id: strawberry.ID) -> Customer | None:
         context = info.context
-        found = await context.services.customers.get(context.principal, str(id))
+        found = await context.services.customers.get(context.principal, str(id), with_evidence=wants_evidence(info))
         return Customer.from_domain(found) if found else None
 
     @strawberry.field(description="Relay-style list in creation order; first is at most 100")
@@ -102,14 +103,15 @@ class Query:
         self, info: CrmInfo, filter: CustomerFilter | None = None, first: int = 20, after: str | None = None
     ) -> CustomerConnection:
         context = info.context
+        spec = filter.to_domain() if filter else None
         page = await context.services.customers.page(
-            context.principal, filter.to_domain() if filter else None, first, decode_cursor(after)
+            context.principal, spec, first, decode_cursor(after), with_evidence=wants_evidence(info)
         )
         edges = [CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c)) for c in page.customers]
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
-            total_count=page.total_count,
+            filter=spec,
         )
 
     @strawberry.field(description="The class sets, their codes, labels, colours and the settings in force")

@@ -81,40 +81,43 @@ class Database:
         await self.customers.create_indexes(
             [
                 _unique_external_id(),
-                # The sweeper looks for dirty customers across workspaces; only dirty ones are indexed.
+                # The sweeper looks for dirty customers across workspaces, jobs within theirs; only dirty
+                # ones are indexed.
                 IndexModel([("scoring.dirty", ASCENDING)], partialFilterExpression={"scoring.dirty": True}),
+                IndexModel(
+                    [("workspace_id", ASCENDING), ("scoring.dirty", ASCENDING)],
+                    partialFilterExpression={"scoring.dirty": True},
+                ),
                 # Due time-based changes (birthdays, tenure boundaries), found by the sweeper.
                 IndexModel(
                     [("scoring.next_transition_at", ASCENDING)],
                     partialFilterExpression={"scoring.next_transition_at": {"$type": "date"}},
                 ),
-                IndexModel([("workspace_id", ASCENDING), ("owner_id", ASCENDING), ("_id", ASCENDING)]),
             ]
-            # One per class set, for class filters and distributions (keys from our catalogue).
-            + [IndexModel([("workspace_id", ASCENDING), (f"classes.{key}.code", ASCENDING)]) for key in CLASS_SETS]
+            # Every list the API offers is in id order within a workspace, alone or after one filter field
+            # (the fields and class-set keys are ours, never a client's).
+            + [_by_workspace(field) for field in (None, *CUSTOMER_FILTER_FIELDS)]
+            + [_by_workspace(f"classes.{key}.code") for key in CLASS_SETS]
         )
-        await self.orders.create_indexes(
-            [
-                _unique_external_id(),
-                IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING)]),
-                IndexModel([("workspace_id", ASCENDING), ("status", ASCENDING)]),
-            ]
-        )
-        await self.interactions.create_indexes(
-            [
-                _unique_external_id(),
-                IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)]),
-            ]
-        )
+        # A customer's orders, interactions and class events: looked up by customer id, a page at a time.
+        await self.orders.create_indexes([_unique_external_id(), IndexModel([("customer_id", ASCENDING)])])
+        await self.interactions.create_indexes([_unique_external_id(), IndexModel([("customer_id", ASCENDING)])])
         await self.scoring_runs.create_indexes(
             [IndexModel([("workspace_id", ASCENDING), ("_id", DESCENDING)]), IndexModel([("status", ASCENDING)])]
         )
         await self.scoring_run_batches.create_indexes(
             [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
-        await self.class_events.create_indexes(
-            [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("version", DESCENDING)])]
-        )
+        await self.class_events.create_indexes([IndexModel([("customer_id", ASCENDING)])])
+
+
+# Customer fields the API filters lists by, each with an index (see _by_workspace).
+CUSTOMER_FILTER_FIELDS = ("owner_id", "city", "region", "legal_type", "tags", "interests", "search_words")
+
+
+def _by_workspace(field: str | None) -> IndexModel:
+    keys = [("workspace_id", ASCENDING)] + ([(field, ASCENDING)] if field else []) + [("_id", ASCENDING)]
+    return IndexModel(keys)
 
 
 def _unique_external_id() -> IndexModel:
@@ -215,3 +218,28 @@ async def insert_many_idempotent(
     by_key = {**{document["external_key"]: document for document in fresh if "external_key" in document}, **existing}
     stored = [by_key.get(document.get("external_key"), document) for document in documents]
     return stored, [document["_id"] for document in fresh]
+
+
+async def latest_per_customer(
+    collection: AsyncCollection[Document],
+    query: Document,
+    customer_ids: list[str],
+    newest_first: Document,
+    limit: int,
+) -> dict[str, list[Document]]:
+    """The first ``limit`` documents of each customer in ``newest_first`` order: one aggregation for a
+    whole page of customers, whatever its size."""
+    if limit <= 0 or not customer_ids:
+        return {}
+    cursor = await collection.aggregate(
+        [
+            {"$match": {**query, "customer_id": {"$in": customer_ids}}},
+            {
+                "$group": {
+                    "_id": "$customer_id",
+                    "rows": {"$topN": {"n": limit, "sortBy": newest_first, "output": "$$ROOT"}},
+                }
+            },
+        ]
+    )
+    return {row["_id"]: row["rows"] async for row in cursor}

@@ -61,7 +61,7 @@ def build_services(
         customers=CustomerService(customers, orders, interactions, workspaces, rescore_queue),
         orders=OrderService(orders, customers, workspaces, rescore_queue),
         interactions=InteractionService(interactions, customers, rescore_queue),
-        class_history=ClassHistoryService(ClassEventRepository(db)),
+        class_history=ClassHistoryService(ClassEventRepository(db), customers),
         scoring_runs=runs,
         class_settings=ClassSettingsService(workspaces, runs),
     )

@@ -128,7 +128,7 @@ def test_lists_and_filters_stay_inside_the_workspace(api: Api, shop: Workspace, 
     query = "query($f: CustomerFilter) { customers(filter: $f) { totalCount edges { node { name } } } }"
     for filter in (
         {"tags": ["vip"]},
-        {"text": "e"},
+        {"text": "mi"},
         {"class": {"classSet": "spend_tier", "codes": ["diamond", "none"]}},
     ):
         names = [e["node"]["name"] for e in api.ok(query, {"f": filter}, shop.admin)["customers"]["edges"]]

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from api.context import RequestContext
 from api.types.classes import ClassChange, CustomerClass
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
+from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
 from domain.money import from_minor
 
@@ -26,7 +27,7 @@ class User:
     @classmethod
     async def load(cls, info: Info[RequestContext, None], user_id: str | None) -> User | None:
         """Through the request's DataLoader, so a page of customers reads its users in one query."""
-        user = await info.context.users.load(user_id) if user_id else None
+        user = await info.context.loaders.users.load(user_id) if user_id else None
         return cls(id=strawberry.ID(user.id), name=user.name) if user else None
 
 
@@ -110,8 +111,7 @@ class Customer:
     async def class_history(
         self, info: Info[RequestContext, None], class_set: str | None = None, first: int = 50
     ) -> list[ClassChange]:
-        context = info.context
-        events = await context.services.class_history.history(context.principal, self.domain.id, class_set, first)
+        events = await info.context.loaders.class_history.load((self.domain.id, class_set, first))
         return [ClassChange.from_domain(event) for event in events]
 
     @strawberry.field(description="Newest first")
@@ -120,8 +120,7 @@ class Customer:
     ) -> list[Annotated[Order, strawberry.lazy("api.types.order")]]:
         from api.types.order import Order
 
-        context = info.context
-        orders = await context.services.orders.for_customer(context.principal, self.domain.id, first)
+        orders = await info.context.loaders.orders.load((self.domain.id, first))
         return [Order.from_domain(order) for order in orders]
 
     @strawberry.field(description="Newest first")
@@ -130,8 +129,7 @@ class Customer:
     ) -> list[Annotated[Interaction, strawberry.lazy("api.types.interaction")]]:
         from api.types.interaction import Interaction
 
-        context = info.context
-        items = await context.services.interactions.for_customer(context.principal, self.domain.id, first)
+        items = await info.context.loaders.interactions.load((self.domain.id, first))
         return [Interaction.from_domain(item) for item in items]
 
     @classmethod
@@ -193,4 +191,9 @@ class CustomerEdge:
 class CustomerConnection:
     edges: list[CustomerEdge]
     page_info: PageInfo
-    total_count: int
+    filter: strawberry.Private[DomainFilter | None]
+
+    @strawberry.field(description="Customers the list holds in all (counted only when asked for)")
+    async def total_count(self, info: Info[RequestContext, None]) -> int:
+        context = info.context
+        return await context.services.customers.count(context.principal, self.filter, await context.workspace())

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.errors import BulkWriteError
 
 from domain.auth.principals import Permission, Principal
-from domain.db import DUPLICATE_KEY, Database
+from domain.db import DUPLICATE_KEY, Database, latest_per_customer
 from domain.timestamps import aware
 from scoring.catalogue import ALWAYS_SENSITIVE
 
@@ -83,10 +83,11 @@ class ClassEventRepository:
                 raise
 
     async def history(
-        self, workspace_id: str, customer_id: str, class_set: str | None, limit: int
-    ) -> list[ClassChangeEvent]:
-        query: dict[str, Any] = {"workspace_id": workspace_id, "customer_id": customer_id}
+        self, workspace_id: str, customer_ids: list[str], class_set: str | None, limit: int
+    ) -> dict[str, list[ClassChangeEvent]]:
+        """Newest first, per customer: one aggregation for a page of customers."""
+        query: dict[str, Any] = {"workspace_id": workspace_id}
         if class_set is not None:
             query["class_set"] = class_set
-        cursor = self._events.find(query).sort([("version", -1), ("class_set", 1)]).limit(limit)
-        return [ClassChangeEvent.from_document(document) async for document in cursor]
+        rows = await latest_per_customer(self._events, query, customer_ids, {"version": -1, "class_set": 1}, limit)
+        return {cid: [ClassChangeEvent.from_document(row) for row in found] for cid, found in rows.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
+from domain.customers.repository import CustomerRepository, visible_customers
 from domain.errors import Forbidden
 from scoring.catalogue import ALWAYS_SENSITIVE
 
@@ -12,20 +13,23 @@ MAX_HISTORY = 200
 
 
 class ClassHistoryService:
-    def __init__(self, events: ClassEventRepository) -> None:
+    def __init__(self, events: ClassEventRepository, customers: CustomerRepository) -> None:
         self._events = events
+        self._customers = customers
 
     async def history(
-        self, principal: Principal, customer_id: str, class_set_key: str | None, limit: int = 50
-    ) -> list[ClassChangeEvent]:
-        """Newest first."""
+        self, principal: Principal, customer_ids: list[str], class_set_key: str | None, limit: int = 50
+    ) -> dict[str, list[ClassChangeEvent]]:
+        """Each customer's class changes, newest first, for a whole page at once."""
         principal.require(Permission.READ)
         if class_set_key is not None:
             require_readable_class_set(principal, class_set(class_set_key).key)
-        events = await self._events.history(
-            principal.workspace_id, customer_id, class_set_key, min(max(limit, 0), MAX_HISTORY)
+        visible = await visible_customers(self._customers, principal, customer_ids)
+        found = await self._events.history(
+            principal.workspace_id, visible, class_set_key, min(max(limit, 0), MAX_HISTORY)
         )
-        return [event for event in events if event.visible_to(principal)]
+        # Events carry their customer's owner: a sales rep sees those of its own customers only.
+        return {cid: [event for event in events if event.visible_to(principal)] for cid, events in found.items()}
 
 
 def require_readable_class_set(principal: Principal, key: str, field: str = "classSet") -> None:

@@ -11,7 +11,7 @@ from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.service import require_readable_class_set
 from domain.customers.models import LegalType
-from domain.customers.search_text import fold
+from domain.customers.search_text import query_words
 from domain.errors import FieldError, InvalidInput
 
 MAX_FILTER_VALUES = 50
@@ -42,9 +42,13 @@ def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[st
     if spec is None:
         return query
     _check_sizes(spec)
-    if spec.text and spec.text.strip():
-        # Escaped: user text is matched literally, never interpreted as a pattern.
-        query["search_text"] = {"$regex": re.escape(fold(spec.text.strip()))}
+    wanted = query_words(spec.text or "")
+    if spec.text and spec.text.strip() and not wanted:
+        query["_id"] = {"$in": []}  # punctuation alone names nobody
+    elif wanted:
+        # Each word begins a stored word: anchored and escaped, so the index serves it and user text is
+        # matched literally, never interpreted as a pattern.
+        query["$and"] = [{"search_words": {"$regex": "^" + re.escape(word)}} for word in wanted]
     for name in ("city", "region"):
         value = getattr(spec, name)
         if value is not None:

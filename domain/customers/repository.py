@@ -9,7 +9,8 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from domain.auth.principals import CustomerScope
+from domain.auth.principals import CustomerScope, Principal
+from domain.classes.catalogue import CLASS_SETS
 from domain.customers.models import Customer
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import DuplicateExternalId, FieldError, InvalidInput
@@ -37,30 +38,42 @@ class CustomerRepository:
         stored, created = await insert_many_idempotent(self._customers, documents, scope.query())
         return [Customer.from_document(document) for document in stored], created
 
-    async def get(self, scope: CustomerScope, customer_id: str) -> Customer | None:
-        document = await self._customers.find_one({"_id": customer_id, **scope.query()})
+    async def get(self, scope: CustomerScope, customer_id: str, *, with_evidence: bool = True) -> Customer | None:
+        document = await self._customers.find_one(
+            {"_id": customer_id, **scope.query()}, _read_projection(with_evidence)
+        )
         return Customer.from_document(document) if document else None
 
     async def exists(self, scope: CustomerScope, customer_id: str) -> bool:
         return await self._customers.count_documents({"_id": customer_id, **scope.query()}, limit=1) > 0
 
-    async def page(self, query: dict[str, Any], after_id: str | None, limit: int) -> list[Customer]:
+    async def page(
+        self, query: dict[str, Any], after_id: str | None, limit: int, *, with_evidence: bool = True
+    ) -> list[Customer]:
         """Customers in id order (creation order), strictly after ``after_id``."""
+        if limit <= 0:
+            return []
         if after_id is not None:
             query = {**query, "_id": {"$gt": after_id}}
-        cursor = self._customers.find(query).sort("_id", 1).limit(limit)
+        cursor = self._customers.find(query, _read_projection(with_evidence)).sort("_id", 1).limit(limit)
         return [Customer.from_document(document) async for document in cursor]
 
     async def count_by_class(self, query: dict[str, Any], class_set_key: str) -> dict[str | None, int]:
-        """Customers per code of one class set, counted by MongoDB ($match on the workspace index, $group)."""
+        """Customers per code of one class set, counted by MongoDB on the (workspace, code) index."""
         field = f"classes.{class_set_key}.code"  # the key comes from our catalogue
+        # Projecting the one field first lets MongoDB answer from the index without reading documents.
         cursor = await self._customers.aggregate(
-            [{"$match": query}, {"$group": {"_id": f"${field}", "count": {"$sum": 1}}}]
+            [
+                {"$match": query},
+                {"$project": {"_id": 0, field: 1}},
+                {"$group": {"_id": f"${field}", "count": {"$sum": 1}}},
+            ]
         )
         return {row["_id"]: row["count"] async for row in cursor}
 
     async def count(self, query: dict[str, Any]) -> int:
-        return await self._customers.count_documents(query)
+        cursor = await self._customers.aggregate([{"$match": query}, {"$project": {"_id": 1}}, {"$count": "n"}])
+        return next(iter([row["n"] async for row in cursor]), 0)
 
     async def update(
         self, scope: CustomerScope, customer_id: str, set_fields: dict[str, Any], unset_fields: list[str]
@@ -102,6 +115,15 @@ class CustomerRepository:
         return result.deleted_count == 1
 
 
+async def visible_customers(customers: CustomerRepository, principal: Principal, customer_ids: list[str]) -> list[str]:
+    """The ids the caller may read: all of them within a workspace-wide scope (the workspace filter on the
+    child records is enough), else those its scope holds (one look-up for the whole list)."""
+    if principal.scope.owner_id is None:
+        return customer_ids
+    known = await customers.existing_ids(principal.scope, customer_ids)
+    return [customer_id for customer_id in customer_ids if customer_id in known]
+
+
 async def require_customers(customers: CustomerRepository, scope: CustomerScope, customer_ids: list[str]) -> None:
     """UNKNOWN_CUSTOMER for the first row whose customer is not in the caller's scope."""
     known = await customers.existing_ids(scope, customer_ids)
@@ -110,3 +132,14 @@ async def require_customers(customers: CustomerRepository, scope: CustomerScope,
             raise InvalidInput(
                 [FieldError(f"rows.{index}.customerId", "UNKNOWN_CUSTOMER", f"no customer {customer_id!r}")]
             )
+
+
+# Never needed by readers: undelivered events, idempotency fingerprints, search words.
+_HIDDEN = {"scoring.pending_events": 0, "request_hash": 0, "external_key": 0, "search_words": 0}
+
+
+def _read_projection(with_evidence: bool) -> dict[str, int]:
+    """What a customer read returns: evidence only when asked for (it is most of a scored customer)."""
+    if with_evidence:
+        return _HIDDEN
+    return {**_HIDDEN, **{f"classes.{key}.evidence": 0 for key in CLASS_SETS}}

@@ -13,7 +13,7 @@ from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
 from domain.customers.repository import CustomerRepository
-from domain.customers.search_text import search_text
+from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id
 from domain.errors import DuplicateExternalId, FieldError, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
@@ -21,6 +21,7 @@ from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
 from domain.validation import row_errors, validate, validate_rows
+from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
 MAX_PAGE_SIZE = 100
@@ -30,7 +31,6 @@ MAX_PAGE_SIZE = 100
 class CustomerPage:
     customers: list[Customer]
     has_next_page: bool
-    total_count: int
 
 
 class CustomerService:
@@ -48,20 +48,36 @@ class CustomerService:
         self._workspaces = workspaces
         self._rescore_queue = rescore_queue
 
-    async def get(self, principal: Principal, customer_id: str) -> Customer | None:
+    async def get(self, principal: Principal, customer_id: str, *, with_evidence: bool = True) -> Customer | None:
         principal.require(Permission.READ)
-        return _shown(principal, await self._customers.get(principal.scope, customer_id))
+        customer = await self._customers.get(principal.scope, customer_id, with_evidence=with_evidence)
+        return _shown(principal, customer)
 
     async def page(
-        self, principal: Principal, spec: CustomerFilter | None, first: int, after_id: str | None
+        self,
+        principal: Principal,
+        spec: CustomerFilter | None,
+        first: int,
+        after_id: str | None,
+        *,
+        with_evidence: bool = True,
     ) -> CustomerPage:
+        """Customers in creation order; ``with_evidence`` False leaves the class evidence unread."""
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput([FieldError("first", "OUT_OF_RANGE", f"first must be between 0 and {MAX_PAGE_SIZE}")])
         query = compile_filter(principal, spec)
-        rows = await self._customers.page(query, after_id, first + 1)
-        total = await self._customers.count(query)
-        return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first, total)
+        rows = await self._customers.page(query, after_id, first + 1, with_evidence=with_evidence)
+        return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first)
+
+    async def count(self, principal: Principal, spec: CustomerFilter | None, workspace: Workspace) -> int:
+        """How many customers a list holds: the workspace's own count when nothing narrows it, else
+        counted by MongoDB on the filter's index."""
+        principal.require(Permission.READ)
+        query = compile_filter(principal, spec)
+        if query == {"workspace_id": workspace.id} and workspace.customer_count is not None:
+            return workspace.customer_count
+        return await self._customers.count(query)
 
     async def class_distribution(
         self, principal: Principal, class_set_key: str, spec: CustomerFilter | None
@@ -90,6 +106,7 @@ class CustomerService:
         except DuplicateExternalId as error:
             raise error.field_errors() from None
         if created:
+            await self._workspaces.count_customers(principal.workspace_id, 1)
             await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
         return Recorded(_shown(principal, customer), created)
 
@@ -110,6 +127,7 @@ class CustomerService:
             )
         except DuplicateExternalId as error:
             raise error.field_errors() from None
+        await self._workspaces.count_customers(principal.workspace_id, len(created))
         await self._rescore_queue.request_rescore(principal.workspace_id, created)
         return [_shown(principal, customer) for customer in stored]
 
@@ -133,14 +151,9 @@ class CustomerService:
         if "legal_type" in given:
             set_fields["legal_type"] = (patch.legal_type or LegalType.INDIVIDUAL).value
             unset_fields = [key for key in unset_fields if key != "legal_type"]
-        merged = {
-            "name": existing.name,
-            "email": existing.email,
-            "phone": existing.phone,
-            "company_name": company,
-        }
+        merged = {"name": existing.name, "email": existing.email, "phone": existing.phone}
         merged.update({key: stored[key] for key in ("name", "email", "phone") if key in stored})
-        set_fields["search_text"] = search_text(*merged.values())
+        set_fields["search_words"] = search_words(company=company, **merged)
         try:
             customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
         except DuplicateExternalId as error:
@@ -155,6 +168,7 @@ class CustomerService:
         principal.require(Permission.DELETE_CUSTOMERS)
         if not await self._customers.delete(principal.scope, customer_id):
             raise NotFound(f"no customer {customer_id!r}", field="id")
+        await self._workspaces.count_customers(principal.workspace_id, -1)
         await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
         await self._orders.detach_customer(principal.workspace_id, customer_id)
 
@@ -191,7 +205,9 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
         "owner_id": principal.scope.owner_id,
         **_stored_fields(fields, principal, now),
         "legal_type": (fields.legal_type or LegalType.INDIVIDUAL).value,
-        "search_text": search_text(fields.name, fields.email, fields.phone, fields.company_name),
+        "search_words": search_words(
+            name=fields.name, company=fields.company_name, email=fields.email, phone=fields.phone
+        ),
         "request_hash": fingerprint(fields.model_dump(mode="json", exclude_unset=True)),
         "created_at": now,
         "updated_at": now,

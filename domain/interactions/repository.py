@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
+from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
 from domain.interactions.models import Interaction
 from domain.rescoring.features import INTENT_KINDS, InteractionFeatures
 
@@ -22,13 +22,13 @@ class InteractionRepository:
         stored, _created = await insert_many_idempotent(self._interactions, documents, {"workspace_id": workspace_id})
         return [Interaction.from_document(document) for document in stored]
 
-    async def for_customer(self, workspace_id: str, customer_id: str, limit: int) -> list[Interaction]:
-        cursor = (
-            self._interactions.find({"workspace_id": workspace_id, "customer_id": customer_id})
-            .sort("at", -1)
-            .limit(limit)
+    async def latest_for_customers(
+        self, workspace_id: str, customer_ids: list[str], limit: int
+    ) -> dict[str, list[Interaction]]:
+        rows = await latest_per_customer(
+            self._interactions, {"workspace_id": workspace_id}, customer_ids, {"at": -1, "_id": -1}, limit
         )
-        return [Interaction.from_document(document) async for document in cursor]
+        return {cid: [Interaction.from_document(row) for row in found] for cid, found in rows.items()}
 
     async def features_for(self, workspace_id: str, customer_ids: Sequence[str]) -> dict[str, InteractionFeatures]:
         def count_if(condition: dict[str, Any]) -> dict[str, Any]:

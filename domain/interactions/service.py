@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
-from domain.customers.repository import CustomerRepository, require_customers
+from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
 from domain.errors import DuplicateExternalId, FieldError, InvalidInput
 from domain.interactions.inputs import InteractionCreate
@@ -55,11 +55,13 @@ class InteractionService:
         await self._rescore_queue.request_rescore(principal.workspace_id, distinct)
         return stored
 
-    async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Interaction]:
+    async def latest_for_customers(
+        self, principal: Principal, customer_ids: list[str], limit: int
+    ) -> dict[str, list[Interaction]]:
+        """Each customer's newest interactions (at most ``limit``, up to 100), for a whole page at once."""
         principal.require(Permission.READ)
-        if not await self._customers.exists(principal.scope, customer_id):
-            return []
-        return await self._interactions.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
+        visible = await visible_customers(self._customers, principal, customer_ids)
+        return await self._interactions.latest_for_customers(principal.workspace_id, visible, min(max(limit, 0), 100))
 
 
 def _new_document(interaction: InteractionCreate, principal: Principal, now: datetime) -> dict[str, Any]:

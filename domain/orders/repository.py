@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from domain.customers.models import CustomerStats
-from domain.db import Database, Document, insert_idempotent, insert_many_idempotent
+from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
 from domain.rescoring.features import NEW_PRODUCT_DAYS, PREMIUM_CATEGORIES, OrderFeatures
 from domain.timestamps import aware
@@ -33,13 +33,13 @@ class OrderRepository:
         document = await self._orders.find_one({"_id": order_id, "workspace_id": workspace_id})
         return Order.from_document(document) if document else None
 
-    async def for_customer(self, workspace_id: str, customer_id: str, limit: int) -> list[Order]:
-        cursor = (
-            self._orders.find({"workspace_id": workspace_id, "customer_id": customer_id})
-            .sort("placed_at", -1)
-            .limit(limit)
+    async def latest_for_customers(
+        self, workspace_id: str, customer_ids: list[str], limit: int
+    ) -> dict[str, list[Order]]:
+        rows = await latest_per_customer(
+            self._orders, {"workspace_id": workspace_id}, customer_ids, {"placed_at": -1, "_id": -1}, limit
         )
-        return [Order.from_document(document) async for document in cursor]
+        return {customer_id: [Order.from_document(row) for row in found] for customer_id, found in rows.items()}
 
     async def change_status(self, order: Order, status: OrderStatus, refund_minor: int) -> Order | None:
         """Compare-and-set on the current status, so two racing changes cannot both apply."""

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
-from domain.customers.repository import CustomerRepository, require_customers
+from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
 from domain.errors import Conflict, DuplicateExternalId, FieldError, InvalidInput, NotFound
 from domain.money import AMOUNT_TEXT, decimals_fit, to_minor
@@ -38,11 +38,13 @@ class OrderService:
         principal.require(Permission.READ)
         return await self._visible(principal, order_id)
 
-    async def for_customer(self, principal: Principal, customer_id: str, limit: int = 50) -> list[Order]:
+    async def latest_for_customers(
+        self, principal: Principal, customer_ids: list[str], limit: int
+    ) -> dict[str, list[Order]]:
+        """Each customer's newest orders (at most ``limit``, up to 100), for a whole page at once."""
         principal.require(Permission.READ)
-        if not await self._customers.exists(principal.scope, customer_id):
-            return []
-        return await self._orders.for_customer(principal.workspace_id, customer_id, min(max(limit, 0), 100))
+        visible = await visible_customers(self._customers, principal, customer_ids)
+        return await self._orders.latest_for_customers(principal.workspace_id, visible, min(max(limit, 0), 100))
 
     async def _visible(self, principal: Principal, order_id: str) -> Order | None:
         """The order, if the caller may see its customer (sales: only their own; a deleted customer's

@@ -144,6 +144,8 @@ class ScoringRunService:
         await self._runs.insert_batches(pending)
         if not await self._runs.mark_planned(run_id):
             return "stopped: cancelled while planning"
+        # The listing is an exact count: it corrects any drift of the workspace's maintained one.
+        await self._workspaces.set_customer_count(run["workspace_id"], (await self._runs.progress(run_id)).total)
         unfinished = await self._runs.unfinished_batches(run_id)
         if unfinished:
             await self._enqueue(run_id, unfinished)

@@ -73,6 +73,7 @@ class Workspace:
     rfm_bounds: CachedRfmBounds | None = None
     rfm_changes: int = 0  # customers whose RFM inputs changed, counted by rescores (see rfm_bounds)
     created_at: datetime | None = None
+    customer_count: int | None = None  # kept by customer writes; None for workspaces made before it was
 
     @property
     def scoring_settings(self) -> ScoringSettings:
@@ -125,6 +126,7 @@ class Workspace:
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
             rfm_changes=document.get("rfm_changes") or 0,
             created_at=aware(document.get("created_at")),
+            customer_count=document.get("customer_count"),
         )
 
 

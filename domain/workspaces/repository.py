@@ -26,6 +26,7 @@ class WorkspaceRepository:
             "country": country,
             "class_settings": settings.to_document(),
             "created_at": datetime.now(UTC),
+            "customer_count": 0,
         }
         await self._workspaces.insert_one(document)
         return Workspace.from_document(document)
@@ -49,6 +50,15 @@ class WorkspaceRepository:
             {"_id": workspace_id, "rfm_changes": _zero_or_missing(changes_seen)}, {"$set": {"rfm_stale": False}}
         )
         return True
+
+    async def count_customers(self, workspace_id: str, change: int) -> None:
+        """Keep the workspace's customer count (an unfiltered list's total) as customers come and go."""
+        if change:
+            await self._workspaces.update_one({"_id": workspace_id}, {"$inc": {"customer_count": change}})
+
+    async def set_customer_count(self, workspace_id: str, count: int) -> None:
+        """The exact count, from a full listing (a scoring run's planning), correcting any drift."""
+        await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"customer_count": count}})
 
     async def note_rfm_changes(self, workspace_id: str, count: int) -> int:
         """Count customers whose RFM inputs changed (the bounds are then stale); returns the bounds version."""
