@@ -23,7 +23,7 @@ console = Console()
 class _NoQueue:
     """The CLI never triggers rescoring itself; creating keys and workspaces changes no customer."""
 
-    async def request_rescore(self, workspace_id: str, customer_ids: object) -> None:
+    async def request_rescore(self, workspace_id: str) -> None:
         return None
 
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:

@@ -9,8 +9,8 @@ from domain.classes.events import ClassChangeEvent
 
 
 class RescoreQueue(Protocol):
-    async def request_rescore(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
-        """Ask for these customers to be rescored soon; duplicates of pending requests are dropped."""
+    async def request_rescore(self, workspace_id: str) -> None:
+        """Ask for the workspace's dirty customers to be rescored soon; a pending request absorbs this one."""
 
 
 class ScoringQueue(RescoreQueue, Protocol):

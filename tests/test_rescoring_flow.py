@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis
+from pymongo import MongoClient
 from rq import Queue
+from rq.job import Job
+from rq.registry import FinishedJobRegistry
 
 from domain.config import AppConfig
 from domain.queueing import RESCORE_JOB, pending_key
@@ -95,7 +99,7 @@ def test_running_a_rescore_twice_records_each_change_once(
     record_order(api, shop.admin, customer_id, "60000000", status="PAID")
     queue = Queue(config.rq_queue, connection=redis_client)
     for _ in range(3):  # duplicates that got past the de-duplication, e.g. from a retry
-        queue.enqueue(RESCORE_JOB, shop.id, [customer_id])
+        queue.enqueue(RESCORE_JOB, shop.id)
     run_worker(config)
     run_worker(config)
     customer = _customer(api, shop.admin, customer_id)
@@ -104,7 +108,7 @@ def test_running_a_rescore_twice_records_each_change_once(
     assert len({e["id"] for e in customer["classHistory"]}) == 1
 
 
-def test_rescore_requests_are_deduplicated_per_customer(
+def test_rescore_requests_are_deduplicated_per_workspace(
     api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
 ) -> None:
     customer_id = create_customer(api, shop.admin)
@@ -120,7 +124,7 @@ def test_sweeper_requeues_customers_whose_job_was_lost(
     record_order(api, shop.admin, customer_id, "7000000", status="PAID")
     # Redis loses the queue and the de-duplication key (a restart without persistence).
     Queue(config.rq_queue, connection=redis_client).empty()  # type: ignore[no-untyped-call]
-    redis_client.delete(pending_key(shop.id, customer_id))
+    redis_client.delete(pending_key(shop.id))
     run_worker(config)  # the worker sweeps on start: MongoDB's dirty flag brings the work back
     assert _spend_tier(_customer(api, shop.admin, customer_id))["code"] == "platinum"
     run_worker(config)
@@ -153,9 +157,54 @@ def test_a_customer_whose_job_died_with_its_worker_is_requeued(
     record_order(api, shop.admin, customer_id, "7000000", status="PAID")
     # A worker took the job and died: the job is gone but its de-duplication key is still held.
     Queue(config.rq_queue, connection=redis_client).empty()  # type: ignore[no-untyped-call]
-    assert redis_client.exists(pending_key(shop.id, customer_id))
+    assert redis_client.exists(pending_key(shop.id))
     run_worker(config)
     assert _customer(api, shop.admin, customer_id)["classes"] == []  # not yet: its job may still be queued
     corrupt(config, customer_id, {"$set": {"scoring.dirty_since": datetime.now(UTC) - timedelta(minutes=10)}})
     run_worker(config)  # dirty for several sweeps: the sweeper re-queues it despite the key
     assert _spend_tier(_customer(api, shop.admin, customer_id))["code"] == "platinum"
+
+
+def test_a_burst_of_orders_for_many_customers_is_a_handful_of_jobs(
+    api: Api, shop: Workspace, config: AppConfig, redis_client: redis.Redis
+) -> None:
+    admin = api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
+    customers = api.call(lambda: api.services.customers.create_many(admin, [{"name": f"K {i}"} for i in range(100)]))
+    queue = Queue(config.rq_queue, connection=redis_client)
+    queue.empty()  # type: ignore[no-untyped-call]
+    redis_client.delete(pending_key(shop.id))
+    for customer in customers:
+        record_order(api, shop.admin, customer.id, "6000000", status="PAID")
+    assert queue.count == 1  # one job for the whole burst, not one per order
+    run_worker(config)
+    finished = FinishedJobRegistry(queue=queue)
+    rescores = [
+        job
+        for job in Job.fetch_many(finished.get_job_ids(), connection=redis_client)
+        if job and job.func_name == RESCORE_JOB
+    ]
+    assert 1 <= len(rescores) <= 3  # the burst, and a second round if the RFM bounds moved
+    tiers = [_spend_tier(_customer(api, shop.admin, customer.id))["code"] for customer in customers]
+    assert tiers == ["platinum"] * 100
+
+
+def test_a_customer_that_cannot_be_scored_does_not_hold_back_the_others(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    broken, fine = create_customer(api, shop.admin, name="Hỏng"), create_customer(api, shop.admin, name="Ổn")
+    bad_type = {"type": "nine", "entered_by": shop.admin_user_id, "entered_at": datetime.now(UTC)}
+    corrupt(config, broken, {"$set": {"personality": bad_type}})  # a record the scorer cannot read
+    record_order(api, shop.admin, fine, "6000000", status="PAID")
+    run_worker(config)
+    assert _spend_tier(_customer(api, shop.admin, fine))["code"] == "platinum"
+    assert _customer(api, shop.admin, broken)["classes"] == []
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+    try:
+        scoring = client[config.mongodb_db]["customers"].find_one({"_id": broken})["scoring"]  # type: ignore[index]
+    finally:
+        client.close()
+    assert scoring["dirty"] is False and "ValueError" in scoring["error"]  # set aside, with why
+    corrupt(config, broken, {"$unset": {"personality": ""}})
+    record_order(api, shop.admin, broken, "6000000", status="PAID")  # its next change brings it back
+    run_worker(config)
+    assert _spend_tier(_customer(api, shop.admin, broken))["code"] == "platinum"

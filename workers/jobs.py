@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from workers.runtime import current_runtime
 
 
-def rescore_customers(workspace_id: str, customer_ids: list[str]) -> dict[str, int]:
+def rescore_workspace(workspace_id: str) -> dict[str, int]:
+    """Every customer dirty in the workspace now, in batches."""
     runtime = current_runtime()
     # Released before reading, so any change made from here on enqueues a job of its own.
-    runtime.rescore_queue.release(workspace_id, customer_ids)
-    outcome = runtime.run(runtime.rescoring.rescore(workspace_id, customer_ids))
-    return asdict(outcome)
+    runtime.rescore_queue.release(workspace_id)
+    outcome = runtime.run(runtime.rescoring.rescore_dirty(workspace_id, runtime.config.scoring_batch_size))
+    return {
+        "processed": outcome.processed,
+        "changed": outcome.changed,
+        "events": outcome.events,
+        "failed": outcome.failed,
+    }
 
 
 def refresh_rfm_bounds(workspace_id: str) -> int:
@@ -25,7 +30,8 @@ def refresh_rfm_bounds(workspace_id: str) -> int:
             workspace_id, datetime.now(UTC), timedelta(seconds=runtime.config.rfm_refresh_seconds)
         )
     )
-    runtime.rescore_queue.request_rescore_now(workspace_id, moved)
+    if moved:
+        runtime.rescore_queue.request_rescore_now(workspace_id)
     return len(moved)
 
 

@@ -1,4 +1,4 @@
-"""Re-enqueues customers still marked dirty in MongoDB, so a lost Redis job loses nothing."""
+"""Re-enqueues the work MongoDB says is left, so a lost Redis job loses nothing."""
 
 from __future__ import annotations
 
@@ -16,26 +16,26 @@ STUCK_AFTER_SWEEPS = 3
 
 
 def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
-    """Enqueue customers still dirty, and those whose classes change with time by now (birthdays,
-    tenure boundaries); returns how many were enqueued."""
+    """Queue a rescore for every workspace with dirty customers, after marking dirty those whose classes
+    change with time by now (birthdays, tenure boundaries); returns how many rescores were queued."""
     now = datetime.now(UTC)
-    dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
-    due = runtime.run(runtime.scoring.due_customers(now, SWEEP_LIMIT))
+    for workspace_id, ids in runtime.run(runtime.scoring.due_customers(now, SWEEP_LIMIT)).items():
+        runtime.run(runtime.scoring.mark_dirty(workspace_id, ids))
     # Dirty for several sweeps: their job most likely died with a worker while holding the de-dup key.
     stuck_since = now - STUCK_AFTER_SWEEPS * timedelta(seconds=runtime.config.sweep_interval_seconds)
     stuck = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT, dirty_before=stuck_since))
-    forced = sum(runtime.rescore_queue.request_rescore_now(ws, ids, force=True) for ws, ids in stuck.items())
+    forced = sum(runtime.rescore_queue.request_rescore_now(workspace_id, force=True) for workspace_id in stuck)
     if forced:
-        log.info("sweeper re-enqueued %d customers dirty for several sweeps", forced)
+        log.info("sweeper re-queued %d workspaces with customers dirty for several sweeps", forced)
+    dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
+    queued = sum(
+        runtime.rescore_queue.request_rescore_now(workspace_id) for workspace_id in dirty if workspace_id not in stuck
+    )
+    if queued:
+        log.info("sweeper queued rescores for %d workspaces with dirty customers", queued)
     stalled = runtime.run(runtime.runs.requeue_stalled(now, now - STALLED_AFTER))
     if stalled:
         log.info("sweeper re-enqueued %d scoring-run batches (lost jobs, retries)", stalled)
-    for workspace_id in runtime.run(runtime.rfm_bounds.workspaces_due(datetime.now(UTC))):
+    for workspace_id in runtime.run(runtime.rfm_bounds.workspaces_due(now)):
         runtime.rescore_queue.request_rfm_refresh_now(workspace_id)
-    enqueued = 0
-    for grouped, what in ((dirty, "dirty"), (due, "due for a time-based change")):
-        count = sum(runtime.rescore_queue.request_rescore_now(ws, ids) for ws, ids in grouped.items())
-        if count:
-            log.info("sweeper enqueued %d customers %s", count, what)
-        enqueued += count
-    return enqueued
+    return queued + forced

@@ -107,7 +107,7 @@ class CustomerService:
             raise error.field_errors() from None
         if created:
             await self._workspaces.count_customers(principal.workspace_id, 1)
-            await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
+            await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(_shown(principal, customer), created)
 
     async def create_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Customer]:
@@ -128,7 +128,7 @@ class CustomerService:
         except DuplicateExternalId as error:
             raise error.field_errors() from None
         await self._workspaces.count_customers(principal.workspace_id, len(created))
-        await self._rescore_queue.request_rescore(principal.workspace_id, created)
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return [_shown(principal, customer) for customer in stored]
 
     async def update(self, principal: Principal, customer_id: str, data: dict[str, Any]) -> Customer:
@@ -160,7 +160,7 @@ class CustomerService:
             raise error.field_errors() from None
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
-        await self._rescore_queue.request_rescore(principal.workspace_id, [customer.id])
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return _shown(principal, customer)
 
     async def delete(self, principal: Principal, customer_id: str) -> None:

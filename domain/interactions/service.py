@@ -35,7 +35,7 @@ class InteractionService:
             stored, created = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
         except DuplicateExternalId as error:
             raise error.field_errors() from None
-        await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
     async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Interaction]:
@@ -52,7 +52,7 @@ class InteractionService:
             stored = await self._interactions.insert_many(principal.workspace_id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors() from None
-        await self._rescore_queue.request_rescore(principal.workspace_id, distinct)
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored
 
     async def latest_for_customers(

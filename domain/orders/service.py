@@ -68,7 +68,7 @@ class OrderService:
             stored, created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
         except DuplicateExternalId as error:
             raise error.field_errors() from None
-        await self._rescore_queue.request_rescore(principal.workspace_id, [stored.customer_id])
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
     async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Order]:
@@ -85,7 +85,7 @@ class OrderService:
             stored, _created = await self._orders.insert_many(workspace.id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors() from None
-        await self._rescore_queue.request_rescore(principal.workspace_id, customer_ids)
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored
 
     async def set_status(
@@ -112,7 +112,7 @@ class OrderService:
         updated = await self._orders.change_status(order, status, refund_minor)
         if updated is None:
             raise Conflict("the order changed while this request ran; read it again and retry", field="id")
-        await self._rescore_queue.request_rescore(principal.workspace_id, [order.customer_id])
+        await self._rescore_queue.request_rescore(principal.workspace_id)
         return updated
 
     async def _workspace(self, principal: Principal) -> Workspace:

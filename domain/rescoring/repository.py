@@ -103,7 +103,7 @@ class ScoringRepository:
                     "scoring.seq": item.seq,
                     "scoring.version": _version_match(item.version),
                 },
-                {"$set": {**_result_fields(item), "scoring.written_by": writer}},
+                {"$set": {**_result_fields(item), "scoring.written_by": writer}, "$unset": {"scoring.error": ""}},
             )
             for item in to_write
         ]
@@ -160,6 +160,19 @@ class ScoringRepository:
         ids = [document["_id"] async for document in cursor]
         await self.mark_dirty(workspace_id, ids)
         return ids
+
+    async def dirty_ids(self, workspace_id: str, limit: int) -> list[str]:
+        """At most ``limit`` of the workspace's dirty customers (on the dirty partial index)."""
+        cursor = self._customers.find({"workspace_id": workspace_id, "scoring.dirty": True}, {"_id": 1}).limit(limit)
+        return [document["_id"] async for document in cursor]
+
+    async def set_aside(self, workspace_id: str, customer_id: str, error: str) -> None:
+        """A customer whose scoring fails stops being picked up until its next change (which marks it
+        dirty again); the error stays on it for whoever looks."""
+        await self._customers.update_one(
+            {"_id": customer_id, "workspace_id": workspace_id},
+            {"$set": {"scoring.dirty": False, "scoring.error": error[:500]}, "$unset": {"scoring.dirty_since": ""}},
+        )
 
     async def dirty_customers(self, limit: int, *, dirty_before: datetime | None = None) -> dict[str, list[str]]:
         """Dirty customers of every workspace (dirty since before ``dirty_before``), grouped by workspace."""

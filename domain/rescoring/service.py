@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from pymongo.errors import PyMongoError
 
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.customers.models import AssignedClass, CustomerStats
@@ -31,6 +33,12 @@ from scoring.rfm import NO_BOUNDS, RfmBounds
 
 RESCORE_REASON = "rescore"
 
+log = logging.getLogger(__name__)
+
+
+# A coalesced job scores at most this many batches, then leaves the rest to the job it queues.
+MAX_ROUNDS = 50
+
 
 @dataclass(frozen=True, slots=True)
 class RescoreOutcome:
@@ -39,6 +47,7 @@ class RescoreOutcome:
     events: int
     # Per class set, how many customers moved from one code to another ("none>new": 3).
     transitions: dict[str, dict[str, int]] = field(default_factory=dict)
+    failed: int = 0  # customers that could not be scored (set aside with their error)
 
 
 class RescoringService:
@@ -107,6 +116,46 @@ class RescoringService:
         moved = [item for item in scored if item.customer_id in written and item.events]
         return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
 
+    async def rescore_dirty(self, workspace_id: str, batch_size: int) -> RescoreOutcome:
+        """Score every customer dirty in the workspace now, a batch at a time (a burst of writes is one
+        job). A customer that cannot be scored is set aside with its error instead of blocking the rest."""
+        processed = changed = events = failed = 0
+        for _ in range(MAX_ROUNDS):
+            ids = await self._scoring.dirty_ids(workspace_id, batch_size)
+            if not ids:
+                break
+            outcome = await self._rescore_isolating_failures(workspace_id, ids)
+            processed += outcome.processed
+            changed += outcome.changed
+            events += outcome.events
+            failed += outcome.failed
+            if len(ids) < batch_size:
+                break
+        else:
+            await self._queue.request_rescore(workspace_id)  # more than one job's worth: a next job goes on
+        return RescoreOutcome(processed, changed, events, failed=failed)
+
+    async def _rescore_isolating_failures(self, workspace_id: str, ids: list[str]) -> RescoreOutcome:
+        try:
+            return await self.rescore(workspace_id, ids)
+        except PyMongoError:
+            raise  # the database, not a customer: the job fails and is retried
+        except Exception:
+            log.exception("a batch of %d customers failed to score; scoring them one by one", len(ids))
+        processed = changed = events = failed = 0
+        for customer_id in ids:
+            try:
+                outcome = await self.rescore(workspace_id, [customer_id])
+            except PyMongoError:
+                raise
+            except Exception as error:
+                log.exception("customer %s cannot be scored; set aside until its next change", customer_id)
+                await self._scoring.set_aside(workspace_id, customer_id, f"{type(error).__name__}: {error}")
+                failed += 1
+                continue
+            processed, changed, events = processed + 1, changed + outcome.changed, events + outcome.events
+        return RescoreOutcome(processed, changed, events, failed=failed)
+
     async def _check_rfm_bounds(
         self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str], bounds_version: int
     ) -> None:
@@ -122,7 +171,7 @@ class RescoringService:
             version_now = await self._workspaces.rfm_version(workspace_id)
         if version_now != bounds_version:
             await self._scoring.mark_dirty(workspace_id, sorted(written))
-            await self._queue.request_rescore(workspace_id, sorted(written))
+            await self._queue.request_rescore(workspace_id)
 
     async def _deliver(self, events: Sequence[ClassChangeEvent]) -> None:
         await self._class_events.append(events)
