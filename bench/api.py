@@ -25,10 +25,10 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.app import create_app  # noqa: E402
-from bench.load import LoadResult, run_load  # noqa: E402
-from bench.stack import Stack, services_stack, start_bare_app, start_our_api  # noqa: E402
-from devstack.processes import free_port  # noqa: E402
+from api.app import create_app
+from bench.load import LoadResult, run_load
+from bench.stack import Stack, services_stack, start_bare_app, start_our_api
+from devstack.processes import free_port
 
 PAGE = """query($after: String) { customers(first: 100, after: $after) { edges { node {
   id name phone city tags createdAt
@@ -105,13 +105,15 @@ def main() -> None:
                 count = commands_per_request(stack, payload, token)
                 base = bare_base if token is None else api_base
                 for clients in args.clients:
-                    rows.append((name, clients, run_load(f"{base}/graphql", payload, token, clients, args.seconds), count))
+                    result = run_load(f"{base}/graphql", payload, token, clients, args.seconds)
+                    rows.append((name, clients, result, count))
         finally:
             bare.stop()
             api.stop()
     baseline = {clients: result.requests_per_second for name, clients, result, _ in rows if name.startswith("bare")}
     print(f"\n{args.n:,} customers; {args.seconds:.0f} s per measurement; one API process; logs in {stack.logs}")
-    print(f"{'request':52} {'clients':>7} {'req/s':>8} {'x bare':>7} {'p50 ms':>8} {'p99 ms':>8} {'failed':>7} {'cmds':>5}")
+    header = ("request", "clients", "req/s", "x bare", "p50 ms", "p99 ms", "failed", "cmds")
+    print("{:52} {:>7} {:>8} {:>7} {:>8} {:>8} {:>7} {:>5}".format(*header))
     for name, clients, result, count in rows:
         ratio = result.requests_per_second / baseline[clients]
         print(f"{name:52} {clients:>7} {result.requests_per_second:>8.1f} {ratio:>7.2f} {result.p50_ms:>8.1f} "

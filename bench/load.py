@@ -62,9 +62,9 @@ def _with_wrk(url: str, payload: dict[str, Any], token: str | None, clients: int
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
+        command = ["wrk", "-t", str(min(clients, 4)), "-c", str(clients), "-d", f"{seconds:.0f}s"]
         output = subprocess.run(
-            ["wrk", "-t", str(min(clients, 4)), "-c", str(clients), "-d", f"{seconds:.0f}s", "--timeout", "30s",
-             "-s", handle.name, url],  # fmt: skip
+            [*command, "--timeout", "30s", "-s", handle.name, url],
             capture_output=True,
             text=True,
             check=True,
@@ -102,5 +102,5 @@ async def _with_asyncio(
         elapsed = time.monotonic() - started
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
-    return LoadResult(len(latencies) / elapsed, statistics.median(latencies) if latencies else 0.0, p99,
-                      len(latencies), failed)  # fmt: skip
+    p50 = statistics.median(latencies) if latencies else 0.0
+    return LoadResult(len(latencies) / elapsed, p50, p99, len(latencies), failed)

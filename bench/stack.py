@@ -97,7 +97,8 @@ async def _fill(config: AppConfig, token: str, n: int, seed: int) -> tuple[str, 
         services = build_services(db, RqRescoreQueue(sync_client(config.redis_url), config.rq_queue, 600))
         created = await services.workspaces.create("Bench shop", admin_token=token)
         admin = await services.keys.authenticate(f"Bearer {token}")
-        owners = [(await services.workspace_repository.insert_user(admin.workspace_id, f"Sales {i}")).id for i in range(5)]
+        users = [await services.workspace_repository.insert_user(admin.workspace_id, f"Sales {i}") for i in range(5)]
+        owners = [user.id for user in users]
         rng = random.Random(seed)
         ids: list[str] = []
         for start in range(0, n, 1000):
@@ -140,9 +141,9 @@ async def _fill_chunk(
                 }
             )
         for _ in range(rng.randrange(3)):
+            kind = rng.choice(["visit", "call", "message", "quote"])
             interactions.append(
-                {"customer_id": customer.id, "kind": rng.choice(["visit", "call", "message", "quote"]),
-                 "at": now - timedelta(days=rng.randrange(1, 300))}  # fmt: skip
+                {"customer_id": customer.id, "kind": kind, "at": now - timedelta(days=rng.randrange(300))}
             )
     for start in range(0, len(orders), 2000):
         await services.orders.record_many(admin, orders[start : start + 2000])
@@ -166,8 +167,8 @@ def start_our_api(stack: Stack, port: int) -> tuple[ManagedProcess, str]:
 
 def start_bare_app(port: int, logs: Path) -> tuple[ManagedProcess, str]:
     """A Strawberry app with one field, under the same uvicorn: the ceiling for any GraphQL request here."""
-    command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]  # fmt: skip
+    command = [sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--log-level", "warning"]
     process = ManagedProcess("bare", _spawn(command, logs / "bare.log"))
     base = f"http://127.0.0.1:{port}"
 
