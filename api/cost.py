@@ -1,5 +1,8 @@
-"""Query cost, computed from the document before anything runs: one unit a field, with list fields
-multiplying what they select by their ``first`` (or their default page size)."""
+"""Query cost, computed from the document and the schema before anything runs, counting what the
+query makes the server fetch (as GitHub's and Shopify's APIs do): scalar and enum fields are free, each
+object costs 1, and a list costs its page size (``first``, or a known size) times what it selects. A
+connection's ``first`` sizes its ``edges``. Variables count with the value that will run: the one sent,
+else the operation's own default."""
 
 from __future__ import annotations
 
@@ -10,77 +13,108 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
+    get_named_type,
+    is_leaf_type,
     value_from_ast_untyped,
 )
 
-# Fields that return a list, with the page size they use when ``first`` is not given.
-LIST_FIELDS = {
-    "customers": 20,
-    "orders": 20,
-    "interactions": 20,
-    "classHistory": 50,
-    "scoringRuns": 20,
+# Lists without a ``first`` argument, with the most items they hold (the catalogue's sizes, bounded input).
+LIST_SIZES = {
+    "classes": 12,
+    "classSets": 12,
+    "codes": 12,
     "classDistribution": 12,
-    "classSets": 10,
-    "classes": 10,
-    "edges": 1,  # already multiplied by the connection's first
+    "transitions": 50,
+    "items": 20,
+    "apiKeys": 50,
 }
+DEFAULT_LIST_SIZE = 20  # a list field this table does not know, without first
+PAGE_ARGUMENT_DEFAULT = 20  # what `first` is when a field takes one and the query leaves it out
 
 
-def operation_cost(document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None) -> int:
+def operation_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None
+) -> int:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)]
     if not chosen:
         return 0
-    # What runs: the variables given, else the operation's own defaults for them.
+    operation = chosen[0]
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
     values = {
         definition.variable.name.value: value_from_ast_untyped(definition.default_value)
-        for definition in chosen[0].variable_definitions or ()
+        for definition in operation.variable_definitions or ()
         if definition.default_value is not None
     }
     values.update(variables or {})
-    return _selection_cost(chosen[0].selection_set, fragments, values, ())
+    return _Costing(schema, fragments, values).selection(root, operation.selection_set, 1, ())
 
 
-def _selection_cost(
-    selection_set: SelectionSetNode,
-    fragments: dict[str, FragmentDefinitionNode],
-    variables: dict[str, Any],
-    seen: tuple[str, ...],
-) -> int:
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            children = (
-                _selection_cost(selection.selection_set, fragments, variables, seen) if selection.selection_set else 0
-            )
-            total += 1 + _page_size(selection, variables) * children
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            # Cycles are rejected by validation before this runs; the guard keeps this total anyway.
-            if name in fragments and name not in seen:
-                total += _selection_cost(fragments[name].selection_set, fragments, variables, (*seen, name))
-        elif isinstance(selection, InlineFragmentNode):
-            total += _selection_cost(selection.selection_set, fragments, variables, seen)
-    return total
+class _Costing:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Any) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+
+    def selection(
+        self, parent: GraphQLObjectType, selections: SelectionSetNode, page: int, seen: tuple[str, ...]
+    ) -> int:
+        """Cost of one object's selections; ``page`` is the size of the connection it belongs to."""
+        total = 0
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(parent, selection, page, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                # Cycles are rejected by validation before this runs; the guard keeps this finite anyway.
+                if fragment is not None and fragment.name.value not in seen:
+                    condition = self.schema.get_type(fragment.type_condition.name.value)
+                    target = condition if isinstance(condition, GraphQLObjectType) else parent
+                    total += self.selection(target, fragment.selection_set, page, (*seen, fragment.name.value))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = (
+                    self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else None
+                )
+                target = condition if isinstance(condition, GraphQLObjectType) else parent
+                total += self.selection(target, selection.selection_set, page, seen)
+        return total
+
+    def field(self, parent: GraphQLObjectType, node: FieldNode, page: int, seen: tuple[str, ...]) -> int:
+        definition = parent.fields.get(node.name.value)
+        if definition is None or node.name.value.startswith("__"):
+            return 0
+        named = get_named_type(definition.type)
+        if is_leaf_type(named) or not isinstance(named, GraphQLObjectType) or node.selection_set is None:
+            return 0
+        first = self._first(node, definition.args)
+        if _is_list(definition.type):
+            size = page if node.name.value == "edges" else first or LIST_SIZES.get(node.name.value, DEFAULT_LIST_SIZE)
+            return size * (1 + self.selection(named, node.selection_set, 1, seen))
+        # A connection object: its `first` sizes the edges it holds.
+        return 1 + self.selection(named, node.selection_set, first or 1, seen)
+
+    def _first(self, node: FieldNode, arguments: dict[str, Any]) -> int | None:
+        if "first" not in arguments:
+            return None
+        for argument in node.arguments or ():
+            if argument.name.value == "first":
+                value = value_from_ast_untyped(argument.value, self.variables)
+                return max(int(value), 0) if isinstance(value, int) else PAGE_ARGUMENT_DEFAULT
+        default = arguments["first"].default_value
+        return default if isinstance(default, int) else PAGE_ARGUMENT_DEFAULT
 
 
-def _page_size(field: FieldNode, variables: dict[str, Any]) -> int:
-    default = LIST_FIELDS.get(field.name.value)
-    if default is None:
-        return 1
-    for argument in field.arguments or ():
-        if argument.name.value != "first":
-            continue
-        if isinstance(argument.value, IntValueNode):
-            return max(int(argument.value.value), 0)
-        if isinstance(argument.value, VariableNode):
-            value = variables.get(argument.value.name.value)
-            return max(int(value), 0) if isinstance(value, int) else default
-    return default
+def _is_list(kind: GraphQLOutputType) -> bool:
+    inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+    return isinstance(inner, GraphQLList)

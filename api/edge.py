@@ -46,7 +46,8 @@ class QueryCost(SchemaExtension):
         if context.graphql_document is not None:
             # The name the client sent: strawberry otherwise falls back to the first operation's.
             _require_operation_name(context.graphql_document, context._provided_operation_name)
-            self.cost = operation_cost(context.graphql_document, context.operation_name, context.variables)
+            schema = context.schema._schema
+            self.cost = operation_cost(schema, context.graphql_document, context.operation_name, context.variables)
             if self.cost > self.max_cost:
                 raise GraphQLError(
                     f"query cost {self.cost} is over the limit of {self.max_cost}; ask for fewer items (first)",
