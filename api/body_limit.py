@@ -30,7 +30,7 @@ class BodyLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                return  # the client went away before sending it all: nothing to answer, nothing to log
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_bytes:

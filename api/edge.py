@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from api.cost import operation_cost
 from api.errors import DomainErrorMasker
@@ -90,12 +91,17 @@ def _client_address(request: Any) -> str:
 
 
 def edge_extensions(limits: EdgeLimits) -> list[Callable[[], SchemaExtension]]:
+    # The depth and alias rules are built once: strawberry's limiter extensions build new rule classes for
+    # every request, which makes every request miss the validation cache (it is keyed by the rules).
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(limits.max_depth, None, None),
+        alias_rule(limits.max_aliases),
+    ]
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         functools.partial(ParserCache, maxsize=limits.document_cache_size),
         functools.partial(ValidationCache, maxsize=limits.document_cache_size),
-        functools.partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        functools.partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        functools.partial(AddValidationRules, rules),
         functools.partial(QueryCost, max_cost=limits.max_cost),
         functools.partial(DomainErrorMasker, hide_suggestions=not limits.introspection),
     ]

@@ -96,7 +96,7 @@ class Query:
     async def customer(self, info: CrmInfo, id: strawberry.ID) -> Customer | None:
         context = info.context
         found = await context.services.customers.get(context.principal, str(id), with_evidence=wants_evidence(info))
-        return Customer.from_domain(found) if found else None
+        return Customer.from_domain(found, await context.workspace()) if found else None
 
     @strawberry.field(description="Relay-style list in creation order; first is at most 100")
     async def customers(
@@ -107,7 +107,10 @@ class Query:
         page = await context.services.customers.page(
             context.principal, spec, first, decode_cursor(after), with_evidence=wants_evidence(info)
         )
-        edges = [CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c)) for c in page.customers]
+        workspace = await context.workspace()
+        edges = [
+            CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c, workspace)) for c in page.customers
+        ]
         return CustomerConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
@@ -127,7 +130,8 @@ class Query:
         counts = await context.services.customers.class_distribution(
             context.principal, class_set, filter.to_domain() if filter else None
         )
-        return [ClassCount(class_set=class_set, code=code, count=count) for code, count in counts]
+        workspace = await context.workspace()
+        return [ClassCount(class_set=class_set, code=code, count=count, workspace=workspace) for code, count in counts]
 
     @strawberry.field(description="The workspace's API keys, without secrets (admin)")
     async def api_keys(self, info: CrmInfo) -> list[ApiKey]:
@@ -162,7 +166,8 @@ class Mutation:
         created = await attempt(context.services.customers.create(context.principal, input_to_dict(input)))
         if isinstance(created, list):
             return CustomerPayload(errors=created)
-        return CustomerPayload(customer=Customer.from_domain(created.value), created=created.created)
+        customer = Customer.from_domain(created.value, await context.workspace())
+        return CustomerPayload(customer=customer, created=created.created)
 
     @strawberry.mutation
     async def update_customer(self, info: CrmInfo, id: strawberry.ID, input: CustomerUpdateInput) -> CustomerPayload:
@@ -170,7 +175,7 @@ class Mutation:
         updated = await attempt(context.services.customers.update(context.principal, str(id), input_to_dict(input)))
         if isinstance(updated, list):
             return CustomerPayload(errors=updated)
-        return CustomerPayload(customer=Customer.from_domain(updated))
+        return CustomerPayload(customer=Customer.from_domain(updated, await context.workspace()))
 
     @strawberry.mutation(description="Removes the customer and its interactions; its orders are kept, detached")
     async def delete_customer(self, info: CrmInfo, id: strawberry.ID) -> DeletePayload:
@@ -304,9 +309,10 @@ class Subscription:
                 and (class_set is None or event.class_set == class_set)
             )
 
+        workspace = await context.workspace()
         async with context.hub.listen(principal.workspace_id, principal.key_id, accepts) as events:
             async for event in events:
-                yield ClassChange.from_domain(event)
+                yield ClassChange.from_domain(event, workspace)
 
     @strawberry.subscription(description="The run's counts each time a batch finishes, until it stops running")
     async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:

@@ -115,7 +115,7 @@ async def _fill_chunk(
     rows = [
         {
             "name": f"Khách hàng {number}",
-            "phone": f"09{rng.randrange(10**8):08d}",
+            "phone": f"091{rng.randrange(10**7):07d}",
             "city": rng.choice(CITIES),
             "tags": rng.sample(TAGS, rng.randrange(3)),
             "birth_date": f"{rng.randrange(1950, 2008)}-0{rng.randrange(1, 10)}-1{rng.randrange(10)}",

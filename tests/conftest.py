@@ -35,11 +35,14 @@ class _CommandLog(monitoring.CommandListener):
 
     def __init__(self) -> None:
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        self.captured: dict[str, list[tuple[str, dict[str, Any]]]] = {}  # databases whose commands are kept
         self._lock = threading.Lock()
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         with self._lock:
             self.counts[event.database_name][event.command_name] += 1
+            if event.database_name in self.captured:
+                self.captured[event.database_name].append((event.command_name, dict(event.command)))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -71,6 +74,16 @@ class CommandCounter:
     """MongoDB commands sent by this process (the API under test, in-process workers) to the test's database."""
 
     database: str
+
+    @contextmanager
+    def capturing(self) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """The commands sent meanwhile, as (name, command document)."""
+        commands: list[tuple[str, dict[str, Any]]] = []
+        _COMMAND_LOG.captured[self.database] = commands
+        try:
+            yield commands
+        finally:
+            _COMMAND_LOG.captured.pop(self.database, None)
 
     @contextmanager
     def counting(self) -> Iterator[Counted]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class LiveStack:
     base: str
     token: str
     worker: ManagedProcess
+    logs: Path
 
 
 def _create_workspace(config: AppConfig, token: str) -> None:
@@ -56,7 +58,7 @@ def live_stack(config: AppConfig, tmp_path: Path) -> Iterator[LiveStack]:
     api, base = start_api(env, free_port(), tmp_path / "api.log")
     worker = start_worker(env, tmp_path / "worker.log")
     try:
-        yield LiveStack(base, token, worker)
+        yield LiveStack(base, token, worker, tmp_path)
     finally:
         worker.stop()
         api.stop()
@@ -153,3 +155,19 @@ def test_paid_orders_reach_a_subscriber_as_a_spend_tier_change(live_stack: LiveS
     assert (classes["purchase_stage"], classes["deal_status"]) == ("repeat", "quality")
     assert customer["stats"] == {"netSpend": "7500000"}
     assert live_stack.worker.alive()
+
+
+def test_clients_that_hang_up_mid_request_leave_no_traceback(live_stack: LiveStack, tmp_path: Path) -> None:
+    host, port = live_stack.base.removeprefix("http://").split(":")
+    for sent in (b"", b'{"query": "{ cust'):
+        with socket.create_connection((host, int(port))) as raw:
+            raw.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 500\r\n\r\n" + sent
+            )
+    body = b'{"query": "{ customers(first: 100) { edges { node { name } } } }"}'
+    with socket.create_connection((host, int(port))) as raw:  # hangs up before the answer
+        raw.sendall(b"POST /graphql HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body))  # fmt: skip
+    assert _graphql(live_stack, "{ __typename }") == {"__typename": "Query"}  # still serving
+    assert "Traceback" not in (live_stack.logs / "api.log").read_text()

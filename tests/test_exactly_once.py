@@ -7,6 +7,8 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.config import AppConfig
 from domain.interactions.repository import InteractionRepository
@@ -110,3 +112,43 @@ def test_event_ids_are_derived_from_customer_class_set_and_version(
     history = api.ok(HISTORY, {"id": customer_id}, shop.admin)["customer"]["classHistory"]
     assert history and {e["version"] for e in history} == {1}
     assert {e["id"] for e in history} == {f"{customer_id}:{e['classSet']}:1" for e in history}
+
+
+class FailingLedger(ClassEventRepository):
+    """The ledger is unreachable right after the result write (a crash at the worst moment)."""
+
+    async def append(self, events: Sequence[ClassChangeEvent]) -> None:
+        if events:
+            raise ConnectionError("ledger unreachable")
+
+
+def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the_same_ids(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    record_order(api, shop.admin, customer_id, "6000000", status="PAID")
+    runtime = WorkerRuntime.open(config)
+    try:
+        db = runtime.db
+        crashing = RescoringService(
+            runtime.scoring,
+            OrderRepository(db),
+            InteractionRepository(db),
+            WorkspaceRepository(db),
+            FailingLedger(db),
+            RecordingPublisher(),
+            runtime.rescore_queue,
+        )
+        with pytest.raises(ConnectionError):
+            runtime.run(crashing.rescore(shop.id, [customer_id]))
+        [state] = runtime.run(runtime.scoring.load(shop.id, [customer_id]))
+        assert state.dirty and len(state.pending_events) == 10  # written, and waiting to be delivered
+        assert api.ok(HISTORY, {"id": customer_id}, shop.admin)["customer"]["classHistory"] == []
+        runtime.run(runtime.rescoring.rescore(shop.id, [customer_id]))
+        [state] = runtime.run(runtime.scoring.load(shop.id, [customer_id]))
+    finally:
+        runtime.close()
+    assert not state.dirty and state.pending_events == []
+    history = api.ok(HISTORY, {"id": customer_id}, shop.admin)["customer"]["classHistory"]
+    assert {e["id"] for e in history} == {f"{customer_id}:{e['classSet']}:1" for e in history} and len(history) == 10
+    assert_clean_chains(history)

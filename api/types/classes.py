@@ -1,3 +1,6 @@
+"""Class sets, codes, a customer's classes and class-change events. Labels and colours are the
+workspace's (read once per request and handed to each object), so they resolve without awaiting."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -5,9 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
-from api.context import RequestContext
 from domain.classes.catalogue import CLASS_SETS, LANGUAGES
 from domain.classes.events import ClassChangeEvent
 from domain.classes.evidence import render_evidence
@@ -16,8 +17,6 @@ from domain.customers.models import AssignedClass
 from domain.errors import FieldError, InvalidInput
 from domain.workspaces.models import Workspace
 
-CrmInfo = Info[RequestContext, None]
-
 
 def checked_language(lang: str) -> str:
     if lang not in LANGUAGES:
@@ -25,23 +24,19 @@ def checked_language(lang: str) -> str:
     return lang
 
 
-async def _label(info: CrmInfo, class_set: str, code: str, lang: str) -> str:
-    """The workspace's own label when it set one, else the catalogue's."""
-    return (await info.context.workspace()).label(class_set, code, checked_language(lang))
-
-
 @strawberry.type
 class ClassCodeInfo:
     class_set: str
     code: str
+    workspace: strawberry.Private[Workspace]
+
+    @strawberry.field(description="The workspace's own label when it set one, else the catalogue's")
+    def label(self, lang: str = "en") -> str:
+        return self.workspace.label(self.class_set, self.code, checked_language(lang))
 
     @strawberry.field
-    async def label(self, info: CrmInfo, lang: str = "en") -> str:
-        return await _label(info, self.class_set, self.code, lang)
-
-    @strawberry.field
-    async def color(self, info: CrmInfo) -> str | None:
-        return (await info.context.workspace()).color(self.class_set, self.code)
+    def color(self) -> str | None:
+        return self.workspace.color(self.class_set, self.code)
 
 
 @strawberry.type(description="A class set of the catalogue with its codes in order and this workspace's settings")
@@ -63,7 +58,7 @@ class ClassSet:
         definition = CLASS_SETS[key]
         return cls(
             key=key,
-            codes=[ClassCodeInfo(class_set=key, code=code.code) for code in definition.codes],
+            codes=[ClassCodeInfo(class_set=key, code=code.code, workspace=workspace) for code in definition.codes],
             settings_version=workspace.class_settings.version,
             settings=current_params(key, workspace.scoring_settings),
             names=definition.names,
@@ -88,10 +83,11 @@ class CustomerClass(ClassCodeInfo):
         return render_evidence(self.class_set, self.evidence_data, checked_language(lang))
 
     @classmethod
-    def from_domain(cls, assigned: AssignedClass) -> CustomerClass:
+    def from_domain(cls, assigned: AssignedClass, workspace: Workspace) -> CustomerClass:
         return cls(
             class_set=assigned.class_set,
             code=assigned.code,
+            workspace=workspace,
             since=assigned.since,
             settings_version=assigned.settings_version,
             evidence_data=assigned.evidence,
@@ -112,21 +108,24 @@ class ClassChange:
     )
     at: datetime
     evidence_data: dict[str, Any] = strawberry.field(graphql_type=JSON)
+    workspace: strawberry.Private[Workspace]
 
     @strawberry.field
-    async def current_label(self, info: CrmInfo, lang: str = "en") -> str:
-        return await _label(info, self.class_set, self.current, lang)
+    def current_label(self, lang: str = "en") -> str:
+        return self.workspace.label(self.class_set, self.current, checked_language(lang))
 
     @strawberry.field
-    async def previous_label(self, info: CrmInfo, lang: str = "en") -> str | None:
-        return None if self.previous is None else await _label(info, self.class_set, self.previous, lang)
+    def previous_label(self, lang: str = "en") -> str | None:
+        if self.previous is None:
+            return None
+        return self.workspace.label(self.class_set, self.previous, checked_language(lang))
 
     @strawberry.field
     def evidence(self, lang: str = "en") -> str:
         return render_evidence(self.class_set, self.evidence_data, checked_language(lang))
 
     @classmethod
-    def from_domain(cls, event: ClassChangeEvent) -> ClassChange:
+    def from_domain(cls, event: ClassChangeEvent, workspace: Workspace) -> ClassChange:
         return cls(
             id=strawberry.ID(event.id),
             customer_id=strawberry.ID(event.customer_id),
@@ -138,4 +137,5 @@ class ClassChange:
             version=event.version,
             at=event.at,
             evidence_data=event.evidence,
+            workspace=workspace,
         )

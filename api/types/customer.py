@@ -13,6 +13,7 @@ from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
 from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
 from domain.money import from_minor
+from domain.workspaces.models import Workspace
 
 if TYPE_CHECKING:
     from api.types.interaction import Interaction
@@ -85,34 +86,23 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     classes: list[CustomerClass]
+    stats: CustomerStats
     next_class_change_at: datetime | None = strawberry.field(
         description="When a class next changes with time alone (a birthday, a tenure boundary, a grace period)"
     )
     domain: strawberry.Private[DomainCustomer]
+    workspace: strawberry.Private[Workspace]
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> User | None:
         return await User.load(info, self.domain.owner_id)
-
-    @strawberry.field
-    async def stats(self, info: Info[RequestContext, None]) -> CustomerStats:
-        currency = (await info.context.workspace()).currency
-        stats = self.domain.stats
-        return CustomerStats(
-            order_count=stats.order_count,
-            paid_order_count=stats.paid_order_count,
-            net_spend=from_minor(stats.net_spend_minor, currency),
-            currency=currency,
-            first_order_at=stats.first_order_at,
-            last_order_at=stats.last_order_at,
-        )
 
     @strawberry.field(description="Class changes from the ledger, newest first")
     async def class_history(
         self, info: Info[RequestContext, None], class_set: str | None = None, first: int = 50
     ) -> list[ClassChange]:
         events = await info.context.loaders.class_history.load((self.domain.id, class_set, first))
-        return [ClassChange.from_domain(event) for event in events]
+        return [ClassChange.from_domain(event, self.workspace) for event in events]
 
     @strawberry.field(description="Newest first")
     async def orders(
@@ -133,7 +123,8 @@ class Customer:
         return [Interaction.from_domain(item) for item in items]
 
     @classmethod
-    def from_domain(cls, c: DomainCustomer) -> Customer:
+    def from_domain(cls, c: DomainCustomer, workspace: Workspace) -> Customer:
+        """``workspace`` is the request's: labels, colours and the currency come from it."""
         return cls(
             id=strawberry.ID(c.id),
             external_id=c.external_id,
@@ -169,9 +160,18 @@ class Customer:
             ],
             created_at=c.created_at,
             updated_at=c.updated_at,
-            classes=[CustomerClass.from_domain(assigned) for assigned in c.classes],
+            classes=[CustomerClass.from_domain(assigned, workspace) for assigned in c.classes],
+            stats=CustomerStats(
+                order_count=c.stats.order_count,
+                paid_order_count=c.stats.paid_order_count,
+                net_spend=from_minor(c.stats.net_spend_minor, workspace.currency),
+                currency=workspace.currency,
+                first_order_at=c.stats.first_order_at,
+                last_order_at=c.stats.last_order_at,
+            ),
             next_class_change_at=c.next_class_change_at,
             domain=c,
+            workspace=workspace,
         )
 
 

@@ -11,9 +11,17 @@ from typing import Any
 from pymongo.errors import BulkWriteError
 
 from domain.auth.principals import Permission, Principal
+from domain.customers.models import AssignedClass
 from domain.db import DUPLICATE_KEY, Database, latest_per_customer
 from domain.timestamps import aware
 from scoring.catalogue import ALWAYS_SENSITIVE
+
+RESCORE_REASON = "rescore"
+
+
+def event_id(customer_id: str, class_set: str, result_version: int) -> str:
+    """Deterministic: one result write per (customer, version), so a re-delivery carries the same id."""
+    return f"{customer_id}:{class_set}:{result_version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,28 @@ class ClassChangeEvent:
         sensitive = self.sensitive or self.class_set in ALWAYS_SENSITIVE
         return principal.scope.owner_id in (None, self.owner_id) and (
             not sensitive or principal.can(Permission.READ_SENSITIVE)
+        )
+
+    @classmethod
+    def of_class(
+        cls, workspace_id: str, customer_id: str, owner_id: str | None, assigned: AssignedClass
+    ) -> ClassChangeEvent:
+        """The event of the move that gave a customer its current code in one class set: derived from the
+        stored class, so a change written but not yet delivered is never lost, and always the same."""
+        return cls(
+            id=event_id(customer_id, assigned.class_set, assigned.changed_version),
+            workspace_id=workspace_id,
+            customer_id=customer_id,
+            class_set=assigned.class_set,
+            previous=assigned.previous,
+            current=assigned.code,
+            evidence=assigned.evidence,
+            settings_version=assigned.settings_version,
+            reason=RESCORE_REASON,
+            at=assigned.since,
+            owner_id=owner_id,
+            version=assigned.changed_version,
+            sensitive=assigned.sensitive,
         )
 
     def to_document(self) -> dict[str, Any]:

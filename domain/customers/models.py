@@ -80,6 +80,10 @@ class AssignedClass:
     evidence: dict[str, Any]
     settings_version: int
     sensitive: bool = False  # read from a sensitive field: shown only to roles that may read those
+    # The move that gave this code: from what, and in which of the customer's result versions. The class
+    # change event of that move is derived from this entry (see ClassChangeEvent.of_class).
+    previous: str | None = None
+    changed_version: int = 0
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -88,6 +92,8 @@ class AssignedClass:
             "evidence": self.evidence,
             "settings_version": self.settings_version,
             "sensitive": self.sensitive,
+            "previous": self.previous,
+            "changed_version": self.changed_version,
         }
 
     @classmethod
@@ -99,6 +105,8 @@ class AssignedClass:
             evidence=document.get("evidence", {}),
             settings_version=document.get("settings_version", 1),
             sensitive=bool(document.get("sensitive")) or class_set in ALWAYS_SENSITIVE,
+            previous=document.get("previous"),
+            changed_version=document.get("changed_version", 0),
         )
 
 

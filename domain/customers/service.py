@@ -213,7 +213,7 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
         "updated_at": now,
         "stats": {},
         "classes": {},
-        "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "version": 0},
+        "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "version": 0, "delivered_version": 0},
     }
 
 

@@ -4,6 +4,11 @@ Every result write is a compare-and-set on what the job read: the customer's cha
 (``scoring.seq``, bumped by every profile, order or interaction write) and its result version
 (``scoring.version``, bumped by every result write). Any number of jobs may score one customer at
 once; exactly one write per (customer, version) succeeds, and the job that made it knows it did.
+
+The class events of a write are derived from the classes it stored (each keeps the move that gave it
+its code), so the write holds them without a copy. Until they are in the ledger the customer stays
+dirty with ``scoring.delivered_version`` behind ``scoring.version``; whichever job reads it next
+delivers them first.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class ScoringState:
     seq: int
     classes: dict[str, dict[str, Any]]
     stats: dict[str, Any]
-    pending_events: list[ClassChangeEvent]
+    pending_events: list[ClassChangeEvent]  # written but not yet in the ledger
     profile: ProfileFeatures
     owner_id: str | None = None
     next_transition_at: datetime | None = None
@@ -59,12 +64,18 @@ class ScoredCustomer:
     next_transition_changed: bool = False
     version: int = 0
     dirty: bool = False
+    keep_dirty: bool = False  # dirty for class sets this job did not compute (a run restricted to some)
     delivered_pending: bool = False  # the state read carried undelivered events, delivered since
     rfm_inputs_changed: bool = False  # net spend, paid orders or last payment moved: RFM bounds may move
 
     @property
     def needs_write(self) -> bool:
         return self.stats_changed or self.next_transition_changed or bool(self.changed_classes)
+
+
+# Writes go in commands of at most this many operations, so that no single command holds the server
+# for long (the development server answers the driver's heartbeats between commands only).
+WRITE_CHUNK = 1000
 
 
 class ScoringRepository:
@@ -75,6 +86,7 @@ class ScoringRepository:
         cursor = self._customers.find(
             {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}},
             {
+                "workspace_id": 1,
                 "scoring": 1,
                 "classes": 1,
                 "stats": 1,
@@ -103,12 +115,15 @@ class ScoringRepository:
                     "scoring.seq": item.seq,
                     "scoring.version": _version_match(item.version),
                 },
-                {"$set": {**_result_fields(item), "scoring.written_by": writer}, "$unset": {"scoring.error": ""}},
+                {"$set": {**_result_fields(item), "scoring.written_by": writer}, "$unset": _result_unset(item)},
             )
             for item in to_write
         ]
-        result = await self._customers.bulk_write(operations, ordered=False)
-        if result.modified_count == len(to_write):
+        modified = 0
+        for start in range(0, len(operations), WRITE_CHUNK):
+            result = await self._customers.bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
+            modified += result.modified_count
+        if modified == len(to_write):
             return {item.customer_id for item in to_write}
         # Some lost the compare-and-set: the writer mark tells ours apart (bulk_write only counts).
         expected = {item.customer_id: item.version + 1 for item in to_write}
@@ -122,15 +137,13 @@ class ScoringRepository:
             if (document.get("scoring") or {}).get("version") == expected[document["_id"]]
         }
 
-    async def finish(
-        self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str], *, clear_dirty: bool
-    ) -> None:
-        """Clear delivered events and, when ``clear_dirty``, the dirty flag of customers this job settled:
-        those it wrote, and those that needed no write. A customer changed or rewritten since keeps both
-        for the job that sees the change."""
-        operations = [operation for item in scored for operation in _finish_operations(item, written, clear_dirty)]
-        if operations:
-            await self._customers.bulk_write(operations, ordered=False)
+    async def finish(self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str]) -> None:
+        """Record that the events are delivered and clear the dirty flag of customers this job settled:
+        those it wrote with events, and those that needed no write. A customer changed or rewritten since
+        keeps both for the job that sees the change (it delivers the same events again, same ids)."""
+        operations = [operation for item in scored for operation in _finish_operations(item, written)]
+        for start in range(0, len(operations), WRITE_CHUNK):
+            await self._customers.bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
 
     async def mark_dirty(self, workspace_id: str, customer_ids: Sequence[str]) -> None:
         """Something they depend on changed (time, the workspace's RFM bounds): rescore them."""
@@ -219,36 +232,36 @@ def _version_match(version: int) -> Any:
     return version if version else {"$in": [0, None]}
 
 
-def _finish_operations(item: ScoredCustomer, written: set[str], clear_dirty: bool) -> list[UpdateOne]:
-    was_written = item.customer_id in written
-    if not was_written and item.needs_write:
+def _finish_operations(item: ScoredCustomer, written: set[str]) -> list[UpdateOne]:
+    if item.customer_id in written:
+        if not item.events:
+            return []  # the result write settled it already
+        version = item.version + 1
+    elif item.needs_write:
         return []  # lost the compare-and-set: whoever won settles this customer
-    version = item.version + 1 if was_written else item.version
-    settled = {"_id": item.customer_id, "scoring.version": _version_match(version)}
-    operations = []
-    if (was_written and item.events) or (not was_written and item.delivered_pending):
-        operations.append(UpdateOne(settled, {"$set": {"scoring.pending_events": []}}))
-    if clear_dirty and item.dirty:
-        operations.append(
-            UpdateOne(
-                {**settled, "scoring.seq": item.seq},
-                {"$set": {"scoring.dirty": False}, "$unset": {"scoring.dirty_since": ""}},
-            )
-        )
-    return operations
+    elif item.delivered_pending or (item.dirty and not item.keep_dirty):
+        version = item.version
+    else:
+        return []  # clean and unchanged: nothing to write
+    settled = {"_id": item.customer_id, "scoring.version": _version_match(version), "scoring.seq": item.seq}
+    update: dict[str, Any] = {"$set": {"scoring.dirty": item.keep_dirty, "scoring.delivered_version": version}}
+    if not item.keep_dirty:
+        update["$unset"] = {"scoring.dirty_since": ""}
+    return [UpdateOne(settled, update)]
 
 
 def _state(document: dict[str, Any]) -> ScoringState:
     scoring = document.get("scoring") or {}
     birth = document.get("birth_date")
+    version = scoring.get("version") or 0
     return ScoringState(
         customer_id=document["_id"],
         seq=scoring.get("seq", 0),
-        version=scoring.get("version") or 0,
+        version=version,
         dirty=bool(scoring.get("dirty")),
         classes=document.get("classes") or {},
         stats=document.get("stats") or {},
-        pending_events=[ClassChangeEvent.from_document(event) for event in scoring.get("pending_events", [])],
+        pending_events=_undelivered(document, version, scoring.get("delivered_version", 0)),
         profile=ProfileFeatures(
             created_at=aware(document["created_at"]),
             birth_date=birth.date() if isinstance(birth, datetime) else None,
@@ -263,15 +276,38 @@ def _state(document: dict[str, Any]) -> ScoringState:
     )
 
 
+def _undelivered(document: dict[str, Any], version: int, delivered: int) -> list[ClassChangeEvent]:
+    """The events of the customer's latest result write, if they are not in the ledger yet (only the
+    latest can be: a job delivers them before it writes the next)."""
+    if delivered >= version:
+        return []
+    return [
+        ClassChangeEvent.of_class(document["workspace_id"], document["_id"], document.get("owner_id"), assigned)
+        for key, entry in (document.get("classes") or {}).items()
+        if (assigned := AssignedClass.from_document(key, entry)).changed_version == version
+    ]
+
+
 def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
+    settled = not item.events and not item.keep_dirty
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
         "scoring.next_transition_at": item.next_transition_at,
         "scoring.next_public_transition_at": item.next_public_transition_at,
         "scoring.version": item.version + 1,
-        "scoring.pending_events": [event.to_document() for event in item.events],
+        # Events still to deliver keep the customer dirty until they are in the ledger.
+        "scoring.dirty": not settled,
     }
+    if not item.events:
+        fields["scoring.delivered_version"] = item.version + 1
     for assigned in item.changed_classes:
         # The class-set key comes from our catalogue, never from a client.
         fields[f"classes.{assigned.class_set}"] = assigned.to_document()
     return fields
+
+
+def _result_unset(item: ScoredCustomer) -> dict[str, str]:
+    unset = {"scoring.error": ""}
+    if not item.events and not item.keep_dirty:
+        unset["scoring.dirty_since"] = ""
+    return unset

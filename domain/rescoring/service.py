@@ -31,8 +31,6 @@ from scoring.catalogue import (
 from scoring.result import ClassSetResult
 from scoring.rfm import NO_BOUNDS, RfmBounds
 
-RESCORE_REASON = "rescore"
-
 log = logging.getLogger(__name__)
 
 
@@ -111,8 +109,7 @@ class RescoringService:
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
         await self._check_rfm_bounds(workspace_id, scored, written, bounds_version)
-        # A run restricted to some class sets has not computed the others: the customer stays dirty.
-        await self._scoring.finish(workspace_id, scored, written, clear_dirty=only is None)
+        await self._scoring.finish(workspace_id, scored, written)
         moved = [item for item in scored if item.customer_id in written and item.events]
         return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
 
@@ -230,6 +227,8 @@ def compute_changes(
                 != (state.next_transition_at, state.next_public_transition_at),
                 version=state.version,
                 dirty=state.dirty,
+                # A run restricted to some class sets has not computed the others: the customer stays dirty.
+                keep_dirty=state.dirty and only is not None,
                 delivered_pending=bool(state.pending_events),
             )
         )
@@ -242,11 +241,6 @@ def _moment(epoch_seconds: float) -> datetime | None:
 
 def _rfm_inputs(stats: CustomerStats) -> tuple[int, int, datetime | None]:
     return stats.paid_order_count, stats.net_spend_minor, stats.last_paid_at
-
-
-def event_id(customer_id: str, class_set: str, result_version: int) -> str:
-    """Deterministic: one result write per (customer, version), so a re-delivery carries the same id."""
-    return f"{customer_id}:{class_set}:{result_version}"
 
 
 def _transitions(scored: Sequence[ScoredCustomer]) -> dict[str, dict[str, int]]:
@@ -303,24 +297,23 @@ def _class_changes(
         ):
             continue
         moved = current.get("code") != code
-        since = now if moved else current["since"]
-        changed.append(AssignedClass(result.key, code, since, evidence, version, sensitive=is_sensitive))
+        # A new code records its move; new evidence for the same code keeps the move that gave it.
+        previous, changed_version = (
+            (current.get("code"), result_version)
+            if moved
+            else (current.get("previous"), current.get("changed_version", 0))
+        )
+        assigned = AssignedClass(
+            result.key,
+            code,
+            now if moved else current["since"],
+            evidence,
+            version,
+            sensitive=is_sensitive,
+            previous=previous,
+            changed_version=changed_version,
+        )
+        changed.append(assigned)
         if moved:
-            events.append(
-                ClassChangeEvent(
-                    id=event_id(state.customer_id, result.key, result_version),
-                    workspace_id=workspace.id,
-                    customer_id=state.customer_id,
-                    class_set=result.key,
-                    previous=current.get("code"),
-                    current=code,
-                    evidence=evidence,
-                    settings_version=version,
-                    reason=RESCORE_REASON,
-                    at=now,
-                    owner_id=state.owner_id,
-                    version=result_version,
-                    sensitive=is_sensitive,
-                )
-            )
+            events.append(ClassChangeEvent.of_class(workspace.id, state.customer_id, state.owner_id, assigned))
     return changed, events
