@@ -152,6 +152,18 @@ async def _fill_chunk(
     return [customer.id for customer in customers]
 
 
+def worker_env(stack: Stack) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MONGODB_URI": stack.config.mongodb_uri,
+        "MONGODB_DB": stack.config.mongodb_db,
+        "REDIS_URL": stack.config.redis_url,
+        "RQ_QUEUE": stack.config.rq_queue,
+        "SWEEP_INTERVAL_SECONDS": "5",
+        "RFM_REFRESH_SECONDS": "60",
+    }
+
+
 def start_our_api(stack: Stack, port: int) -> tuple[ManagedProcess, str]:
     env = {
         **os.environ,

@@ -160,6 +160,7 @@ def test_subscription_sees_only_its_own_workspace(api: Api, shop: Workspace, con
                 },
             }
         )
+        api.hub_listening(1)
         record_order(api, other.admin, theirs, "30000000", status="PAID")
         run_worker(config)  # the other shop's change is published first...
         record_order(api, shop.admin, mine, "6000000", status="PAID")

@@ -196,6 +196,7 @@ def test_a_revoked_key_stops_at_once_on_an_open_websocket(api: Api, shop: Worksp
         ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        api.hub_listening(1)
         api.ok(REVOKE, {"id": keys["Lan"]}, shop.admin)
         assert ws.receive_json() == {"id": "1", "type": "complete"}  # the subscription ends
         ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": query}})
@@ -213,6 +214,7 @@ def test_sales_subscriptions_carry_only_their_own_customers(api: Api, shop: Work
         ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {lan_key}"}})
         assert ws.receive_json()["type"] == "connection_ack"
         ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        api.hub_listening(1)
         record_order(api, shop.admin, theirs, "30000000", status="PAID")
         run_worker(config)
         record_order(api, shop.admin, mine, "6000000", status="PAID")

@@ -139,8 +139,8 @@ class ScoringRepository:
 
     async def finish(self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str]) -> None:
         """Record that the events are delivered and clear the dirty flag of customers this job settled:
-        those it wrote with events, and those that needed no write. A customer changed or rewritten since
-        keeps both for the job that sees the change (it delivers the same events again, same ids)."""
+        those it wrote with events, and those that needed no write. A customer changed since keeps its
+        dirty flag for the job that change queued; one rewritten since is that writer's to settle."""
         operations = [operation for item in scored for operation in _finish_operations(item, written)]
         for start in range(0, len(operations), WRITE_CHUNK):
             await self._customers.bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
@@ -243,11 +243,14 @@ def _finish_operations(item: ScoredCustomer, written: set[str]) -> list[UpdateOn
         version = item.version
     else:
         return []  # clean and unchanged: nothing to write
-    settled = {"_id": item.customer_id, "scoring.version": _version_match(version), "scoring.seq": item.seq}
-    update: dict[str, Any] = {"$set": {"scoring.dirty": item.keep_dirty, "scoring.delivered_version": version}}
+    settled = {"_id": item.customer_id, "scoring.version": _version_match(version)}
+    fields: dict[str, Any] = {"scoring.delivered_version": version}
     if not item.keep_dirty:
-        update["$unset"] = {"scoring.dirty_since": ""}
-    return [UpdateOne(settled, update)]
+        # Clean only if nothing changed since the read; a change keeps it dirty for the job it queued.
+        unchanged = {"$eq": ["$scoring.seq", item.seq]}
+        fields["scoring.dirty"] = {"$cond": [unchanged, False, "$scoring.dirty"]}
+        fields["scoring.dirty_since"] = {"$cond": [unchanged, "$$REMOVE", "$scoring.dirty_since"]}
+    return [UpdateOne(settled, [{"$set": fields}])]
 
 
 def _state(document: dict[str, Any]) -> ScoringState:
