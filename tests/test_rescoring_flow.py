@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import redis
 from pymongo import MongoClient
 from rq import Queue
@@ -14,6 +16,7 @@ from rq.registry import FinishedJobRegistry
 from domain.config import AppConfig
 from domain.queueing import RESCORE_JOB, pending_key
 from tests.conftest import Api, Workspace, corrupt, create_customer, record_order, run_worker
+from workers.runtime import WorkerRuntime
 
 CUSTOMER = """
 query($id: ID!) {
@@ -208,3 +211,27 @@ def test_a_customer_that_cannot_be_scored_does_not_hold_back_the_others(
     record_order(api, shop.admin, broken, "6000000", status="PAID")  # its next change brings it back
     run_worker(config)
     assert _spend_tier(_customer(api, shop.admin, broken))["code"] == "platinum"
+
+
+def test_a_job_that_reads_the_customer_while_its_order_is_being_written_cannot_lose_the_order(
+    api: Api, shop: Workspace, config: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    run_worker(config)
+    repository = api.services.orders._orders
+    insert = repository.insert
+    runtime = WorkerRuntime.open(config)
+
+    async def insert_after_a_job_ran(document: Any) -> Any:
+        # The customer is already marked dirty; a worker scores it now, before the order exists.
+        await asyncio.to_thread(runtime.run, runtime.rescoring.rescore_dirty(shop.id, 100))
+        return await insert(document)
+
+    try:
+        monkeypatch.setattr(repository, "insert", insert_after_a_job_ran)
+        record_order(api, shop.admin, customer_id, "7000000", status="PAID")
+    finally:
+        runtime.close()
+    run_worker(config)
+    customer = _customer(api, shop.admin, customer_id)
+    assert customer["stats"]["orderCount"] == 1 and _spend_tier(customer)["code"] == "platinum"

@@ -26,7 +26,7 @@ class InteractionService:
     async def record(self, principal: Principal, data: dict[str, Any]) -> Recorded[Interaction]:
         principal.require(Permission.WRITE_CUSTOMERS)
         interaction = validate(InteractionCreate, data)
-        # Dirty first, as for orders: a failed insert then costs only an idle rescore.
+        # Dirty before and after the write, as for orders (see OrderService.record).
         if not await self._customers.mark_dirty(principal.scope, interaction.customer_id):
             raise InvalidInput(
                 [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
@@ -35,6 +35,7 @@ class InteractionService:
             stored, created = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
         except DuplicateExternalId as error:
             raise error.field_errors() from None
+        await self._customers.mark_dirty(principal.scope, interaction.customer_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
@@ -52,6 +53,7 @@ class InteractionService:
             stored = await self._interactions.insert_many(principal.workspace_id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors() from None
+        await self._customers.mark_many_dirty(principal.scope, distinct)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored
 

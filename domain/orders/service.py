@@ -60,14 +60,15 @@ class OrderService:
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
         order = validate(OrderCreate, data, currency=workspace.currency)
-        # The customer is marked dirty before the order is written: if the order write then fails the
-        # only cost is a rescore that changes nothing, while the other order would risk a missed rescore.
+        # Dirty before the order is written, so that a crash after it cannot lose the rescore, and again
+        # after: a job that read the customer in between (without the order) must not settle it.
         if not await self._customers.mark_dirty(principal.scope, order.customer_id):
             raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
         try:
             stored, created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
         except DuplicateExternalId as error:
             raise error.field_errors() from None
+        await self._customers.mark_dirty(principal.scope, order.customer_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
@@ -85,6 +86,7 @@ class OrderService:
             stored, _created = await self._orders.insert_many(workspace.id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors() from None
+        await self._customers.mark_many_dirty(principal.scope, customer_ids)  # as in record: before and after
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored
 
@@ -108,10 +110,11 @@ class OrderService:
                     )
                 ]
             )
-        await self._customers.mark_dirty(principal.scope, order.customer_id)
+        await self._customers.mark_dirty(principal.scope, order.customer_id)  # as in record: before and after
         updated = await self._orders.change_status(order, status, refund_minor)
         if updated is None:
             raise Conflict("the order changed while this request ran; read it again and retry", field="id")
+        await self._customers.mark_dirty(principal.scope, order.customer_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return updated
 
