@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +12,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from domain.errors import FieldError, InvalidInput
+from scoring.spec import plain_text
 
 _CODES_BY_PYDANTIC_TYPE = {
     "missing": "REQUIRED",
@@ -102,16 +102,7 @@ def past_date(value: date) -> date:
     return value
 
 
-# Bidirectional embeddings, overrides and isolates can make text display as something else.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def clean_text(value: str) -> str:
-    """NFC-normalised (so that the same words compare equal however they were typed), without control or
-    bidirectional-override characters."""
-    if any((unicodedata.category(ch) == "Cc" and ch not in "\t\n") or ch in _BIDI_CONTROLS for ch in value):
-        raise PydanticCustomError("INVALID_CHARACTERS", "must not contain control or text-direction characters")
-    return unicodedata.normalize("NFC", value)
+clean_text = plain_text  # one rule for every text a client sends (class-set settings included)
 
 
 PastTimestamp = Annotated[datetime, AfterValidator(not_in_future)]

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Self
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from scoring.batch import CustomerBatch
 from scoring.result import ClassSetResult, first_true
+from scoring.spec import ClassSetSpec, Code, Evidence, Params, Sentence, increasing, unless_missing
 
-AGE_BAND_CODES: tuple[str, ...] = ("unknown", "under_18", "young", "adult", "senior")
+Age = Annotated[int, Field(ge=1, le=120)]
 
 
-@dataclass(frozen=True, slots=True)
-class AgeBandSettings:
-    young_from: int = 18
-    adult_from: int = 26
-    senior_from: int = 46
+class AgeBandSettings(Params):
+    young_from: Age = 18
+    adult_from: Age = 26
+    senior_from: Age = 46
+
+    @model_validator(mode="after")
+    def ordered(self) -> Self:
+        increasing([self.young_from, self.adult_from, self.senior_from], "bands must rise: young < adult < senior")
+        return self
 
 
 def classify_age_band(batch: CustomerBatch, settings: AgeBandSettings) -> ClassSetResult:
@@ -31,12 +37,7 @@ def classify_age_band(batch: CustomerBatch, settings: AgeBandSettings) -> ClassS
     code_index = first_true(
         [~known, age < bounds[0], age < bounds[1], age < bounds[2]], default=len(AGE_BAND_CODES) - 1
     )
-    return ClassSetResult(
-        "age_band",
-        AGE_BAND_CODES,
-        code_index,
-        {"age": age, "next_change_at": next_birthday_reaching(batch, age, bounds)},
-    )
+    return SPEC.result(code_index, {"age": age, "next_change_at": next_birthday_reaching(batch, age, bounds)})
 
 
 def next_birthday_reaching(batch: CustomerBatch, age: np.ndarray, ages: np.ndarray) -> np.ndarray:
@@ -55,3 +56,28 @@ def next_birthday_reaching(batch: CustomerBatch, age: np.ndarray, ages: np.ndarr
     ).astype("datetime64[D]") + np.maximum(batch.birth_day - 1, 0).astype("timedelta64[D]")
     seconds = dates.astype("datetime64[s]").astype(np.float64)
     return np.where(has_next, seconds, np.nan)
+
+
+SPEC = ClassSetSpec(
+    key="age_band",
+    names=Sentence(vi="Độ tuổi", zh="年龄段", en="Age band"),
+    codes=(
+        Code("unknown", "Chưa rõ tuổi", "年龄未知", "Unknown", "#BDBDBD"),
+        Code("under_18", "Dưới 18 tuổi", "18岁以下", "Under 18", "#FFB74D"),
+        Code("young", "Thanh niên (18-25)", "青年 (18-25岁)", "Young (18-25)", "#4DB6AC"),
+        Code("adult", "Trưởng thành (26-45)", "成年 (26-45岁)", "Adult (26-45)", "#7986CB"),
+        Code("senior", "Trung niên trở lên (46+)", "中老年 (46岁以上)", "Senior (46+)", "#A1887F"),
+    ),
+    classify=lambda batch, settings, context: classify_age_band(batch, settings),
+    params=AgeBandSettings,
+    evidence=Evidence(
+        sentences={
+            "known": Sentence(vi="{age} tuổi", zh="{age}岁", en="age {age}"),
+            "unknown": Sentence(vi="chưa có ngày sinh", zh="未填写出生日期", en="no birth date on file"),
+        },
+        case=unless_missing("age"),
+    ),
+    personal=True,
+    time_scheduled=True,
+)
+AGE_BAND_CODES = SPEC.code_names

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field
 
 from scoring.result import FloatArray, IntArray
 
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
-class Hysteresis:
-    margin_percent: float = 0.0  # spend-based sets: stay while within this much below the current tier
-    grace_days: float = 0.0  # then stay this long before the demotion takes effect
+class Hysteresis(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Spend-based sets: stay while within this much below the current tier...
+    margin_percent: Annotated[float, Field(ge=0, le=50)] = 0.0
+    # ...then stay this long before the demotion takes effect.
+    grace_days: Annotated[float, Field(ge=0, le=365)] = 0.0
 
 
 @dataclass(frozen=True, slots=True)

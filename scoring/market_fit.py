@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Self
 
 import numpy as np
+import phonenumbers
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from scoring.age_band import next_birthday_reaching
 from scoring.batch import CustomerBatch
 from scoring.result import ClassSetResult, IntArray
+from scoring.spec import (
+    ClassSetSpec,
+    Code,
+    Evidence,
+    Params,
+    ScoringContext,
+    Sentence,
+    increasing,
+    plain_text,
+    unless_missing,
+)
 
-MARKET_FIT_CODES: tuple[str, ...] = ("in_target", "out_of_target")
+City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(plain_text)]
+AgeLimit = Annotated[int, Field(ge=0, le=120)]
 
 
-@dataclass(frozen=True, slots=True)
-class MarketFitRule:
+class MarketFitRule(Params):
     """Every non-empty condition must hold; an empty rule puts everyone in the target market."""
 
-    countries: tuple[str, ...] = ()
-    cities: tuple[str, ...] = ()
-    legal_types: tuple[str, ...] = ()
-    min_age: int | None = None
-    max_age: int | None = None
+    countries: Annotated[tuple[str, ...], Field(max_length=250)] = ()
+    cities: Annotated[tuple[City, ...], Field(max_length=500)] = ()
+    legal_types: Annotated[tuple[str, ...], Field(max_length=2)] = ()
+    min_age: AgeLimit | None = None
+    max_age: AgeLimit | None = None
+
+    @model_validator(mode="after")
+    def known_values(self) -> Self:
+        unknown = [code for code in self.countries if code not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise PydanticCustomError("UNKNOWN_COUNTRY", "unknown country codes: {codes}", {"codes": unknown})
+        if any(value not in ("individual", "company") for value in self.legal_types):
+            raise PydanticCustomError("INVALID_CHOICE", "legal types are individual or company")
+        if self.min_age is not None and self.max_age is not None:
+            increasing([self.min_age, self.max_age], "min_age must be below max_age")
+        return self
+
+    @property
+    def uses_age(self) -> bool:
+        return self.min_age is not None or self.max_age is not None
 
 
 def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule) -> ClassSetResult:
@@ -41,9 +70,7 @@ def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule
     code_index = np.where(failed == "", 0, 1).astype(np.int64)
     # The fit changes on the birthday that reaches min_age or passes max_age.
     turning = sorted(a for a in (rule.min_age, None if rule.max_age is None else rule.max_age + 1) if a is not None)
-    return ClassSetResult(
-        "market_fit",
-        MARKET_FIT_CODES,
+    return SPEC.result(
         code_index,
         {
             "failed_condition": failed,
@@ -52,3 +79,39 @@ def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule
             "next_change_at": next_birthday_reaching(batch, age, np.asarray(turning, dtype=np.int64)),
         },
     )
+
+
+def _classify(batch: CustomerBatch, rule: MarketFitRule, context: ScoringContext) -> ClassSetResult:
+    return classify_market_fit(batch, context.earlier["age_band"].facts["age"], rule)
+
+
+SPEC = ClassSetSpec(
+    key="market_fit",
+    names=Sentence(vi="Phân khúc thị trường", zh="市场细分", en="Market fit"),
+    codes=(
+        Code("in_target", "Khách hàng mục tiêu", "目标市场内", "In target market", "#43A047"),
+        Code("out_of_target", "Ngoài thị trường mục tiêu", "目标市场外", "Outside target market", "#9E9E9E"),
+    ),
+    classify=_classify,
+    params=MarketFitRule,
+    # By default the target market is the workspace's own country.
+    defaults=lambda country: MarketFitRule(countries=(country,)),
+    evidence=Evidence(
+        sentences={
+            "failed": Sentence(
+                vi="không đạt điều kiện thị trường mục tiêu về {failed_condition} "
+                "(quốc gia {country}, thành phố {city})",
+                zh="不符合目标市场规则：{failed_condition}（国家 {country}，城市 {city}）",
+                en="does not meet the target rule on {failed_condition} (country {country}, city {city})",
+            ),
+            "met": Sentence(
+                vi="đạt điều kiện thị trường mục tiêu", zh="符合目标市场规则", en="meets the target-market rule"
+            ),
+        },
+        case=unless_missing("failed_condition", missing="met", present="failed"),
+    ),
+    # A rule that checks an age reads the birth date.
+    personal_when=lambda rule: bool(rule.uses_age),
+    time_scheduled=True,
+)
+MARKET_FIT_CODES = SPEC.code_names

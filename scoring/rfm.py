@@ -1,56 +1,33 @@
-"""RFM: recency, frequency and monetary scores 1-5 by quintile within the workspace, and named groups."""
+"""RFM groups: recency, frequency and monetary scores 1-5 by quintile within the workspace, named."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from scoring.batch import DAY_SECONDS, CustomerBatch
-from scoring.result import ClassSetResult, FloatArray, IntArray, first_true
+from scoring.batch import CustomerBatch
+from scoring.result import ClassSetResult, first_true
+from scoring.rfm_bounds import (
+    NO_BOUNDS,
+    QUINTILES,
+    RfmBounds,
+    crossed_ranges,
+    recency_days,
+    recency_score_drops_at,
+    rfm_bounds,
+    rfm_scores,
+)
+from scoring.spec import ClassSetSpec, Code, Evidence, Sentence, unless_missing
 
-RFM_CODES: tuple[str, ...] = (
-    "champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
-    "about_to_sleep", "at_risk", "cannot_lose", "hibernating", "lost", "prospect",
-)  # fmt: skip
-
-QUINTILES = (0.2, 0.4, 0.6, 0.8)
-
-
-@dataclass(frozen=True, slots=True)
-class RfmBounds:
-    """The 20th, 40th, 60th and 80th percentiles over the workspace's paying customers."""
-
-    recency_days: tuple[float, ...]
-    frequency: tuple[float, ...]
-    monetary: tuple[float, ...]
-
-
-NO_BOUNDS = RfmBounds((0.0,) * 4, (0.0,) * 4, (0.0,) * 4)
-
-
-def recency_days(batch: CustomerBatch) -> FloatArray:
-    return np.floor((batch.now - batch.last_paid_at) / DAY_SECONDS)
-
-
-def rfm_bounds(recency: FloatArray, frequency: IntArray, monetary: IntArray) -> RfmBounds:
-    """Quintile bounds from the paying customers of a workspace (NaN recency = never paid: left out)."""
-    paying = ~np.isnan(recency)
-    if not paying.any():
-        return NO_BOUNDS
-
-    def bounds(values: np.ndarray) -> tuple[float, ...]:
-        return tuple(float(v) for v in np.quantile(values[paying].astype(np.float64), QUINTILES))
-
-    return RfmBounds(bounds(recency), bounds(frequency), bounds(monetary))
-
-
-def rfm_scores(batch: CustomerBatch, bounds: RfmBounds) -> tuple[IntArray, IntArray, IntArray]:
-    recency = recency_days(batch)
-    r = 5 - np.searchsorted(np.asarray(bounds.recency_days), recency, side="left")
-    f = 1 + np.searchsorted(np.asarray(bounds.frequency), batch.paid_order_count, side="left")
-    m = 1 + np.searchsorted(np.asarray(bounds.monetary), batch.net_spend, side="left")
-    return r.astype(np.int64), f.astype(np.int64), m.astype(np.int64)
+__all__ = [
+    "NO_BOUNDS",
+    "QUINTILES",
+    "RfmBounds",
+    "classify_rfm",
+    "crossed_ranges",
+    "recency_days",
+    "rfm_bounds",
+    "rfm_scores",
+]
 
 
 def classify_rfm(batch: CustomerBatch, bounds: RfmBounds) -> ClassSetResult:
@@ -70,39 +47,51 @@ def classify_rfm(batch: CustomerBatch, bounds: RfmBounds) -> ClassSetResult:
         ("lost", (f <= 2) & (m <= 2)),
     ]
     # What is left has not bought for long (R = 1), rarely, yet spent well: hibernating.
-    outcomes = np.array(
-        [RFM_CODES.index(code) for code, _ in groups] + [RFM_CODES.index("hibernating")], dtype=np.int64
-    )
+    codes = SPEC.code_names
+    outcomes = np.array([codes.index(code) for code, _ in groups] + [codes.index("hibernating")], dtype=np.int64)
     code_index = outcomes[first_true([condition for _, condition in groups], default=len(groups))]
     days = np.where(never_paid, -1, np.nan_to_num(recency_days(batch), nan=-1)).astype(np.int64)
-    next_change_at = np.where(never_paid, np.nan, recency_score_drops_at(batch, bounds))
-    return ClassSetResult(
-        "rfm_group",
-        RFM_CODES,
+    return SPEC.result(
         code_index,
         {
             "recency_score": np.where(never_paid, -1, r),
             "frequency_score": np.where(never_paid, -1, f),
             "monetary_score": np.where(never_paid, -1, m),
             "recency_days": days,
-            "next_change_at": next_change_at,
+            "next_change_at": np.where(never_paid, np.nan, recency_score_drops_at(batch, bounds)),
         },
     )
 
 
-def recency_score_drops_at(batch: CustomerBatch, bounds: RfmBounds) -> FloatArray:
-    """When each customer's recency score next drops with time alone (NaN: already 1, or never paid).
-
-    The score counts the bounds below the recency in days; it drops on the first day past the next bound.
-    """
-    recency = recency_days(batch)
-    edges = np.asarray(bounds.recency_days, dtype=np.float64)
-    following = np.searchsorted(edges, np.nan_to_num(recency, nan=np.inf), side="left")
-    last = len(edges)
-    next_day = np.floor(edges[np.minimum(following, last - 1)]) + 1
-    return np.where(following < last, batch.last_paid_at + next_day * DAY_SECONDS, np.nan)
-
-
-def crossed_ranges(old: tuple[float, ...], new: tuple[float, ...]) -> list[tuple[float, float]]:
-    """The value ranges ``(low, high]`` whose score differs between two sets of quintile bounds."""
-    return [(min(a, b), max(a, b)) for a, b in zip(old, new, strict=True) if a != b]
+SPEC = ClassSetSpec(
+    key="rfm_group",
+    names=Sentence(vi="Nhóm RFM", zh="RFM分组", en="RFM group"),
+    codes=(
+        Code("champions", "Khách hàng xuất sắc", "冠军客户", "Champions", "#2E7D32"),
+        Code("loyal", "Khách hàng trung thành", "忠诚客户", "Loyal", "#43A047"),
+        Code("potential_loyalist", "Có thể thành trung thành", "潜在忠诚客户", "Potential loyalist", "#7CB342"),
+        Code("new", "Khách hàng mới mua", "新客户", "New", "#29B6F6"),
+        Code("promising", "Có triển vọng", "有潜力", "Promising", "#26C6DA"),
+        Code("need_attention", "Cần quan tâm", "需要关注", "Need attention", "#FFCA28"),
+        Code("about_to_sleep", "Sắp ngủ đông", "即将沉睡", "About to sleep", "#FFA726"),
+        Code("at_risk", "Có nguy cơ rời bỏ", "有流失风险", "At risk", "#EF5350"),
+        Code("cannot_lose", "Không thể để mất", "不能失去", "Cannot lose", "#C62828"),
+        Code("hibernating", "Ngủ đông", "沉睡客户", "Hibernating", "#8D6E63"),
+        Code("lost", "Đã mất", "已流失", "Lost", "#757575"),
+        Code("prospect", "Chưa mua hàng", "未购买", "Prospect", "#BDBDBD"),
+    ),
+    classify=lambda batch, settings, context: classify_rfm(batch, context.bounds),
+    evidence=Evidence(
+        sentences={
+            "known": Sentence(
+                vi="R{recency_score} F{frequency_score} M{monetary_score}: mua lần cuối {recency_days} ngày trước",
+                zh="R{recency_score} F{frequency_score} M{monetary_score}：最近一次购买在 {recency_days} 天前",
+                en="R{recency_score} F{frequency_score} M{monetary_score}: last purchase {recency_days} days ago",
+            ),
+            "unknown": Sentence(vi="chưa có đơn đã thanh toán", zh="尚无已付款订单", en="no paid order yet"),
+        },
+        case=unless_missing("recency_score"),
+    ),
+    time_scheduled=True,
+)
+RFM_CODES = SPEC.code_names

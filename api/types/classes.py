@@ -16,6 +16,7 @@ from domain.classes.settings import current_params
 from domain.customers.models import AssignedClass
 from domain.errors import FieldError, InvalidInput
 from domain.workspaces.models import Workspace
+from scoring.spec import Sentence
 
 
 def checked_language(lang: str) -> str:
@@ -47,11 +48,11 @@ class ClassSet:
     settings: dict[str, Any] = strawberry.field(
         graphql_type=JSON, description="Thresholds, windows and hysteresis in force (defaults or the workspace's)"
     )
-    names: strawberry.Private[dict[str, str]]
+    names: strawberry.Private[Sentence]
 
     @strawberry.field
     def name(self, lang: str = "en") -> str:
-        return self.names.get(checked_language(lang), self.key)
+        return self.names.in_language(checked_language(lang))
 
     @classmethod
     def from_workspace(cls, key: str, workspace: Workspace) -> ClassSet:

@@ -14,7 +14,7 @@ from domain.auth.principals import Permission, Principal
 from domain.customers.models import AssignedClass
 from domain.db import DUPLICATE_KEY, Database, latest_per_customer
 from domain.timestamps import aware
-from scoring.catalogue import ALWAYS_SENSITIVE
+from scoring.catalogue import always_sensitive
 
 RESCORE_REASON = "rescore"
 
@@ -48,7 +48,7 @@ class ClassChangeEvent:
 
     def visible_to(self, principal: Principal) -> bool:
         """Within the caller's scope, and read from sensitive fields only for roles that may read those."""
-        sensitive = self.sensitive or self.class_set in ALWAYS_SENSITIVE
+        sensitive = self.sensitive or self.class_set in always_sensitive()
         return principal.scope.owner_id in (None, self.owner_id) and (
             not sensitive or principal.can(Permission.READ_SENSITIVE)
         )

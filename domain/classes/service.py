@@ -7,7 +7,7 @@ from domain.classes.catalogue import class_set
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.customers.repository import CustomerRepository, visible_customers
 from domain.errors import Forbidden
-from scoring.catalogue import ALWAYS_SENSITIVE
+from scoring.catalogue import always_sensitive
 
 MAX_HISTORY = 200
 
@@ -35,5 +35,5 @@ class ClassHistoryService:
 def require_readable_class_set(principal: Principal, key: str, field: str = "classSet") -> None:
     """Class sets read from sensitive fields cannot be asked for by roles that may not read those fields
     (filters, distributions, history and subscriptions would reveal them customer by customer)."""
-    if key in ALWAYS_SENSITIVE and not principal.can(Permission.READ_SENSITIVE):
+    if key in always_sensitive() and not principal.can(Permission.READ_SENSITIVE):
         raise Forbidden(f"{key} is derived from personal details this role may not read", field=field)

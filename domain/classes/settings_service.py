@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
+from domain.classes.catalogue import class_set
 from domain.classes.settings import current_params, validated_update
 from domain.errors import Conflict, NotFound
 from domain.runs.models import ScoringRun
@@ -37,26 +38,27 @@ class ClassSettingsService:
         A change that changes nothing stores no new version. ``dry_run`` saves nothing: the workspace comes
         back as it would be, with a dry scoring run reporting who would move from which code to which."""
         principal.require(Permission.MANAGE_SETTINGS)
+        class_set(change.class_set)
         workspace = await self._workspaces.get(principal.workspace_id)
         if workspace is None:
             raise NotFound("workspace no longer exists")
         current = workspace.class_settings
         stored = current.sets.get(change.class_set) or {}
+        in_force = current_params(change.class_set, workspace.scoring_settings)
+        hysteresis_in_force = in_force.pop("hysteresis", None)
         updated = validated_update(
-            change.class_set,
-            stored,
-            _params_in_force(change.class_set, workspace),
-            change.params,
-            change.labels,
-            change.colors,
-            change.hysteresis,
+            change.class_set, stored, in_force, change.params, change.labels, change.colors, change.hysteresis
         )
-        rescores = _rescores(change, stored, updated)
+        # Compared with what is in force, so that restating a default is no change either.
+        rescores = updated.get("params", in_force) != in_force or (
+            updated.get("hysteresis", hysteresis_in_force) != hysteresis_in_force
+        )
+        relabels = any(updated.get(part) != stored.get(part) for part in ("labels", "colors"))
         if dry_run:
             override = {"class_set": change.class_set, "settings": updated}
             run = await self._runs.start(principal, True, [change.class_set], override) if rescores else None
             return workspace.with_class_set(change.class_set, updated), run
-        if updated == stored:
+        if not rescores and not relabels:
             return workspace, None
         settings = ClassSettings(current.version + 1, {**current.sets, change.class_set: updated})
         saved = await self._workspaces.save_class_settings(
@@ -70,14 +72,3 @@ class ClassSettingsService:
         refreshed = await self._workspaces.get(workspace.id)
         assert refreshed is not None
         return refreshed, run
-
-
-def _rescores(change: ClassSetUpdate, stored: dict[str, Any], updated: dict[str, Any]) -> bool:
-    """Labels and colours are read at display time; thresholds and hysteresis need customers rescored."""
-    return any(stored.get(part) != updated.get(part) for part in ("params", "hysteresis"))
-
-
-def _params_in_force(key: str, workspace: Workspace) -> dict[str, Any]:
-    shown = current_params(key, workspace.scoring_settings)
-    shown.pop("hysteresis", None)
-    return shown

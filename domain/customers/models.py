@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.timestamps import aware
-from scoring.catalogue import ALWAYS_SENSITIVE
+from scoring.catalogue import always_sensitive
 
 
 class LegalType(StrEnum):
@@ -104,7 +104,7 @@ class AssignedClass:
             since=aware(document["since"]),
             evidence=document.get("evidence", {}),
             settings_version=document.get("settings_version", 1),
-            sensitive=bool(document.get("sensitive")) or class_set in ALWAYS_SENSITIVE,
+            sensitive=bool(document.get("sensitive")) or class_set in always_sensitive(),
             previous=document.get("previous"),
             changed_version=document.get("changed_version", 0),
         )

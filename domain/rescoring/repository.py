@@ -29,7 +29,7 @@ from domain.db import Database
 from domain.rescoring.features import ProfileFeatures
 from domain.timestamps import aware
 from scoring.result import FloatArray, IntArray
-from scoring.rfm import RfmBounds, crossed_ranges
+from scoring.rfm_bounds import RfmBounds, crossed_ranges
 
 
 @dataclass(frozen=True, slots=True)

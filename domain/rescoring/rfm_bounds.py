@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from domain.rescoring.repository import ScoringRepository
 from domain.workspaces.models import CachedRfmBounds
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.rfm import NO_BOUNDS, rfm_bounds
+from scoring.rfm_bounds import NO_BOUNDS, rfm_bounds
 
 # Even without new orders, recency bounds move as time passes.
 MAX_AGE = timedelta(hours=24)

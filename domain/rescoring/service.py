@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from pymongo.errors import PyMongoError
 
+from domain.classes.catalogue import CLASS_SETS
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.interactions.repository import InteractionRepository
@@ -29,7 +30,7 @@ from scoring.catalogue import (
     sensitive_class_sets,
 )
 from scoring.result import ClassSetResult
-from scoring.rfm import NO_BOUNDS, RfmBounds
+from scoring.rfm_bounds import NO_BOUNDS, RfmBounds
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +176,6 @@ class RescoringService:
         await self._publisher.publish(events)
 
 
-# Class sets whose evidence names an amount of money, so the evidence carries the currency.
-_MONEY_EVIDENCE = frozenset({"spend_tier", "deal_status"})
-
-
 def compute_changes(
     workspace: Workspace,
     states: Sequence[ScoringState],
@@ -286,7 +283,7 @@ def _class_changes(
         code = result.code(i)
         evidence: dict[str, Any] = {key: value for key, value in result.facts_at(i).items() if key != "next_change_at"}
         evidence["code"] = code
-        if result.key in _MONEY_EVIDENCE:
+        if CLASS_SETS[result.key].money_evidence:  # amounts are meaningless without their currency
             evidence["currency"] = workspace.currency
         current = state.classes.get(result.key) or {}
         is_sensitive = result.key in sensitive

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from domain.classes.catalogue import CLASS_SETS, DEFAULT_SPEND_TIER_THRESHOLDS_VND
+from domain.classes.catalogue import CLASS_SETS
 from domain.timestamps import aware
-from scoring.age_band import AgeBandSettings
-from scoring.catalogue import DEFAULT_HYSTERESIS, ScoringSettings
-from scoring.deal_status import DealStatusSettings
+from scoring.catalogue import ScoringSettings
 from scoring.hysteresis import Hysteresis
-from scoring.market_fit import MarketFitRule
-from scoring.purchase_psychology import PsychologySettings
-from scoring.purchase_stage import PurchaseStageSettings
-from scoring.rfm import NO_BOUNDS, RfmBounds
-from scoring.spend_tier import SpendTierThresholds
-from scoring.tenure import TenureSettings
-from scoring.value_class import ValueClassSettings
+from scoring.rfm_bounds import NO_BOUNDS, RfmBounds
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +27,9 @@ class ClassSettings:
     def from_document(cls, document: dict[str, Any]) -> ClassSettings:
         return cls(version=document["version"], sets=document.get("sets") or {})
 
-    def params[T](self, key: str, kind: Callable[..., T], default: T) -> T:
-        stored = (self.sets.get(key) or {}).get("params")
-        return kind(**stored) if stored else default
 
-
-DEFAULT_CLASS_SETTINGS = ClassSettings(
-    version=1, sets={"spend_tier": {"params": asdict(DEFAULT_SPEND_TIER_THRESHOLDS_VND)}}
-)
+# A new workspace keeps every class set's defaults (each spec's params model).
+DEFAULT_CLASS_SETTINGS = ClassSettings(version=1, sets={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,23 +63,15 @@ class Workspace:
 
     @property
     def scoring_settings(self) -> ScoringSettings:
-        """What the scorer uses: the workspace's values where it set them, defaults elsewhere (the target
-        market defaults to the workspace's own country)."""
-        settings = self.class_settings
-        hysteresis = dict(DEFAULT_HYSTERESIS)
-        for key, stored in settings.sets.items():
-            if stored.get("hysteresis"):
-                hysteresis[key] = Hysteresis(**stored["hysteresis"])
+        """What the scorer uses: the workspace's values where it set them, each class set's defaults
+        elsewhere (a default may depend on the workspace's country: the target market)."""
+        stored = {key: entry for key, entry in self.class_settings.sets.items() if key in CLASS_SETS}
         return ScoringSettings(
-            spend_tier=settings.params("spend_tier", SpendTierThresholds, DEFAULT_SPEND_TIER_THRESHOLDS_VND),
-            age_band=settings.params("age_band", AgeBandSettings, AgeBandSettings()),
-            tenure=settings.params("tenure", TenureSettings, TenureSettings()),
-            purchase_stage=settings.params("purchase_stage", PurchaseStageSettings, PurchaseStageSettings()),
-            deal_status=settings.params("deal_status", DealStatusSettings, DealStatusSettings()),
-            purchase_psychology=settings.params("purchase_psychology", PsychologySettings, PsychologySettings()),
-            value_class=settings.params("value_class", ValueClassSettings, ValueClassSettings()),
-            market_fit=settings.params("market_fit", _market_rule, MarketFitRule(countries=(self.country,))),
-            hysteresis=hysteresis,
+            country=self.country,
+            hysteresis={
+                key: Hysteresis(**entry["hysteresis"]) for key, entry in stored.items() if entry.get("hysteresis")
+            },
+            **{key: CLASS_SETS[key].params(**entry["params"]) for key, entry in stored.items() if entry.get("params")},
         )
 
     def with_class_set(self, key: str, stored: dict[str, Any]) -> Workspace:
@@ -128,11 +106,6 @@ class Workspace:
             created_at=aware(document.get("created_at")),
             customer_count=document.get("customer_count"),
         )
-
-
-def _market_rule(**params: Any) -> MarketFitRule:
-    lists = {key: tuple(value) for key, value in params.items() if isinstance(value, list)}
-    return MarketFitRule(**{**params, **lists})
 
 
 @dataclass(frozen=True, slots=True)
