@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from domain.errors import ErrorCode
 
-def json_error(status: int, code: str, message: str) -> JSONResponse:
+
+def json_error(status: int, code: ErrorCode, message: str) -> JSONResponse:
     """The shape every HTTP-level refusal takes, like a GraphQL error."""
     return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
 
@@ -53,4 +55,4 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is over {self.max_bytes} bytes"
-        await json_error(413, "REQUEST_TOO_LARGE", message)(scope, receive, send)
+        await json_error(413, ErrorCode.REQUEST_TOO_LARGE, message)(scope, receive, send)

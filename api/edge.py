@@ -22,6 +22,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 
 from api.cost import operation_cost
 from api.errors import DomainErrorMasker
+from domain.errors import ErrorCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class QueryCost(SchemaExtension):
             if self.cost > self.max_cost:
                 raise GraphQLError(
                     f"query cost {self.cost} is over the limit of {self.max_cost}; ask for fewer items (first)",
-                    extensions={"code": "QUERY_TOO_COSTLY", "cost": self.cost, "maxCost": self.max_cost},
+                    extensions={"code": ErrorCode.QUERY_TOO_COSTLY, "cost": self.cost, "maxCost": self.max_cost},
                 )
             await self._charge(context.context, self.cost)
         yield
@@ -69,7 +70,7 @@ class QueryCost(SchemaExtension):
             retry_after = math.ceil(decision.retry_after_seconds)
             raise GraphQLError(
                 f"rate limit reached for this key; retry in {retry_after} s",
-                extensions={"code": "RATE_LIMITED", "retryAfter": retry_after, "cost": cost},
+                extensions={"code": ErrorCode.RATE_LIMITED, "retryAfter": retry_after, "cost": cost},
             )
 
     def get_results(self) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def _require_operation_name(document: DocumentNode, operation_name: str | None) 
     if operation_name is None and len(operations) > 1:
         raise GraphQLError(
             "the document holds several operations: say which to run with operationName",
-            extensions={"code": "OPERATION_NAME_REQUIRED"},
+            extensions={"code": ErrorCode.OPERATION_NAME_REQUIRED},
         )
 
 

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import MaskErrors
 
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode, ServiceUnavailable
 
 log = logging.getLogger("api.errors")
 
@@ -41,6 +41,17 @@ def clipped(message: str) -> str:
     return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
 
 
+def extensions(error: DomainError) -> dict[str, object]:
+    """What clients read in ``errors[].extensions``: the code, the input field if there is one, and for
+    an outage (whichever service is down) when to retry."""
+    result: dict[str, object] = {"code": error.code}
+    if error.field:
+        result["field"] = error.field
+    if isinstance(error, ServiceUnavailable):
+        result["retryAfter"] = error.retry_after_seconds
+    return result
+
+
 class DomainErrorMasker(MaskErrors):
     def __init__(self, hide_suggestions: bool = False) -> None:
         super().__init__(should_mask_error=lambda _error: True, error_message=MASKED_MESSAGE)
@@ -54,24 +65,15 @@ class DomainErrorMasker(MaskErrors):
 
     def _anonymised(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
+        if isinstance(original, PyMongoError | RedisError) and _is_outage(original):
+            log.warning("backing service unavailable at %s: %s", error.path, original)
+            original = ServiceUnavailable(OUTAGE_MESSAGE)
         if isinstance(original, DomainError):
-            extensions = {"code": original.code}
-            if original.field:
-                extensions["field"] = original.field
             return GraphQLError(
                 original.message,
                 nodes=error.nodes,
                 path=error.path,
-                extensions=extensions,
-                original_error=None,
-            )
-        if isinstance(original, PyMongoError | RedisError) and _is_outage(original):
-            log.warning("backing service unavailable at %s: %s", error.path, original)
-            return GraphQLError(
-                OUTAGE_MESSAGE,
-                nodes=error.nodes,
-                path=error.path,
-                extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": 5},
+                extensions=extensions(original),
                 original_error=None,
             )
         if not _is_unexpected(error):
@@ -87,6 +89,6 @@ class DomainErrorMasker(MaskErrors):
             MASKED_MESSAGE,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL", "requestId": request_id},
+            extensions={"code": ErrorCode.INTERNAL, "requestId": request_id},
             original_error=None,
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from domain.errors import FieldError, InvalidInput
+from domain.errors import ErrorCode, InvalidInput
 
 _PREFIX = "customer:"
 
@@ -20,5 +20,5 @@ def decode_cursor(cursor: str | None) -> str | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         decoded = ""
     if not decoded.startswith(_PREFIX) or len(decoded) > 100:
-        raise InvalidInput([FieldError("after", "INVALID_CURSOR", "not a cursor returned by this API")])
+        raise InvalidInput.one("after", ErrorCode.INVALID_CURSOR, "not a cursor returned by this API")
     return decoded.removeprefix(_PREFIX)

@@ -36,7 +36,7 @@ from domain.classes.catalogue import CLASS_SETS
 from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
 from domain.classes.service import require_readable_class_set
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.orders.models import OrderStatus
 from domain.runs.models import ACTIVE_STATUSES
 
@@ -269,7 +269,9 @@ class Mutation:
     ) -> ClassSetPayload:
         context = info.context
         if input.params is not None and not isinstance(input.params, dict):
-            return ClassSetPayload(errors=[UserError(field="params", code="INVALID_INPUT", message="an object")])
+            return ClassSetPayload(
+                errors=[UserError(field="params", code=ErrorCode.INVALID_INPUT, message="an object")]
+            )
         updated = await attempt(
             context.services.class_settings.update(context.principal, input.to_domain(), dry_run=dry_run)
         )

@@ -20,8 +20,8 @@ from strawberry.types.unset import UnsetType
 
 from api.body_limit import json_error
 from api.context import RequestContext
-from api.errors import OUTAGE_MESSAGE
-from domain.errors import ServiceUnavailable, Unauthenticated
+from api.errors import OUTAGE_MESSAGE, extensions
+from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
 
 
 class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -76,7 +76,7 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as error:
             # Refusals answer as JSON errors, like everything else the endpoint says.
-            response = json_error(error.status_code, "BAD_REQUEST", error.reason)
+            response = json_error(error.status_code, ErrorCode.BAD_REQUEST, error.reason)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -115,9 +115,10 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         try:
             context.authenticated = await context.services.keys.authenticate(_authorization(context.connection_params))
         except Unauthenticated as error:
-            raise ConnectionRejectionError({"code": error.code, "message": error.message}) from None
+            raise ConnectionRejectionError({**extensions(error), "message": error.message}) from None
         except ConnectionFailure:
-            raise ConnectionRejectionError({"code": "SERVICE_UNAVAILABLE", "message": OUTAGE_MESSAGE}) from None
+            outage = ServiceUnavailable(OUTAGE_MESSAGE)
+            raise ConnectionRejectionError({**extensions(outage), "message": outage.message}) from None
         return {"workspaceId": context.authenticated.workspace_id, "role": context.authenticated.role.value}
 
 

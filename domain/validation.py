@@ -9,25 +9,32 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-from domain.errors import FieldError, InvalidInput
-from scoring.spec import plain_text
+from domain.errors import ErrorCode, FieldError, InvalidInput
+from scoring.spec import (
+    ControlCharacters,
+    NotIncreasing,
+    RefusedValue,
+    UnknownChoice,
+    UnknownCountry,
+    plain_text,
+)
 
 _CODES_BY_PYDANTIC_TYPE = {
-    "missing": "REQUIRED",
-    "string_too_short": "INVALID_LENGTH",
-    "string_too_long": "INVALID_LENGTH",
-    "string_pattern_mismatch": "INVALID_FORMAT",
-    "too_long": "TOO_MANY_ITEMS",
-    "too_short": "TOO_FEW_ITEMS",
-    "greater_than": "OUT_OF_RANGE",
-    "greater_than_equal": "OUT_OF_RANGE",
-    "less_than": "OUT_OF_RANGE",
-    "less_than_equal": "OUT_OF_RANGE",
-    "enum": "INVALID_CHOICE",
-    "literal_error": "INVALID_CHOICE",
-    "extra_forbidden": "UNKNOWN_FIELD",
+    "missing": ErrorCode.REQUIRED,
+    "string_too_short": ErrorCode.INVALID_LENGTH,
+    "string_too_long": ErrorCode.INVALID_LENGTH,
+    "string_pattern_mismatch": ErrorCode.INVALID_FORMAT,
+    "too_long": ErrorCode.TOO_MANY_ITEMS,
+    "too_short": ErrorCode.TOO_FEW_ITEMS,
+    "greater_than": ErrorCode.OUT_OF_RANGE,
+    "greater_than_equal": ErrorCode.OUT_OF_RANGE,
+    "less_than": ErrorCode.OUT_OF_RANGE,
+    "less_than_equal": ErrorCode.OUT_OF_RANGE,
+    "enum": ErrorCode.INVALID_CHOICE,
+    "literal_error": ErrorCode.INVALID_CHOICE,
+    "extra_forbidden": ErrorCode.UNKNOWN_FIELD,
 }
 
 # Dates in the future by more than this are clock skew we refuse rather than silently accept.
@@ -38,10 +45,32 @@ def field_path(loc: tuple[int | str, ...], camel: bool = True) -> str:
     return ".".join(to_camel(part) if isinstance(part, str) and camel else str(part) for part in loc)
 
 
+_CODES_BY_REFUSAL: dict[type[RefusedValue], ErrorCode] = {
+    NotIncreasing: ErrorCode.NOT_INCREASING,
+    ControlCharacters: ErrorCode.INVALID_CHARACTERS,
+    UnknownCountry: ErrorCode.UNKNOWN_COUNTRY,
+    UnknownChoice: ErrorCode.INVALID_CHOICE,
+}
+_OUR_CODES = frozenset(ErrorCode)
+
+
+def error_code(detail: ErrorDetails) -> ErrorCode:
+    """Our own validators raise with an ErrorCode as the type, scoring's with a RefusedValue; pydantic's
+    built-in checks are mapped, and anything else is a generic INVALID_VALUE (never a type name that
+    could change with pydantic's next release)."""
+    kind = detail["type"]
+    if kind in _OUR_CODES:
+        return ErrorCode(kind)
+    refusal = detail.get("ctx", {}).get("error")
+    if kind == "value_error" and isinstance(refusal, RefusedValue):
+        return _CODES_BY_REFUSAL.get(type(refusal), ErrorCode.INVALID_VALUE)
+    return _CODES_BY_PYDANTIC_TYPE.get(kind, ErrorCode.INVALID_VALUE)
+
+
 def to_field_errors(error: ValidationError, camel: bool = True) -> list[FieldError]:
     result = []
     for detail in error.errors(include_url=False):
-        code = _CODES_BY_PYDANTIC_TYPE.get(detail["type"], detail["type"].upper())
+        code = error_code(detail)
         message = str(detail["msg"]).removeprefix("Value error, ")
         result.append(FieldError(field_path(tuple(detail["loc"]), camel), code, message))
     return result
@@ -88,17 +117,17 @@ def row_errors(index: int, collected: list[FieldError] | None = None) -> Iterato
 def not_in_future(value: datetime) -> datetime:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     if aware > datetime.now(UTC) + FUTURE_TOLERANCE:
-        raise PydanticCustomError("IN_FUTURE", "must not be in the future")
+        raise PydanticCustomError(ErrorCode.IN_FUTURE, "must not be in the future")
     if aware.year < 1900:
-        raise PydanticCustomError("OUT_OF_RANGE", "must be after 1900")
+        raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "must be after 1900")
     return aware.astimezone(UTC)
 
 
 def past_date(value: date) -> date:
     if value >= datetime.now(UTC).date():
-        raise PydanticCustomError("NOT_IN_PAST", "must be a date in the past")
+        raise PydanticCustomError(ErrorCode.NOT_IN_PAST, "must be a date in the past")
     if value.year < 1900:
-        raise PydanticCustomError("OUT_OF_RANGE", "must be after 1900")
+        raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "must be after 1900")
     return value
 
 

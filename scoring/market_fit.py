@@ -7,7 +7,6 @@ from typing import Annotated, Self
 import numpy as np
 import phonenumbers
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
-from pydantic_core import PydanticCustomError
 
 from scoring.age_band import next_birthday_reaching
 from scoring.batch import CustomerBatch
@@ -19,6 +18,8 @@ from scoring.spec import (
     Params,
     ScoringContext,
     Sentence,
+    UnknownChoice,
+    UnknownCountry,
     increasing,
     plain_text,
     unless_missing,
@@ -41,9 +42,9 @@ class MarketFitRule(Params):
     def known_values(self) -> Self:
         unknown = [code for code in self.countries if code not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
-            raise PydanticCustomError("UNKNOWN_COUNTRY", "unknown country codes: {codes}", {"codes": unknown})
+            raise UnknownCountry(f"unknown country codes: {', '.join(unknown)}")
         if any(value not in ("individual", "company") for value in self.legal_types):
-            raise PydanticCustomError("INVALID_CHOICE", "legal types are individual or company")
+            raise UnknownChoice("legal types are individual or company")
         if self.min_age is not None and self.max_age is not None:
             increasing([self.min_age, self.max_age], "min_age must be below max_age")
         return self

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from pydantic_core import PydanticCustomError
 
 from scoring.batch import CustomerBatch
 from scoring.hysteresis import Hysteresis
@@ -26,10 +25,31 @@ from scoring.rfm_bounds import RfmBounds
 LANGUAGES: tuple[str, ...] = ("vi", "zh", "en")
 
 
+class RefusedValue(ValueError):
+    """A parameter or text a classifier cannot work with. Each kind is its own class so that the domain,
+    which owns the error codes clients see, can give it a code without this package knowing them."""
+
+
+class NotIncreasing(RefusedValue):
+    pass
+
+
+class ControlCharacters(RefusedValue):
+    pass
+
+
+class UnknownCountry(RefusedValue):
+    pass
+
+
+class UnknownChoice(RefusedValue):
+    pass
+
+
 def increasing(values: list[int] | list[float], message: str) -> None:
     """For parameter validators: thresholds that must rise."""
     if any(low >= high for low, high in itertools.pairwise(values)):
-        raise PydanticCustomError("NOT_INCREASING", message)
+        raise NotIncreasing(message)
 
 
 # Bidirectional embeddings, overrides and isolates can make text display as something else.
@@ -40,7 +60,7 @@ def plain_text(value: str) -> str:
     """NFC-normalised text (the same words compare equal however they were typed), refused when it holds
     control or text-direction characters."""
     if any((unicodedata.category(ch) == "Cc" and ch not in "\t\n") or ch in _BIDI_CONTROLS for ch in value):
-        raise PydanticCustomError("INVALID_CHARACTERS", "must not contain control or text-direction characters")
+        raise ControlCharacters("must not contain control or text-direction characters")
     return unicodedata.normalize("NFC", value)
 
 

@@ -53,7 +53,7 @@ def test_mongodb_outage_gives_a_clear_error_and_the_api_recovers(
         started = time.monotonic()
         body = api.gql("{ customers { totalCount } }", None, shop.admin)
         assert time.monotonic() - started < 15
-        assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        assert body["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 5}
         assert "Traceback" not in str(body)
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["mongodb"].startswith("unavailable")
@@ -143,3 +143,22 @@ def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: A
     finally:
         worker.stop()
         redis_process.stop()
+
+
+OUTAGE = {"code": "SERVICE_UNAVAILABLE", "retryAfter": 5}
+
+
+@needs_local_mongo
+def test_an_outage_has_one_shape_whether_the_key_check_or_the_query_meets_it(
+    own_mongo: tuple[AppConfig, int, ManagedProcess],
+) -> None:
+    config, _port, mongo_process = own_mongo
+    with TestClient(create_app(config.model_copy(update={"key_cache_seconds": 60}))) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        assert api.ok("{ customers { totalCount } }", None, shop.admin)  # the admin key is cached now
+        mongo_process.kill()
+        in_query = api.gql("{ customers { totalCount } }", None, shop.admin)
+        in_key_check = api.gql("{ customers { totalCount } }", None, "crm_a_key_never_seen_before")
+    assert [error["extensions"] for error in in_query["errors"]] == [OUTAGE]
+    assert [error["extensions"] for error in in_key_check["errors"]] == [OUTAGE]

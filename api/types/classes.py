@@ -14,14 +14,14 @@ from domain.classes.events import ClassChangeEvent
 from domain.classes.evidence import render_evidence
 from domain.classes.settings import current_params
 from domain.customers.models import AssignedClass
-from domain.errors import FieldError, InvalidInput
+from domain.errors import ErrorCode, InvalidInput
 from domain.workspaces.models import Workspace
 from scoring.spec import Sentence
 
 
 def checked_language(lang: str) -> str:
     if lang not in LANGUAGES:
-        raise InvalidInput([FieldError("lang", "UNKNOWN_LANGUAGE", f"lang must be one of {', '.join(LANGUAGES)}")])
+        raise InvalidInput.one("lang", ErrorCode.UNKNOWN_LANGUAGE, f"lang must be one of {', '.join(LANGUAGES)}")
     return lang
 
 

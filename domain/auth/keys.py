@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import Permission, Principal, Role
 from domain.db import Database, new_id
-from domain.errors import Conflict, FieldError, InvalidInput, NotFound, Unauthenticated
+from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, Unauthenticated
 from domain.timestamps import aware
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ class ApiKeyService:
         """A new user with a key (the token is returned once)."""
         principal.require(Permission.MANAGE_KEYS)
         if not user_name.strip() or len(user_name) > 100:
-            raise InvalidInput([FieldError("userName", "INVALID_LENGTH", "1 to 100 characters")])
+            raise InvalidInput.one("userName", ErrorCode.INVALID_LENGTH, "1 to 100 characters")
         assert self._workspaces is not None
         user = await self._workspaces.insert_user(principal.workspace_id, user_name.strip())
         issued = await self.issue(principal.workspace_id, user.id, role, (name or f"{user.name} ({role.value})")[:100])
@@ -235,7 +235,7 @@ class ApiKeyService:
         if key is None:
             raise NotFound(f"no API key {key_id!r}", field="id")
         if key.revoked_at is not None:
-            raise Conflict("the key is already revoked", field="id", code="ALREADY_REVOKED")
+            raise Conflict("the key is already revoked", field="id", code=ErrorCode.ALREADY_REVOKED)
         return key
 
     async def _revoke(self, principal: Principal, key_id: str) -> None:

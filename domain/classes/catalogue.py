@@ -3,7 +3,7 @@ and the check that a client's class-set key is one of them."""
 
 from __future__ import annotations
 
-from domain.errors import FieldError, InvalidInput
+from domain.errors import ErrorCode, FieldError, InvalidInput
 from scoring.registry import CLASS_SETS
 from scoring.spec import LANGUAGES, ClassSetSpec
 from scoring.spend_tier import SpendTierThresholds
@@ -20,4 +20,6 @@ def class_set(key: str, *, field_name: str = "classSet") -> ClassSetSpec:
     if key in CLASS_SETS:
         return CLASS_SETS[key]
     known = ", ".join(CLASS_SETS)
-    raise InvalidInput([FieldError(field_name, "UNKNOWN_CLASS_SET", f"unknown class set {key[:40]!r}; known: {known}")])
+    raise InvalidInput(
+        [FieldError(field_name, ErrorCode.UNKNOWN_CLASS_SET, f"unknown class set {key[:40]!r}; known: {known}")]
+    )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic_core import PydanticCustomError
-
 from domain.classes.catalogue import LANGUAGES, class_set
-from domain.errors import FieldError, InvalidInput
+from domain.errors import ErrorCode, FieldError, InvalidInput
 from domain.validation import clean_text, validate
 from scoring.catalogue import ScoringSettings
 from scoring.hysteresis import Hysteresis
+from scoring.spec import ControlCharacters
 
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
@@ -40,7 +39,7 @@ def validated_update(
     errors: list[FieldError] = []
     if params is not None:
         if not spec.params.model_fields:
-            errors.append(FieldError("params", "NOT_ALLOWED", f"{key} has no settings to change"))
+            errors.append(FieldError("params", ErrorCode.NOT_ALLOWED, f"{key} has no settings to change"))
         else:
             merged = {**in_force, **params}
             updated["params"] = _collect(
@@ -48,7 +47,7 @@ def validated_update(
             )
     if hysteresis is not None:
         if spec.hysteresis is None:
-            errors.append(FieldError("hysteresis", "NOT_ALLOWED", f"{key} is not an ordered class set"))
+            errors.append(FieldError("hysteresis", ErrorCode.NOT_ALLOWED, f"{key} is not an ordered class set"))
         else:
             checked = _collect(errors, "hysteresis", lambda: validate(Hysteresis, hysteresis).model_dump())
             updated["hysteresis"] = checked
@@ -90,34 +89,36 @@ def _collect(errors: list[FieldError], prefix: str, action: Any) -> Any:
 def _label_errors(labels: dict[str, dict[str, str]], codes: list[str]) -> list[FieldError]:
     errors = []
     if len(labels) > len(codes):
-        return [FieldError("labels", "TOO_MANY_ITEMS", f"at most one entry per code ({len(codes)})")]
+        return [FieldError("labels", ErrorCode.TOO_MANY_ITEMS, f"at most one entry per code ({len(codes)})")]
     for code, by_language in labels.items():
         if code not in codes:
-            errors.append(FieldError(f"labels.{code}", "UNKNOWN_CLASS_CODE", f"codes are {', '.join(codes)}"))
+            errors.append(FieldError(f"labels.{code}", ErrorCode.UNKNOWN_CLASS_CODE, f"codes are {', '.join(codes)}"))
         elif set(by_language) != set(LANGUAGES) or not all(text.strip() for text in by_language.values()):
-            errors.append(FieldError(f"labels.{code}", "LABELS_REQUIRED", "give a label in each of vi, zh and en"))
+            errors.append(
+                FieldError(f"labels.{code}", ErrorCode.LABELS_REQUIRED, "give a label in each of vi, zh and en")
+            )
         elif any(len(text) > 60 for text in by_language.values()):
-            errors.append(FieldError(f"labels.{code}", "INVALID_LENGTH", "labels have at most 60 characters"))
+            errors.append(FieldError(f"labels.{code}", ErrorCode.INVALID_LENGTH, "labels have at most 60 characters"))
         elif any(_normalised(text) is None for text in by_language.values()):
             message = "labels must not contain control or text-direction characters"
-            errors.append(FieldError(f"labels.{code}", "INVALID_CHARACTERS", message))
+            errors.append(FieldError(f"labels.{code}", ErrorCode.INVALID_CHARACTERS, message))
     return errors
 
 
 def _normalised(text: str) -> str | None:
     try:
         return clean_text(text.strip())
-    except PydanticCustomError:
+    except ControlCharacters:
         return None
 
 
 def _color_errors(colors: dict[str, str], codes: list[str]) -> list[FieldError]:
     errors = []
     if len(colors) > len(codes):
-        return [FieldError("colors", "TOO_MANY_ITEMS", f"at most one entry per code ({len(codes)})")]
+        return [FieldError("colors", ErrorCode.TOO_MANY_ITEMS, f"at most one entry per code ({len(codes)})")]
     for code, color in colors.items():
         if code not in codes:
-            errors.append(FieldError(f"colors.{code}", "UNKNOWN_CLASS_CODE", f"codes are {', '.join(codes)}"))
+            errors.append(FieldError(f"colors.{code}", ErrorCode.UNKNOWN_CLASS_CODE, f"codes are {', '.join(codes)}"))
         elif not COLOR.match(color):
-            errors.append(FieldError(f"colors.{code}", "INVALID_COLOR", "colours are #RRGGBB"))
+            errors.append(FieldError(f"colors.{code}", ErrorCode.INVALID_COLOR, "colours are #RRGGBB"))
     return errors

@@ -9,7 +9,7 @@ from typing import Any
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.settings import current_params, validated_update
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, ErrorCode, NotFound
 from domain.runs.models import ScoringRun
 from domain.runs.service import ScoringRunService
 from domain.workspaces.models import ClassSettings, Workspace
@@ -65,7 +65,9 @@ class ClassSettingsService:
             workspace.id, current.version, settings, change.class_set, principal.user_id, datetime.now(UTC)
         )
         if not saved:
-            raise Conflict("the settings changed while this request ran; read them again", code="VERSION_CONFLICT")
+            raise Conflict(
+                "the settings changed while this request ran; read them again", code=ErrorCode.VERSION_CONFLICT
+            )
         run = None
         if rescores:
             run = await self._runs.start(principal, dry_run=False, class_sets=[change.class_set])

@@ -12,7 +12,7 @@ from domain.classes.catalogue import class_set
 from domain.classes.service import require_readable_class_set
 from domain.customers.models import LegalType
 from domain.customers.search_text import query_words
-from domain.errors import FieldError, InvalidInput
+from domain.errors import ErrorCode, FieldError, InvalidInput
 
 MAX_FILTER_VALUES = 50
 
@@ -72,17 +72,13 @@ def class_query(principal: Principal, condition: ClassCondition) -> dict[str, An
     require_readable_class_set(principal, definition.key, field="filter.class.classSet")
     known = {code.code for code in definition.codes}
     if len(condition.codes) > len(known):
-        raise InvalidInput([FieldError("filter.class.codes", "TOO_MANY_ITEMS", f"at most {len(known)} codes")])
+        raise InvalidInput.one("filter.class.codes", ErrorCode.TOO_MANY_ITEMS, f"at most {len(known)} codes")
     unknown = [code for code in condition.codes if code not in known]
     if unknown or not condition.codes:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "filter.class.codes",
-                    "UNKNOWN_CLASS_CODE",
-                    f"codes must be some of {sorted(known)}; got {unknown or 'none'}",
-                )
-            ]
+        raise InvalidInput.one(
+            "filter.class.codes",
+            ErrorCode.UNKNOWN_CLASS_CODE,
+            f"codes must be some of {sorted(known)}; got {unknown or 'none'}",
         )
     # definition.key comes from our catalogue, so the field name is never user-controlled.
     query: dict[str, Any] = {f"classes.{definition.key}.code": {"$in": list(dict.fromkeys(condition.codes))}}
@@ -101,8 +97,8 @@ def _check_sizes(spec: CustomerFilter) -> None:
     errors = []
     for name, values in (("tags", spec.tags), ("interests", spec.interests)):
         if len(values) > MAX_FILTER_VALUES:
-            errors.append(FieldError(f"filter.{name}", "TOO_MANY_ITEMS", f"at most {MAX_FILTER_VALUES} values"))
+            errors.append(FieldError(f"filter.{name}", ErrorCode.TOO_MANY_ITEMS, f"at most {MAX_FILTER_VALUES} values"))
     if spec.text is not None and len(spec.text) > 200:
-        errors.append(FieldError("filter.text", "INVALID_LENGTH", "at most 200 characters"))
+        errors.append(FieldError("filter.text", ErrorCode.INVALID_LENGTH, "at most 200 characters"))
     if errors:
         raise InvalidInput(errors)

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from domain.customers.models import Gender, IncomeBand, LegalType
+from domain.errors import ErrorCode
 from domain.validation import AnyText, LabelText, NameText, PastDate, ShortText
 
 MAX_LIST_ITEMS = 50
@@ -26,7 +27,7 @@ def normalise_email(value: str) -> str:
         return str(validate_email(value, check_deliverability=False).normalized)
     except EmailNotValidError as error:
         reason = {"reason": str(error)}
-        raise PydanticCustomError("INVALID_EMAIL", "not a valid email address: {reason}", reason) from None
+        raise PydanticCustomError(ErrorCode.INVALID_EMAIL, "not a valid email address: {reason}", reason) from None
 
 
 def normalise_phone(value: str, info: ValidationInfo) -> str:
@@ -37,7 +38,9 @@ def normalise_phone(value: str, info: ValidationInfo) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise PydanticCustomError("INVALID_PHONE", "not a valid phone number for region {region}", {"region": region})
+        raise PydanticCustomError(
+            ErrorCode.INVALID_PHONE, "not a valid phone number for region {region}", {"region": region}
+        )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
@@ -45,13 +48,13 @@ def known_country(value: str) -> str:
     code = value.upper()
     # phonenumbers' regions: the real countries and territories (babel's list also has ZZ, EU, UN...).
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise PydanticCustomError("UNKNOWN_COUNTRY", "not an ISO 3166 alpha-2 country code")
+        raise PydanticCustomError(ErrorCode.UNKNOWN_COUNTRY, "not an ISO 3166 alpha-2 country code")
     return code
 
 
 def valid_tax_id(value: str) -> str:
     if not TAX_ID.match(value):
-        raise PydanticCustomError("INVALID_FORMAT", "tax id must be 5 to 20 letters, digits or dashes")
+        raise PydanticCustomError(ErrorCode.INVALID_FORMAT, "tax id must be 5 to 20 letters, digits or dashes")
     return value
 
 
@@ -65,7 +68,7 @@ Labels = Annotated[list[LabelText], Field(max_length=MAX_LIST_ITEMS)]
 def valid_attribute_key(key: str) -> str:
     if not ATTRIBUTE_KEY.match(key):
         raise PydanticCustomError(
-            "INVALID_ATTRIBUTE_KEY",
+            ErrorCode.INVALID_ATTRIBUTE_KEY,
             "attribute key '{key}' must start with a letter and hold only letters, digits and _ (at most 64)",
             {"key": key},
         )
@@ -118,11 +121,13 @@ class CustomerFields(BaseModel):
         if pairs is None:
             return None
         if len(pairs) > MAX_ATTRIBUTES:
-            raise PydanticCustomError("TOO_MANY_ITEMS", "at most {n} custom attributes", {"n": MAX_ATTRIBUTES})
+            raise PydanticCustomError(ErrorCode.TOO_MANY_ITEMS, "at most {n} custom attributes", {"n": MAX_ATTRIBUTES})
         seen: set[str] = set()
         for pair in pairs:
             if pair.key in seen:
-                raise PydanticCustomError("DUPLICATE_KEY", "attribute '{key}' is given twice", {"key": pair.key})
+                raise PydanticCustomError(
+                    ErrorCode.DUPLICATE_KEY, "attribute '{key}' is given twice", {"key": pair.key}
+                )
             seen.add(pair.key)
         return pairs
 

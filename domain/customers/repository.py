@@ -13,7 +13,7 @@ from domain.auth.principals import CustomerScope, Principal
 from domain.classes.catalogue import CLASS_SETS
 from domain.customers.models import Customer
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
-from domain.errors import DuplicateExternalId, FieldError, InvalidInput
+from domain.errors import DuplicateExternalId, UnknownCustomer
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -125,13 +125,11 @@ async def visible_customers(customers: CustomerRepository, principal: Principal,
 
 
 async def require_customers(customers: CustomerRepository, scope: CustomerScope, customer_ids: list[str]) -> None:
-    """UNKNOWN_CUSTOMER for the first row whose customer is not in the caller's scope."""
+    """UnknownCustomer naming every row whose customer is not in the caller's scope."""
     known = await customers.existing_ids(scope, customer_ids)
-    for index, customer_id in enumerate(customer_ids):
-        if customer_id not in known:
-            raise InvalidInput(
-                [FieldError(f"rows.{index}.customerId", "UNKNOWN_CUSTOMER", f"no customer {customer_id!r}")]
-            )
+    missing = [index for index, customer_id in enumerate(customer_ids) if customer_id not in known]
+    if missing:
+        raise UnknownCustomer(missing)
 
 
 # Never needed by readers: undelivered events, idempotency fingerprints, search words.

@@ -15,7 +15,7 @@ from domain.customers.models import Customer, LegalType
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id
-from domain.errors import DuplicateExternalId, FieldError, InvalidInput, NotFound
+from domain.errors import DuplicateExternalId, ErrorCode, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
@@ -65,7 +65,7 @@ class CustomerService:
         """Customers in creation order; ``with_evidence`` False leaves the class evidence unread."""
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
-            raise InvalidInput([FieldError("first", "OUT_OF_RANGE", f"first must be between 0 and {MAX_PAGE_SIZE}")])
+            raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
         query = compile_filter(principal, spec)
         rows = await self._customers.page(query, after_id, first + 1, with_evidence=with_evidence)
         return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first)
@@ -104,7 +104,7 @@ class CustomerService:
                 principal.scope, _new_document(fields, principal, datetime.now(UTC))
             )
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         if created:
             await self._workspaces.count_customers(principal.workspace_id, 1)
             await self._rescore_queue.request_rescore(principal.workspace_id)
@@ -126,7 +126,7 @@ class CustomerService:
                 principal.scope, [_new_document(item, principal, now) for item in fields]
             )
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         await self._workspaces.count_customers(principal.workspace_id, len(created))
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return [_shown(principal, customer) for customer in stored]
@@ -138,12 +138,12 @@ class CustomerService:
         patch = validate(CustomerFields, data, country=await self._country(principal))
         given = patch.model_fields_set
         if "name" in given and patch.name is None:
-            raise InvalidInput([FieldError("name", "REQUIRED", "name cannot be cleared")])
+            raise InvalidInput.one("name", ErrorCode.REQUIRED, "name cannot be cleared")
         legal_type = patch.legal_type if "legal_type" in given else existing.legal_type
         company = patch.company_name if "company_name" in given else existing.company_name
         _check_company(legal_type or LegalType.INDIVIDUAL, company, {"legal_type", "company_name"})
         if "owner_id" in given and patch.owner_id is None and principal.scope.owner_id is not None:
-            raise InvalidInput([FieldError("ownerId", "FORBIDDEN_OWNER", "sales cannot give up a customer")])
+            raise InvalidInput.one("ownerId", ErrorCode.FORBIDDEN_OWNER, "sales cannot give up a customer")
         await self._check_owners(principal, [patch.owner_id])
         stored = _stored_fields(patch, principal, datetime.now(UTC))
         set_fields = {key: value for key, value in stored.items() if value is not None}
@@ -157,7 +157,7 @@ class CustomerService:
         try:
             customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
         await self._rescore_queue.request_rescore(principal.workspace_id)
@@ -185,8 +185,8 @@ class CustomerService:
     async def _check_owners(self, principal: Principal, owner_ids: list[str | None]) -> None:
         own = principal.scope.owner_id
         if own is not None and any(owner_id not in (None, own) for owner_id in owner_ids):
-            raise InvalidInput(
-                [FieldError("ownerId", "FORBIDDEN_OWNER", "sales may assign customers only to themselves")]
+            raise InvalidInput.one(
+                "ownerId", ErrorCode.FORBIDDEN_OWNER, "sales may assign customers only to themselves"
             )
         wanted = {owner_id for owner_id in owner_ids if owner_id is not None}
         if not wanted:
@@ -194,7 +194,7 @@ class CustomerService:
         known = await self._workspaces.users_by_ids(principal.workspace_id, wanted)
         for owner_id in owner_ids:
             if owner_id is not None and owner_id not in known:
-                raise InvalidInput([FieldError("ownerId", "UNKNOWN_OWNER", f"no user {owner_id!r} in this workspace")])
+                raise InvalidInput.one("ownerId", ErrorCode.UNKNOWN_OWNER, f"no user {owner_id!r} in this workspace")
 
 
 def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -> dict[str, Any]:
@@ -229,7 +229,7 @@ def _shown(principal: Principal, customer: Customer | None) -> Customer | None:
 
 def _check_company(legal_type: LegalType | None, company_name: str | None, given: set[str]) -> None:
     if legal_type == LegalType.COMPANY and not company_name and given & {"legal_type", "company_name"}:
-        raise InvalidInput([FieldError("companyName", "REQUIRED", "a company customer needs a company name")])
+        raise InvalidInput.one("companyName", ErrorCode.REQUIRED, "a company customer needs a company name")
 
 
 def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from domain.errors import ErrorCode
 from domain.interactions.models import InteractionKind
 from domain.validation import NoteText, PastTimestamp, ShortText
 
@@ -24,7 +25,7 @@ class InteractionCreate(BaseModel):
     def rating_only_for_ratings(cls, rating: int | None, info: ValidationInfo) -> int | None:
         is_rating = info.data.get("kind") == InteractionKind.SERVICE_RATING
         if is_rating and rating is None:
-            raise PydanticCustomError("RATING_REQUIRED", "a SERVICE_RATING needs a rating from 1 to 5")
+            raise PydanticCustomError(ErrorCode.RATING_REQUIRED, "a SERVICE_RATING needs a rating from 1 to 5")
         if not is_rating and rating is not None:
-            raise PydanticCustomError("RATING_NOT_ALLOWED", "only a SERVICE_RATING carries a rating")
+            raise PydanticCustomError(ErrorCode.RATING_NOT_ALLOWED, "only a SERVICE_RATING carries a rating")
         return rating

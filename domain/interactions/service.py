@@ -6,7 +6,7 @@ from typing import Any
 from domain.auth.principals import Permission, Principal
 from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
-from domain.errors import DuplicateExternalId, FieldError, InvalidInput
+from domain.errors import DuplicateExternalId, UnknownCustomer
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.models import Interaction
 from domain.interactions.repository import InteractionRepository
@@ -28,13 +28,11 @@ class InteractionService:
         interaction = validate(InteractionCreate, data)
         # Dirty before and after the write, as for orders (see OrderService.record).
         if not await self._customers.mark_dirty(principal.scope, interaction.customer_id):
-            raise InvalidInput(
-                [FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {interaction.customer_id!r}")]
-            )
+            raise UnknownCustomer().field_errors("customerId")
         try:
             stored, created = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         await self._customers.mark_dirty(principal.scope, interaction.customer_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
@@ -44,7 +42,10 @@ class InteractionService:
         principal.require(Permission.WRITE_CUSTOMERS)
         interactions = validate_rows(InteractionCreate, rows)
         customer_ids = [interaction.customer_id for interaction in interactions]
-        await require_customers(self._customers, principal.scope, customer_ids)
+        try:
+            await require_customers(self._customers, principal.scope, customer_ids)
+        except UnknownCustomer as error:
+            raise error.field_errors("customerId") from None
         distinct = list(dict.fromkeys(customer_ids))
         await self._customers.mark_many_dirty(principal.scope, distinct)
         now = datetime.now(UTC)
@@ -52,7 +53,7 @@ class InteractionService:
         try:
             stored = await self._interactions.insert_many(principal.workspace_id, documents)
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         await self._customers.mark_many_dirty(principal.scope, distinct)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored

@@ -16,6 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.errors import ErrorCode
 from domain.money import AMOUNT_TEXT, decimals_fit, is_known_currency, max_amount
 from domain.orders.models import OrderStatus
 from domain.validation import LabelText, NameText, PastTimestamp, ShortText
@@ -26,7 +27,9 @@ MAX_ITEMS = 200
 def plain_amount(value: object) -> object:
     """Text must be an amount as people write it in ASCII digits; anything else is refused, not guessed."""
     if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
-        raise PydanticCustomError("INVALID_AMOUNT", "write amounts with ASCII digits and at most one decimal point")
+        raise PydanticCustomError(
+            ErrorCode.INVALID_AMOUNT, "write amounts with ASCII digits and at most one decimal point"
+        )
     return value
 
 
@@ -36,12 +39,12 @@ def fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
     currency = (info.context or {})["currency"]
     if not decimals_fit(amount, currency):
         raise PydanticCustomError(
-            "TOO_MANY_DECIMALS",
+            ErrorCode.TOO_MANY_DECIMALS,
             "{currency} amounts have at most its minor-unit decimals",
             {"currency": currency},
         )
     if amount > max_amount(currency):
-        raise PydanticCustomError("OUT_OF_RANGE", "at most {limit}", {"limit": str(max_amount(currency))})
+        raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "at most {limit}", {"limit": str(max_amount(currency))})
     return amount
 
 
@@ -79,11 +82,11 @@ class OrderCreate(BaseModel):
     def known_currency(cls, value: str | None, info: ValidationInfo) -> str:
         code = (value or (info.context or {})["currency"]).upper()
         if not is_known_currency(code):
-            raise PydanticCustomError("UNKNOWN_CURRENCY", "unknown ISO 4217 currency '{code}'", {"code": code})
+            raise PydanticCustomError(ErrorCode.UNKNOWN_CURRENCY, "unknown ISO 4217 currency '{code}'", {"code": code})
         workspace_currency = (info.context or {})["currency"]
         if code != workspace_currency:
             raise PydanticCustomError(
-                "CURRENCY_MISMATCH",
+                ErrorCode.CURRENCY_MISMATCH,
                 "this workspace keeps amounts in {expected}; got {code}",
                 {"expected": workspace_currency, "code": code},
             )
@@ -94,7 +97,7 @@ class OrderCreate(BaseModel):
     def within_total(cls, discount: Decimal, info: ValidationInfo) -> Decimal:
         total = info.data.get("total")
         if total is not None and discount > total:
-            raise PydanticCustomError("DISCOUNT_OVER_TOTAL", "the discount cannot be larger than the total")
+            raise PydanticCustomError(ErrorCode.DISCOUNT_OVER_TOTAL, "the discount cannot be larger than the total")
         return discount
 
     @field_validator("status")
@@ -102,6 +105,6 @@ class OrderCreate(BaseModel):
     def not_refunded_on_entry(cls, value: OrderStatus) -> OrderStatus:
         if value == OrderStatus.REFUNDED:
             raise PydanticCustomError(
-                "INVALID_STATUS", "record the order first, then refund it with setOrderStatus and an amount"
+                ErrorCode.INVALID_STATUS, "record the order first, then refund it with setOrderStatus and an amount"
             )
         return value

@@ -9,7 +9,7 @@ from typing import Any
 from domain.auth.principals import Permission, Principal
 from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
-from domain.errors import Conflict, DuplicateExternalId, FieldError, InvalidInput, NotFound
+from domain.errors import Conflict, DuplicateExternalId, ErrorCode, InvalidInput, NotFound, UnknownCustomer
 from domain.money import AMOUNT_TEXT, decimals_fit, to_minor
 from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
@@ -63,11 +63,11 @@ class OrderService:
         # Dirty before the order is written, so that a crash after it cannot lose the rescore, and again
         # after: a job that read the customer in between (without the order) must not settle it.
         if not await self._customers.mark_dirty(principal.scope, order.customer_id):
-            raise InvalidInput([FieldError("customerId", "UNKNOWN_CUSTOMER", f"no customer {order.customer_id!r}")])
+            raise UnknownCustomer().field_errors("customerId")
         try:
             stored, created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         await self._customers.mark_dirty(principal.scope, order.customer_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
@@ -78,14 +78,17 @@ class OrderService:
         workspace = await self._workspace(principal)
         orders = validate_rows(OrderCreate, rows, currency=workspace.currency)
         customer_ids = list(dict.fromkeys(order.customer_id for order in orders))
-        await require_customers(self._customers, principal.scope, [order.customer_id for order in orders])
+        try:
+            await require_customers(self._customers, principal.scope, [order.customer_id for order in orders])
+        except UnknownCustomer as error:
+            raise error.field_errors("customerId") from None
         await self._customers.mark_many_dirty(principal.scope, customer_ids)
         now = datetime.now(UTC)
         documents = [_new_document(order, workspace, now) for order in orders]
         try:
             stored, _created = await self._orders.insert_many(workspace.id, documents)
         except DuplicateExternalId as error:
-            raise error.field_errors() from None
+            raise error.field_errors("externalId") from None
         await self._customers.mark_many_dirty(principal.scope, customer_ids)  # as in record: before and after
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored
@@ -101,14 +104,10 @@ class OrderService:
         if status == order.status and refund_minor == order.refund_minor:
             return order  # a retried request: already applied
         if status not in ALLOWED_TRANSITIONS[order.status]:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "status",
-                        "INVALID_TRANSITION",
-                        f"an order that is {order.status.value} cannot become {status.value}",
-                    )
-                ]
+            raise InvalidInput.one(
+                "status",
+                ErrorCode.INVALID_TRANSITION,
+                f"an order that is {order.status.value} cannot become {status.value}",
             )
         await self._customers.mark_dirty(principal.scope, order.customer_id)  # as in record: before and after
         updated = await self._orders.change_status(order, status, refund_minor)
@@ -129,8 +128,8 @@ def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | st
     """The order's refunded total after this change; a refund is cumulative and never shrinks."""
     if status != OrderStatus.REFUNDED:
         if refund_amount is not None:
-            raise InvalidInput(
-                [FieldError("refundAmount", "NOT_ALLOWED", "a refund amount goes only with status REFUNDED")]
+            raise InvalidInput.one(
+                "refundAmount", ErrorCode.NOT_ALLOWED, "a refund amount goes only with status REFUNDED"
             )
         return order.refund_minor
     if refund_amount is None:
@@ -138,30 +137,24 @@ def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | st
     if isinstance(refund_amount, str):
         if not AMOUNT_TEXT.fullmatch(refund_amount):
             message = "write amounts with ASCII digits and at most one decimal point"
-            raise InvalidInput([FieldError("refundAmount", "INVALID_AMOUNT", message)])
+            raise InvalidInput.one("refundAmount", ErrorCode.INVALID_AMOUNT, message)
         refund_amount = Decimal(refund_amount)
     try:
         valid = refund_amount.is_finite() and refund_amount >= 0 and decimals_fit(refund_amount, order.currency)
     except InvalidOperation:
         valid = False
     if not valid:
-        raise InvalidInput(
-            [FieldError("refundAmount", "INVALID_AMOUNT", f"must be >= 0 with at most {order.currency}'s decimals")]
+        raise InvalidInput.one(
+            "refundAmount", ErrorCode.INVALID_AMOUNT, f"must be >= 0 with at most {order.currency}'s decimals"
         )
     refund_minor = to_minor(refund_amount, order.currency)
     if refund_minor == 0:
-        raise InvalidInput([FieldError("refundAmount", "OUT_OF_RANGE", "a refund must be more than 0")])
+        raise InvalidInput.one("refundAmount", ErrorCode.OUT_OF_RANGE, "a refund must be more than 0")
     if refund_minor > order.total_minor:
-        raise InvalidInput([FieldError("refundAmount", "OUT_OF_RANGE", "cannot refund more than the order total")])
+        raise InvalidInput.one("refundAmount", ErrorCode.OUT_OF_RANGE, "cannot refund more than the order total")
     if refund_minor < order.refund_minor:
-        raise InvalidInput(
-            [
-                FieldError(
-                    "refundAmount",
-                    "OUT_OF_RANGE",
-                    "the refunded total cannot shrink; give the cumulative amount",
-                )
-            ]
+        raise InvalidInput.one(
+            "refundAmount", ErrorCode.OUT_OF_RANGE, "the refunded total cannot shrink; give the cumulative amount"
         )
     return refund_minor
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import CLASS_SETS
 from domain.db import new_id
-from domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.rescoring.service import RescoringService
 from domain.runs.models import ACTIVE_STATUSES, BatchStatus, RunStatus, ScoringRun
 from domain.runs.repository import ScoringRunRepository, batch_id
@@ -101,7 +101,7 @@ class ScoringRunService:
             run.id, RunStatus.CANCELLED, expected=run.status
         )
         if not cancelled:
-            raise Conflict(f"the run is {run.status.value}, not running", field="id", code="NOT_RUNNING")
+            raise Conflict(f"the run is {run.status.value}, not running", field="id", code=ErrorCode.NOT_RUNNING)
         await self._progressed(run.workspace_id, run.id)
         return await self._require(principal, run_id)
 
@@ -111,7 +111,7 @@ class ScoringRunService:
         principal.require(Permission.RUN_JOBS)
         run = await self._require(principal, run_id)
         if run.status == RunStatus.COMPLETED:
-            raise Conflict("the run has completed", field="id", code="ALREADY_COMPLETED")
+            raise Conflict("the run has completed", field="id", code=ErrorCode.ALREADY_COMPLETED)
         if run.status in (RunStatus.CANCELLED, RunStatus.FAILED) and not run.planned:
             await self._runs.set_status(run.id, RunStatus.PLANNING, expected=run.status)
         if run.status == RunStatus.PLANNING or not run.planned:
@@ -255,9 +255,9 @@ def _checked_class_sets(class_sets: list[str] | None) -> list[str] | None:
     if class_sets is None:
         return None
     if len(class_sets) > len(CLASS_SETS):
-        raise InvalidInput([FieldError("classSets", "TOO_MANY_ITEMS", f"at most {len(CLASS_SETS)} class sets")])
+        raise InvalidInput.one("classSets", ErrorCode.TOO_MANY_ITEMS, f"at most {len(CLASS_SETS)} class sets")
     unknown = [key for key in class_sets if key not in CLASS_SETS]
     if unknown or not class_sets:
         message = f"class sets must be some of {', '.join(CLASS_SETS)}; got {unknown or 'none'}"
-        raise InvalidInput([FieldError("classSets", "UNKNOWN_CLASS_SET", message)])
+        raise InvalidInput.one("classSets", ErrorCode.UNKNOWN_CLASS_SET, message)
     return list(dict.fromkeys(class_sets))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from domain.auth.keys import ApiKeyService, IssuedKey
 from domain.auth.principals import Role
-from domain.errors import FieldError, InvalidInput, NotFound
+from domain.errors import ErrorCode, FieldError, InvalidInput, NotFound
 from domain.money import is_known_currency
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, User, Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -36,9 +36,9 @@ class WorkspaceService:
     ) -> NewWorkspace:
         errors = []
         if not name.strip() or len(name) > 200:
-            errors.append(FieldError("name", "INVALID_LENGTH", "name must have 1 to 200 characters"))
+            errors.append(FieldError("name", ErrorCode.INVALID_LENGTH, "name must have 1 to 200 characters"))
         if not is_known_currency(currency):
-            errors.append(FieldError("currency", "UNKNOWN_CURRENCY", f"unknown currency {currency!r}"))
+            errors.append(FieldError("currency", ErrorCode.UNKNOWN_CURRENCY, f"unknown currency {currency!r}"))
         if errors:
             raise InvalidInput(errors)
         workspace = await self._workspaces.insert(
