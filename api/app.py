@@ -56,13 +56,11 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         app.state.redis = redis_async
         app.state.hub = hub
         app.state.rate_limiter = RateLimiter(redis_async, config.rate_limit_capacity, config.rate_limit_per_second)
-        publisher = RedisEventPublisher(redis_async, config.event_channel_prefix)
         app.state.services = build_services(
             db,
             RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds),
-            config.scoring_batch_size,
-            revocations=publisher,
-            progress=publisher,
+            notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
+            scoring_batch_size=config.scoring_batch_size,
             key_cache_seconds=config.key_cache_seconds,
         )
         hub.on_revoked(app.state.services.keys.forget)

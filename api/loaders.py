@@ -30,7 +30,7 @@ class Loaders:
 
 def build_loaders(services: Services, principal: Principal) -> Loaders:
     async def users(ids: list[str]) -> list[User | None]:
-        found = await services.workspace_repository.users_by_ids(principal.workspace_id, ids)
+        found = await services.workspaces.users_by_ids(principal, ids)
         return [found.get(user_id) for user_id in ids]
 
     async def class_history(keys: list[HistoryKey]) -> list[list[ClassChangeEvent]]:

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.stack import Stack, services_stack, start_our_api, worker_env
 from devstack.processes import free_port, start_worker
-from domain.auth.keys import ApiKeyRepository, ApiKeyService
 from domain.auth.principals import Principal
 from domain.runs.repository import ScoringRunRepository
 from workers.runtime import WorkerRuntime
@@ -98,7 +97,7 @@ def full_run(stack: Stack, n: int) -> None:
 
 async def _admin(runtime: WorkerRuntime, token: str) -> Principal:
     """The run is started as the workspace's admin."""
-    return await ApiKeyService(ApiKeyRepository(runtime.db)).authenticate(f"Bearer {token}")
+    return await runtime.services.keys.authenticate(f"Bearer {token}")
 
 
 ORDER = 'mutation($c: ID!) { recordOrder(input: {customerId: $c, status: PAID, total: "6000000"}) { order { id } } }'

@@ -97,7 +97,7 @@ async def _fill(config: AppConfig, token: str, n: int, seed: int) -> tuple[str, 
         services = build_services(db, RqRescoreQueue(sync_client(config.redis_url), config.rq_queue, 600))
         created = await services.workspaces.create("Bench shop", admin_token=token)
         admin = await services.keys.authenticate(f"Bearer {token}")
-        users = [await services.workspace_repository.insert_user(admin.workspace_id, f"Sales {i}") for i in range(5)]
+        users = [await services.workspaces.add_user(admin.workspace_id, f"Sales {i}") for i in range(5)]
         owners = [user.id for user in users]
         rng = random.Random(seed)
         ids: list[str] = []

@@ -97,17 +97,17 @@ async def _ensure_workspace(services: Services, admin_token: str | None) -> str 
     except DuplicateKeyError:
         if admin_token is None:
             return None  # already loaded earlier; its random key was printed then
-        users = await services.workspace_repository.list_users(DEMO_WORKSPACE_ID)
+        users = await services.workspaces.users(DEMO_WORKSPACE_ID)
         await services.keys.issue(DEMO_WORKSPACE_ID, users[0].id, Role.ADMIN, "demo admin", admin_token)
         return admin_token
 
 
 async def _ensure_sales_users(services: Services, admin: Principal) -> list[str]:
-    users = await services.workspace_repository.list_users(admin.workspace_id)
+    users = await services.workspaces.users(admin.workspace_id)
     if len(users) < 4:
         for name in ("Lan (sales)", "Minh (sales)", "王芳 (sales)"):
-            await services.workspace_repository.insert_user(admin.workspace_id, name)
-        users = await services.workspace_repository.list_users(admin.workspace_id)
+            await services.workspaces.add_user(admin.workspace_id, name)
+        users = await services.workspaces.users(admin.workspace_id)
     return [user.id for user in users[1:]]
 
 

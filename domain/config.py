@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Customers per scoring job: per-batch commands are constant, so larger batches mean fewer commands per
+# customer, at the cost of memory and of the time one job holds a worker.
+DEFAULT_SCORING_BATCH_SIZE = 2000
+
 
 class AppConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
@@ -15,7 +19,7 @@ class AppConfig(BaseSettings):
     rq_queue: str = Field(default="crm")
     event_channel_prefix: str = Field(default="crm:events")
     sweep_interval_seconds: int = Field(default=30, ge=1)
-    scoring_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    scoring_batch_size: int = Field(default=DEFAULT_SCORING_BATCH_SIZE, ge=1, le=50_000)
     rescore_pending_ttl_seconds: int = Field(default=600, ge=10)
     # The workspace's RFM quintiles are recomputed at most this often (each refresh reads every paying customer).
     rfm_refresh_seconds: int = Field(default=60, ge=0)

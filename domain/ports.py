@@ -1,4 +1,5 @@
-"""What the domain needs from the outside world, as small interfaces (implemented in domain.queueing)."""
+"""What the domain needs from the outside world, as small interfaces (implemented in domain.queueing
+and domain.event_bus)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,44 @@ class ScoringQueue(RescoreQueue, Protocol):
         """Ask for the workspace's RFM bounds to be recomputed soon; a pending request absorbs duplicates."""
 
 
+class RunQueue(Protocol):
+    async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None: ...
+
+    async def enqueue_run_planning(self, run_id: str) -> None: ...
+
+
+class JobQueue(ScoringQueue, RunQueue, Protocol):
+    """Every job the domain asks for (domain.queueing.RqRescoreQueue is one)."""
+
+
 class EventPublisher(Protocol):
     async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
         """Deliver events to live subscribers; best effort, the ledger in MongoDB is the record."""
+
+
+class RunProgressPublisher(Protocol):
+    async def run_progressed(self, workspace_id: str, run_id: str) -> None:
+        """Tell subscribers of the run's progress that its counts or status changed."""
+
+
+class KeyRevocationNotifier(Protocol):
+    async def key_revoked(self, key_id: str) -> None:
+        """Tell every API process, so that open websockets of this key stop at once."""
+
+
+class Notifier(EventPublisher, RunProgressPublisher, KeyRevocationNotifier, Protocol):
+    """Everything the domain tells live clients (domain.event_bus.RedisEventPublisher is one)."""
+
+
+class SilentNotifier:
+    """For tools with no live clients to tell (the CLI, the demo loader): what they change is in MongoDB,
+    where subscribers' catch-up reads find it."""
+
+    async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
+        return None
+
+    async def run_progressed(self, workspace_id: str, run_id: str) -> None:
+        return None
+
+    async def key_revoked(self, key_id: str) -> None:
+        return None

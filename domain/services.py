@@ -1,14 +1,18 @@
-"""Builds the domain's use cases over one database and one rescore queue (the composition root)."""
+"""The composition root: every use case built over one database, one job queue and one notifier.
+
+The API builds it in its lifespan, the worker at start-up, the CLI and the demo loader per command;
+nothing else constructs services or repositories.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-from domain.auth.keys import ApiKeyRepository, ApiKeyService, KeyRevocationNotifier
+from domain.auth.keys import ApiKeyRepository, ApiKeyService
 from domain.classes.events import ClassEventRepository
 from domain.classes.service import ClassHistoryService
 from domain.classes.settings_service import ClassSettingsService
+from domain.config import DEFAULT_SCORING_BATCH_SIZE
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
 from domain.db import Database
@@ -16,52 +20,64 @@ from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
-from domain.ports import RescoreQueue
+from domain.ports import JobQueue, Notifier, SilentNotifier
+from domain.rescoring.repository import ScoringRepository
+from domain.rescoring.rfm_bounds import RfmBoundsService
+from domain.rescoring.service import RescoringService
+from domain.rescoring.sweep import DirtySweep
 from domain.runs.repository import ScoringRunRepository
-from domain.runs.service import BATCH_SIZE, RunProgressPublisher, RunQueue, ScoringRunService
+from domain.runs.service import RunBatchExecutor, ScoringRunService
 from domain.workspaces.repository import WorkspaceRepository
 from domain.workspaces.service import WorkspaceService
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    # What requests use.
     keys: ApiKeyService
     workspaces: WorkspaceService
-    workspace_repository: WorkspaceRepository
     customers: CustomerService
     orders: OrderService
     interactions: InteractionService
     class_history: ClassHistoryService
     scoring_runs: ScoringRunService
     class_settings: ClassSettingsService
-
-
-class JobQueue(RescoreQueue, RunQueue, Protocol):
-    """What the API needs from the job queue (domain.queueing.RqRescoreQueue is one)."""
+    # What jobs use.
+    rescoring: RescoringService
+    run_batches: RunBatchExecutor
+    rfm_bounds: RfmBoundsService
+    sweep: DirtySweep
 
 
 def build_services(
     db: Database,
-    rescore_queue: JobQueue,
-    run_batch_size: int = BATCH_SIZE,
-    revocations: KeyRevocationNotifier | None = None,
-    progress: RunProgressPublisher | None = None,
+    queue: JobQueue,
+    *,
+    notifier: Notifier | None = None,
+    scoring_batch_size: int = DEFAULT_SCORING_BATCH_SIZE,
     key_cache_seconds: float = 0.0,
 ) -> Services:
+    notifier = notifier or SilentNotifier()
     customers = CustomerRepository(db)
     orders = OrderRepository(db)
     interactions = InteractionRepository(db)
     workspaces = WorkspaceRepository(db)
-    keys = ApiKeyService(ApiKeyRepository(db), workspaces, revocations, key_cache_seconds)
-    runs = ScoringRunService(ScoringRunRepository(db), workspaces, rescore_queue, run_batch_size, progress)
+    scoring = ScoringRepository(db)
+    runs = ScoringRunRepository(db)
+    keys = ApiKeyService(ApiKeyRepository(db), workspaces, notifier, cache_seconds=key_cache_seconds)
+    scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size)
+    rescoring = RescoringService(scoring, orders, interactions, workspaces, ClassEventRepository(db), notifier, queue)
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
-        workspace_repository=workspaces,
-        customers=CustomerService(customers, orders, interactions, workspaces, rescore_queue),
-        orders=OrderService(orders, customers, workspaces, rescore_queue),
-        interactions=InteractionService(interactions, customers, rescore_queue),
+        customers=CustomerService(customers, orders, interactions, workspaces, queue),
+        orders=OrderService(orders, customers, workspaces, queue),
+        interactions=InteractionService(interactions, customers, queue),
         class_history=ClassHistoryService(ClassEventRepository(db), customers),
-        scoring_runs=runs,
-        class_settings=ClassSettingsService(workspaces, runs),
+        scoring_runs=scoring_runs,
+        class_settings=ClassSettingsService(workspaces, scoring_runs),
+        rescoring=rescoring,
+        run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
+        rfm_bounds=RfmBoundsService(scoring, workspaces),
+        sweep=DirtySweep(scoring),
     )

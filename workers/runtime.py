@@ -17,20 +17,16 @@ import redis
 import redis.asyncio
 from pymongo import AsyncMongoClient
 
-from domain.classes.events import ClassEventRepository
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
-from domain.interactions.repository import InteractionRepository
-from domain.orders.repository import OrderRepository
 from domain.queueing import RqRescoreQueue
 from domain.redis_clients import async_client, sync_client
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.rescoring.service import RescoringService
-from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import RunBatchExecutor, ScoringRunService
-from domain.workspaces.repository import WorkspaceRepository
+from domain.services import Services, build_services
 
 _bound_runtime: ContextVar[WorkerRuntime] = ContextVar("crm_worker_runtime")
 
@@ -43,12 +39,8 @@ class WorkerRuntime:
     redis_sync: redis.Redis
     redis_async: redis.asyncio.Redis
     db: Database
-    rescoring: RescoringService
-    scoring: ScoringRepository
+    services: Services
     rescore_queue: RqRescoreQueue
-    runs: ScoringRunService
-    run_batches: RunBatchExecutor
-    rfm_bounds: RfmBoundsService
 
     @classmethod
     def open(cls, config: AppConfig) -> WorkerRuntime:
@@ -60,36 +52,38 @@ class WorkerRuntime:
             redis_async = async_client(config.redis_url)
             db = Database.connect(mongo, config.mongodb_db)
             await db.ensure_indexes()
-            scoring = ScoringRepository(db)
             queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
-            publisher = RedisEventPublisher(redis_async, config.event_channel_prefix)
-            rescoring = RescoringService(
-                scoring,
-                OrderRepository(db),
-                InteractionRepository(db),
-                WorkspaceRepository(db),
-                ClassEventRepository(db),
-                publisher,
-                queue,
-            )
-            runs = ScoringRunRepository(db)
-            run_service = ScoringRunService(runs, WorkspaceRepository(db), queue, config.scoring_batch_size, publisher)
-            return cls(
-                config,
-                runner,
-                mongo,
-                redis_sync,
-                redis_async,
+            services = build_services(
                 db,
-                rescoring,
-                scoring,
                 queue,
-                run_service,
-                RunBatchExecutor(runs, rescoring, run_service),
-                RfmBoundsService(scoring, WorkspaceRepository(db)),
+                notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
+                scoring_batch_size=config.scoring_batch_size,
             )
+            return cls(config, runner, mongo, redis_sync, redis_async, db, services, queue)
 
         return runner.run(connect())
+
+    # The services jobs use, by the names jobs and tests know them.
+    @property
+    def rescoring(self) -> RescoringService:
+        return self.services.rescoring
+
+    @property
+    def runs(self) -> ScoringRunService:
+        return self.services.scoring_runs
+
+    @property
+    def run_batches(self) -> RunBatchExecutor:
+        return self.services.run_batches
+
+    @property
+    def rfm_bounds(self) -> RfmBoundsService:
+        return self.services.rfm_bounds
+
+    @property
+    def scoring(self) -> ScoringRepository:
+        """For tests that look at what the sweep will find."""
+        return ScoringRepository(self.db)
 
     def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.runner.run(coroutine)

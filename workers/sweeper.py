@@ -9,7 +9,6 @@ from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
 
-SWEEP_LIMIT = 100_000
 # A batch job still pending this long after it was enqueued has been lost (its timeout is 10 minutes).
 STALLED_AFTER = timedelta(minutes=15)
 STUCK_AFTER_SWEEPS = 3
@@ -19,15 +18,15 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     """Queue a rescore for every workspace with dirty customers, after marking dirty those whose classes
     change with time by now (birthdays, tenure boundaries); returns how many rescores were queued."""
     now = datetime.now(UTC)
-    for workspace_id, ids in runtime.run(runtime.scoring.due_customers(now, SWEEP_LIMIT)).items():
-        runtime.run(runtime.scoring.mark_dirty(workspace_id, ids))
+    sweep = runtime.services.sweep
+    runtime.run(sweep.mark_due_dirty(now))
     # Dirty for several sweeps: their job most likely died with a worker while holding the de-dup key.
     stuck_since = now - STUCK_AFTER_SWEEPS * timedelta(seconds=runtime.config.sweep_interval_seconds)
-    stuck = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT, dirty_before=stuck_since))
+    stuck = runtime.run(sweep.dirty_workspaces(dirty_before=stuck_since))
     forced = sum(runtime.rescore_queue.request_rescore_now(workspace_id, force=True) for workspace_id in stuck)
     if forced:
         log.info("sweeper re-queued %d workspaces with customers dirty for several sweeps", forced)
-    dirty = runtime.run(runtime.scoring.dirty_customers(SWEEP_LIMIT))
+    dirty = runtime.run(sweep.dirty_workspaces())
     queued = sum(
         runtime.rescore_queue.request_rescore_now(workspace_id) for workspace_id in dirty if workspace_id not in stuck
     )

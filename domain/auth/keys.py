@@ -7,13 +7,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import Permission, Principal, Role
 from domain.db import Database, new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, Unauthenticated
+from domain.ports import KeyRevocationNotifier
 from domain.timestamps import aware
 
 if TYPE_CHECKING:
@@ -69,11 +70,6 @@ class NewKey:
 
     info: ApiKeyInfo
     token: str
-
-
-class KeyRevocationNotifier(Protocol):
-    async def key_revoked(self, key_id: str) -> None:
-        """Tell every API process, so that open websockets of this key stop at once."""
 
 
 class ApiKeyRepository:
@@ -162,8 +158,9 @@ class ApiKeyService:
     def __init__(
         self,
         keys: ApiKeyRepository,
-        workspaces: WorkspaceRepository | None = None,
-        notifier: KeyRevocationNotifier | None = None,
+        workspaces: WorkspaceRepository,
+        notifier: KeyRevocationNotifier,
+        *,
         cache_seconds: float = 0.0,
     ) -> None:
         self._keys = keys
@@ -204,7 +201,6 @@ class ApiKeyService:
         principal.require(Permission.MANAGE_KEYS)
         if not user_name.strip() or len(user_name) > 100:
             raise InvalidInput.one("userName", ErrorCode.INVALID_LENGTH, "1 to 100 characters")
-        assert self._workspaces is not None
         user = await self._workspaces.insert_user(principal.workspace_id, user_name.strip())
         issued = await self.issue(principal.workspace_id, user.id, role, (name or f"{user.name} ({role.value})")[:100])
         return await self._described(issued)
@@ -241,8 +237,7 @@ class ApiKeyService:
     async def _revoke(self, principal: Principal, key_id: str) -> None:
         await self._keys.revoke(principal.workspace_id, key_id)
         self._cache.forget(key_id)
-        if self._notifier is not None:
-            await self._notifier.key_revoked(key_id)
+        await self._notifier.key_revoked(key_id)
 
 
 def parse_bearer(authorization: str | None) -> str | None:

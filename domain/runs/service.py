@@ -7,12 +7,13 @@ failed every attempt (a failed batch is retried with back-off first). Resume pic
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import CLASS_SETS
 from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from domain.ports import RunProgressPublisher, RunQueue
 from domain.rescoring.service import RescoringService
 from domain.runs.models import ACTIVE_STATUSES, BatchStatus, RunStatus, ScoringRun
 from domain.runs.repository import ScoringRunRepository, batch_id
@@ -20,23 +21,11 @@ from domain.timestamps import aware
 from domain.workspaces.repository import WorkspaceRepository
 
 # Thousands of customers per job: a few bulk queries and one bulk write each, never a job per customer.
-BATCH_SIZE = 2000
 # A failed batch is tried this many times in all, waiting this long before each retry.
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = (timedelta(seconds=10), timedelta(seconds=60))
 # Planning inserts batch documents this many at a time.
 PLANNING_CHUNK = 100
-
-
-class RunQueue(Protocol):
-    async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None: ...
-
-    async def enqueue_run_planning(self, run_id: str) -> None: ...
-
-
-class RunProgressPublisher(Protocol):
-    async def run_progressed(self, workspace_id: str, run_id: str) -> None:
-        """Tell subscribers of the run's progress that its counts or status changed."""
 
 
 class ScoringRunService:
@@ -45,8 +34,9 @@ class ScoringRunService:
         runs: ScoringRunRepository,
         workspaces: WorkspaceRepository,
         queue: RunQueue,
-        batch_size: int = BATCH_SIZE,
-        publisher: RunProgressPublisher | None = None,
+        publisher: RunProgressPublisher,
+        *,
+        batch_size: int,
     ) -> None:
         self._runs = runs
         self._workspaces = workspaces
@@ -194,8 +184,7 @@ class ScoringRunService:
         await self._queue.enqueue_run_batches(run_id, numbers)
 
     async def _progressed(self, workspace_id: str, run_id: str) -> None:
-        if self._publisher is not None:
-            await self._publisher.run_progressed(workspace_id, run_id)
+        await self._publisher.run_progressed(workspace_id, run_id)
 
     async def _require(self, principal: Principal, run_id: str) -> ScoringRun:
         run = await self._runs.get(principal.workspace_id, run_id)

@@ -1,11 +1,12 @@
-"""Creating workspaces and their people; used by the CLI and the demo loader."""
+"""Workspaces and their people: created by the CLI and the demo loader, read by every request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from domain.auth.keys import ApiKeyService, IssuedKey
-from domain.auth.principals import Role
+from domain.auth.principals import Permission, Principal, Role
 from domain.errors import ErrorCode, FieldError, InvalidInput, NotFound
 from domain.money import is_known_currency
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, User, Workspace
@@ -54,6 +55,17 @@ class WorkspaceService:
         user = await self._workspaces.insert_user(workspace_id, user_name)
         key = await self._keys.issue(workspace_id, user.id, role, f"{user_name} ({role.value})")
         return user, key
+
+    async def add_user(self, workspace_id: str, user_name: str) -> User:
+        return await self._workspaces.insert_user(workspace_id, user_name)
+
+    async def users(self, workspace_id: str) -> list[User]:
+        return await self._workspaces.list_users(workspace_id)
+
+    async def users_by_ids(self, principal: Principal, user_ids: Iterable[str]) -> dict[str, User]:
+        """Owners shown next to customers: any reader of the workspace may see its users' names."""
+        principal.require(Permission.READ)
+        return await self._workspaces.users_by_ids(principal.workspace_id, user_ids)
 
     async def get(self, workspace_id: str) -> Workspace:
         workspace = await self._workspaces.get(workspace_id)
