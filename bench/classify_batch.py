@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.customers.models import CustomerStats
+from domain.rescoring.changes import compute_changes
 from domain.rescoring.features import OrderFeatures, ProfileFeatures
 from domain.rescoring.repository import ScoringState
-from domain.rescoring.service import compute_changes
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, Workspace
 from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
 from scoring.catalogue import ScoringSettings, classify_all, hold_demotions_of_ordered_sets

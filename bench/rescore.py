@@ -67,7 +67,7 @@ def full_run(stack: Stack, n: int) -> None:
     runtime = WorkerRuntime.open(stack.config)
     try:
         principal = runtime.run(_admin(runtime, stack.token))
-        run = runtime.run(runtime.runs.start(principal, False, None))
+        run = runtime.run(runtime.runs.start(principal))
         TRAFFIC.reset()
         started = time.perf_counter()
         runtime.run(runtime.runs.plan(run.id))

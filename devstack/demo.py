@@ -199,7 +199,7 @@ def _order(
 async def _refund_some(services: Services, admin: Principal, orders: list[Order]) -> None:
     for order in orders[::13]:
         if order.status in (OrderStatus.PAID, OrderStatus.DELIVERED):
-            await services.orders.set_status(admin, order.id, OrderStatus.REFUNDED, None)
+            await services.orders.set_status(admin, order.id, OrderStatus.REFUNDED)
 
 
 def _interaction_rows(rng: random.Random, customer_id: str, index: int, anchor: datetime) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from domain.orders.service import OrderService
 from domain.ports import JobQueue, Notifier, SilentNotifier
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.rfm_bounds import RfmBoundsService
+from domain.rescoring.rfm_repository import RfmRepository
 from domain.rescoring.service import RescoringService
 from domain.rescoring.sweep import DirtySweep
 from domain.runs.repository import ScoringRunRepository
@@ -78,6 +79,6 @@ def build_services(
         class_settings=ClassSettingsService(workspaces, scoring_runs),
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
-        rfm_bounds=RfmBoundsService(scoring, workspaces),
+        rfm_bounds=RfmBoundsService(RfmRepository(db), workspaces),
         sweep=DirtySweep(scoring),
     )

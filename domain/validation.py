@@ -38,6 +38,11 @@ _CODES_BY_PYDANTIC_TYPE = {
 }
 
 # Dates in the future by more than this are clock skew we refuse rather than silently accept.
+# A client's input as it arrived (API input objects, import rows). It crosses into the domain untyped on
+# purpose: the service that receives it validates it with its pydantic model and owns the field errors,
+# so a second typed mirror of each model at the edge would be one more copy to keep in step.
+type RawInput = Mapping[str, object]
+
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 

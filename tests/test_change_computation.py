@@ -6,9 +6,9 @@ import dataclasses
 from datetime import UTC, datetime
 
 from domain.customers.models import CustomerStats
+from domain.rescoring.changes import compute_changes
 from domain.rescoring.features import InteractionFeatures, OrderFeatures, ProfileFeatures
 from domain.rescoring.repository import ScoredCustomer, ScoringState
-from domain.rescoring.service import compute_changes
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, Workspace
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

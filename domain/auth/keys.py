@@ -196,7 +196,7 @@ class ApiKeyService:
         principal.require(Permission.MANAGE_KEYS)
         return await self._keys.list(principal.workspace_id)
 
-    async def create(self, principal: Principal, user_name: str, role: Role, name: str | None) -> NewKey:
+    async def create(self, principal: Principal, *, user_name: str, role: Role, name: str | None = None) -> NewKey:
         """A new user with a key (the token is returned once)."""
         principal.require(Permission.MANAGE_KEYS)
         if not user_name.strip() or len(user_name) > 100:

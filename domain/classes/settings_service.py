@@ -56,7 +56,13 @@ class ClassSettingsService:
         relabels = any(updated.get(part) != stored.get(part) for part in ("labels", "colors"))
         if dry_run:
             override = {"class_set": change.class_set, "settings": updated}
-            run = await self._runs.start(principal, True, [change.class_set], override) if rescores else None
+            run = (
+                await self._runs.start(
+                    principal, dry_run=True, class_sets=[change.class_set], settings_override=override
+                )
+                if rescores
+                else None
+            )
             return workspace.with_class_set(change.class_set, updated), run
         if not rescores and not relabels:
             return workspace, None

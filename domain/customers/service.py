@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, overload
@@ -20,7 +21,7 @@ from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.validation import row_errors, validate, validate_rows
+from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -92,7 +93,7 @@ class CustomerService:
         counts = await self._customers.count_by_class(query, definition.key)
         return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
 
-    async def create(self, principal: Principal, data: dict[str, Any]) -> Recorded[Customer]:
+    async def create(self, principal: Principal, data: RawInput) -> Recorded[Customer]:
         """Idempotent on externalId: the same request again returns the customer it created; the same
         external id with other content (or another owner's customer) is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
@@ -110,7 +111,7 @@ class CustomerService:
             await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(_shown(principal, customer), created)
 
-    async def create_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Customer]:
+    async def create_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Customer]:
         """Bulk import under the same rules as ``create``: any bad row rejects the whole batch (errors
         name ``rows.N.field``); rows whose external id is already stored return the stored customer."""
         principal.require(Permission.WRITE_CUSTOMERS)
@@ -131,7 +132,7 @@ class CustomerService:
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return [_shown(principal, customer) for customer in stored]
 
-    async def update(self, principal: Principal, customer_id: str, data: dict[str, Any]) -> Customer:
+    async def update(self, principal: Principal, customer_id: str, data: RawInput) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
         principal.require(Permission.WRITE_CUSTOMERS)
         existing = await self._require(principal, customer_id)

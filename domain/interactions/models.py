@@ -30,7 +30,6 @@ class Interaction:
     kind: InteractionKind
     at: datetime
     created_at: datetime
-    recorded_by: str
     rating: int | None = None
     note: str | None = None
     external_id: str | None = None
@@ -44,7 +43,6 @@ class Interaction:
             kind=InteractionKind(d["kind"]),
             at=aware(d["at"]),
             created_at=aware(d["created_at"]),
-            recorded_by=d.get("recorded_by", ""),
             rating=d.get("rating"),
             note=d.get("note"),
             external_id=d.get("external_id"),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from domain.interactions.models import Interaction
 from domain.interactions.repository import InteractionRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.validation import validate, validate_rows
+from domain.validation import RawInput, validate, validate_rows
 
 
 class InteractionService:
@@ -23,7 +24,7 @@ class InteractionService:
         self._customers = customers
         self._rescore_queue = rescore_queue
 
-    async def record(self, principal: Principal, data: dict[str, Any]) -> Recorded[Interaction]:
+    async def record(self, principal: Principal, data: RawInput) -> Recorded[Interaction]:
         principal.require(Permission.WRITE_CUSTOMERS)
         interaction = validate(InteractionCreate, data)
         # Dirty before and after the write, as for orders (see OrderService.record).
@@ -37,7 +38,7 @@ class InteractionService:
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
-    async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Interaction]:
+    async def record_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Interaction]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
         principal.require(Permission.WRITE_CUSTOMERS)
         interactions = validate_rows(InteractionCreate, rows)
@@ -76,7 +77,6 @@ def _new_document(interaction: InteractionCreate, principal: Principal, now: dat
         "at": interaction.at or now,
         "rating": interaction.rating,
         "note": interaction.note,
-        "recorded_by": principal.user_id,
         "created_at": now,
         "request_hash": fingerprint(interaction.model_dump(mode="json", exclude_unset=True)),
     }

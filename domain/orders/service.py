@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,7 +17,7 @@ from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.validation import validate, validate_rows
+from domain.validation import RawInput, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -54,7 +55,7 @@ class OrderService:
             return order
         return order if await self._customers.exists(principal.scope, order.customer_id) else None
 
-    async def record(self, principal: Principal, data: dict[str, Any]) -> Recorded[Order]:
+    async def record(self, principal: Principal, data: RawInput) -> Recorded[Order]:
         """Idempotent on externalId like customers: a retry returns the order it recorded, other content
         under the same external id is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
@@ -72,7 +73,7 @@ class OrderService:
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return Recorded(stored, created)
 
-    async def record_many(self, principal: Principal, rows: list[dict[str, Any]]) -> list[Order]:
+    async def record_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Order]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
@@ -94,7 +95,7 @@ class OrderService:
         return stored
 
     async def set_status(
-        self, principal: Principal, order_id: str, status: OrderStatus, refund_amount: Decimal | str | None
+        self, principal: Principal, order_id: str, status: OrderStatus, *, refund_amount: Decimal | str | None = None
     ) -> Order:
         principal.require(Permission.WRITE_CUSTOMERS)
         order = await self._visible(principal, order_id)

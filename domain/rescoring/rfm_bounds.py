@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.rescoring.repository import ScoringRepository
+from domain.rescoring.rfm_repository import RfmRepository
 from domain.workspaces.models import CachedRfmBounds
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.rfm_bounds import NO_BOUNDS, rfm_bounds
@@ -20,8 +20,8 @@ MAX_AGE = timedelta(hours=24)
 
 
 class RfmBoundsService:
-    def __init__(self, scoring: ScoringRepository, workspaces: WorkspaceRepository) -> None:
-        self._scoring = scoring
+    def __init__(self, customers: RfmRepository, workspaces: WorkspaceRepository) -> None:
+        self._customers = customers
         self._workspaces = workspaces
 
     async def refresh(self, workspace_id: str, now: datetime, min_interval: timedelta) -> list[str]:
@@ -33,14 +33,14 @@ class RfmBoundsService:
         if cached is not None and now - cached.computed_at < min_interval:
             return []  # still marked stale: the sweeper asks again once the interval has passed
         old, version = (cached.bounds, cached.version) if cached else (NO_BOUNDS, 0)
-        bounds = rfm_bounds(*await self._scoring.rfm_inputs(workspace_id, now))
+        bounds = rfm_bounds(*await self._customers.rfm_inputs(workspace_id, now))
         moved = bounds != old
         saved = await self._workspaces.save_rfm_bounds(
             workspace_id, CachedRfmBounds(bounds, version + int(moved), now), version, workspace.rfm_changes
         )
         if not saved or not moved:
             return []
-        return await self._scoring.mark_rfm_crossings(workspace_id, old, bounds, now)
+        return await self._customers.mark_rfm_crossings(workspace_id, old, bounds, now)
 
     async def workspaces_due(self, now: datetime) -> list[str]:
         """Workspaces whose customers' RFM inputs changed since the last refresh, or whose bounds are old."""

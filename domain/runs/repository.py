@@ -120,7 +120,6 @@ class ScoringRunRepository:
                     "processed": processed,
                     "changed": changed,
                     "transitions": transitions,
-                    "finished_at": datetime.now(UTC),
                 }
             },
         )

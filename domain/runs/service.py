@@ -47,8 +47,9 @@ class ScoringRunService:
     async def start(
         self,
         principal: Principal,
-        dry_run: bool,
-        class_sets: list[str] | None,
+        *,
+        dry_run: bool = False,
+        class_sets: list[str] | None = None,
         settings_override: dict[str, Any] | None = None,
     ) -> ScoringRun:
         """Returns at once: a job lists the customers into batches (PLANNING), then they are scored."""
@@ -69,7 +70,6 @@ class ScoringRunService:
                 "settings_override": settings_override,
                 "started_at": datetime.now(UTC),
                 "finished_at": None,
-                "started_by": principal.user_id,
             }
         )
         await self._queue.enqueue_run_planning(run_id)

@@ -1,0 +1,167 @@
+"""Class sets and scoring runs: the catalogue and its settings, distributions, bulk rescoring, live changes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from api.resolvers.common import CrmInfo, respond
+from api.types.classes import ClassChange, ClassCount, ClassSet
+from api.types.errors import UserError
+from api.types.inputs import ClassSetUpdateInput, CustomerFilter
+from api.types.runs import ScoringRun, ScoringRunInput
+from domain.classes.catalogue import CLASS_SETS
+from domain.classes.catalogue import class_set as checked_class_set
+from domain.classes.events import ClassChangeEvent
+from domain.classes.service import require_readable_class_set
+from domain.errors import ErrorCode, NotFound
+from domain.runs.models import ACTIVE_STATUSES
+from domain.runs.models import ScoringRun as DomainRun
+from domain.workspaces.models import Workspace
+
+
+@strawberry.type
+class ScoringRunPayload:
+    run: ScoringRun | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, run: DomainRun) -> ScoringRunPayload:
+        return cls(run=ScoringRun.from_domain(run))
+
+
+@strawberry.type
+class ClassSetPayload:
+    class_set: ClassSet | None = None
+    run: ScoringRun | None = strawberry.field(default=None, description="The run rescoring the workspace, if any")
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ClassQuery:
+    @strawberry.field(description="The class sets, their codes, labels, colours and the settings in force")
+    async def class_sets(self, info: CrmInfo) -> list[ClassSet]:
+        workspace = await info.context.workspace()
+        return [ClassSet.from_workspace(key, workspace) for key in CLASS_SETS]
+
+    @strawberry.field(description="Customers per code of a class set (for dashboards), optionally filtered")
+    async def class_distribution(
+        self, info: CrmInfo, class_set: str, filter: CustomerFilter | None = None
+    ) -> list[ClassCount]:
+        context = info.context
+        counts = await context.services.customers.class_distribution(
+            context.principal, class_set, filter.to_domain() if filter else None
+        )
+        workspace = await context.workspace()
+        return [ClassCount(class_set=class_set, code=code, count=count, workspace=workspace) for code, count in counts]
+
+    @strawberry.field
+    async def scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRun | None:
+        context = info.context
+        run = await context.services.scoring_runs.get(context.principal, str(id))
+        return ScoringRun.from_domain(run) if run else None
+
+    @strawberry.field(description="Newest first")
+    async def scoring_runs(self, info: CrmInfo, first: int = 20) -> list[ScoringRun]:
+        context = info.context
+        runs = await context.services.scoring_runs.latest(context.principal, first)
+        return [ScoringRun.from_domain(run) for run in runs]
+
+
+@strawberry.type
+class ClassMutation:
+    @strawberry.mutation(
+        description="Rescore the whole workspace in batches (ops, admin); dryRun reports, writes nothing"
+    )
+    async def start_scoring_run(self, info: CrmInfo, input: ScoringRunInput | None = None) -> ScoringRunPayload:
+        context = info.context
+        options = input or ScoringRunInput()
+        return await respond(
+            ScoringRunPayload,
+            context.services.scoring_runs.start(
+                context.principal, dry_run=options.dry_run, class_sets=options.class_sets
+            ),
+            ScoringRunPayload.of,
+        )
+
+    @strawberry.mutation
+    async def cancel_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
+        context = info.context
+        return await respond(
+            ScoringRunPayload, context.services.scoring_runs.cancel(context.principal, str(id)), ScoringRunPayload.of
+        )
+
+    @strawberry.mutation(description="Finish the batches not done yet (after a cancel or a lost worker)")
+    async def resume_scoring_run(self, info: CrmInfo, id: strawberry.ID) -> ScoringRunPayload:
+        context = info.context
+        return await respond(
+            ScoringRunPayload, context.services.scoring_runs.resume(context.principal, str(id)), ScoringRunPayload.of
+        )
+
+    @strawberry.mutation(
+        description="Change a class set's settings (admin); a threshold change starts a run. With dryRun nothing "
+        "is saved: classSet shows the proposed settings and run is a dry run reporting who would move."
+    )
+    async def update_class_set(
+        self, info: CrmInfo, input: ClassSetUpdateInput, dry_run: bool = False
+    ) -> ClassSetPayload:
+        context = info.context
+        if input.params is not None and not isinstance(input.params, dict):
+            return ClassSetPayload(
+                errors=[UserError(field="params", code=ErrorCode.INVALID_INPUT, message="an object")]
+            )
+
+        def updated(result: tuple[Workspace, DomainRun | None]) -> ClassSetPayload:
+            workspace, run = result
+            context.forget_workspace()
+            return ClassSetPayload(
+                class_set=ClassSet.from_workspace(input.class_set, workspace),
+                run=ScoringRun.from_domain(run) if run else None,
+            )
+
+        return await respond(
+            ClassSetPayload,
+            context.services.class_settings.update(context.principal, input.to_domain(), dry_run=dry_run),
+            updated,
+        )
+
+
+@strawberry.type
+class ClassSubscription:
+    @strawberry.subscription(description="Class changes in the caller's workspace, optionally narrowed")
+    async def customer_class_changed(
+        self, info: CrmInfo, customer_id: strawberry.ID | None = None, class_set: str | None = None
+    ) -> AsyncGenerator[ClassChange]:
+        context = info.context
+        principal = context.principal
+        if class_set is not None:
+            require_readable_class_set(principal, checked_class_set(class_set).key)
+
+        def accepts(event: ClassChangeEvent) -> bool:
+            return (
+                event.visible_to(principal)
+                and (customer_id is None or event.customer_id == customer_id)
+                and (class_set is None or event.class_set == class_set)
+            )
+
+        workspace = await context.workspace()
+        async with context.hub.listen(principal.workspace_id, principal.key_id, accepts) as events:
+            async for event in events:
+                yield ClassChange.from_domain(event, workspace)
+
+    @strawberry.subscription(description="The run's counts each time a batch finishes, until it stops running")
+    async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:
+        context = info.context
+        principal = context.principal
+        last = None
+        async with context.hub.watch_run(str(id), principal.key_id) as ticks:
+            async for _ in ticks:
+                run = await context.services.scoring_runs.get(principal, str(id))
+                if run is None:
+                    raise NotFound(f"no scoring run {id!r}", field="id")
+                if (run.status, run.progress) != last:
+                    last = (run.status, run.progress)
+                    yield ScoringRun.from_domain(run)
+                if run.status not in ACTIVE_STATUSES:
+                    return

@@ -1,0 +1,63 @@
+"""MongoDB access for the RFM bounds: the customers' stored R, F and M inputs, and marking dirty those
+whose scores move when the bounds do."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from domain.customers.repository import mark_dirty_update
+from domain.db import Database
+from domain.timestamps import aware
+from scoring.result import FloatArray, IntArray
+from scoring.rfm_bounds import RfmBounds, crossed_ranges
+
+
+class RfmRepository:
+    def __init__(self, db: Database) -> None:
+        self._customers = db.customers
+
+    async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[FloatArray, IntArray, IntArray]:
+        """Recency (days), frequency and monetary value of every paying customer, from their stored stats."""
+        cursor = self._customers.find(
+            {"workspace_id": workspace_id, "stats.last_paid_at": {"$type": "date"}},
+            {"stats.last_paid_at": 1, "stats.paid_order_count": 1, "stats.net_spend_minor": 1},
+        )
+        rows = [document["stats"] async for document in cursor]
+        recency = np.array([(now - aware(row["last_paid_at"])).days for row in rows], dtype=np.float64)
+        frequency = np.array([row.get("paid_order_count", 0) for row in rows], dtype=np.int64)
+        monetary = np.array([row.get("net_spend_minor", 0) for row in rows], dtype=np.int64)
+        return recency, frequency, monetary
+
+    async def mark_rfm_crossings(self, workspace_id: str, old: RfmBounds, new: RfmBounds, now: datetime) -> list[str]:
+        """Mark dirty the customers whose R, F or M score differs between ``old`` and ``new``; their ids."""
+        conditions = _crossing_conditions(old, new, now)
+        if not conditions:
+            return []
+        cursor = self._customers.find({"workspace_id": workspace_id, "$or": conditions}, {"_id": 1})
+        ids = [document["_id"] async for document in cursor]
+        await self._customers.update_many(
+            {"workspace_id": workspace_id, "_id": {"$in": ids}}, mark_dirty_update(datetime.now(UTC))
+        )
+        return ids
+
+
+def _crossing_conditions(old: RfmBounds, new: RfmBounds, now: datetime) -> list[dict[str, Any]]:
+    """Stats ranges whose scores differ between two sets of bounds (scores count bounds below a value)."""
+    conditions: list[dict[str, Any]] = [
+        {field: {"$gt": low, "$lte": high}}
+        for field, old_bounds, new_bounds in (
+            ("stats.paid_order_count", old.frequency, new.frequency),
+            ("stats.net_spend_minor", old.monetary, new.monetary),
+        )
+        for low, high in crossed_ranges(old_bounds, new_bounds)
+    ]
+    # Recency in whole days d is in (low, high] exactly when the last payment is in this time range.
+    for low, high in crossed_ranges(old.recency_days, new.recency_days):
+        latest = now - timedelta(days=math.floor(low) + 1)
+        earliest = now - timedelta(days=math.floor(high) + 1)
+        conditions.append({"stats.last_paid_at": {"$gt": earliest, "$lte": latest}})
+    return conditions
