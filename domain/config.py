@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Customers per scoring job: per-batch commands are constant, so larger batches mean fewer commands per
 # customer, at the cost of memory and of the time one job holds a worker.
-DEFAULT_SCORING_BATCH_SIZE = 2000
+DEFAULT_SCORING_BATCH_SIZE = 5000
 
 
 class AppConfig(BaseSettings):

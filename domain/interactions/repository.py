@@ -46,7 +46,8 @@ class InteractionRepository:
                         "complaints": count_if({"$eq": ["$kind", "complaint"]}),
                     }
                 },
-            ]
+            ],
+            batchSize=max(len(customer_ids), 1),  # one reply for the batch where it fits
         )
         return {
             row["_id"]: InteractionFeatures(

@@ -66,9 +66,15 @@ class OrderRepository:
     ) -> dict[str, OrderFeatures]:
         """Per customer: stats (net spend = paid minus refunded) and what scoring reads, in two aggregations."""
         match = {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}}
-        orders = await self._orders.aggregate([match, {"$group": _ORDER_GROUP(window_start, loyal_orders)}])
+        # One reply per aggregation where it fits, not pages of 101 customers.
+        size = max(len(customer_ids), 1)
+        orders = await self._orders.aggregate(
+            [match, {"$group": _ORDER_GROUP(window_start, loyal_orders)}], batchSize=size
+        )
         rows = {row["_id"]: row async for row in orders}
-        items = await self._orders.aggregate([match, {"$match": {"status": {"$in": _PAID}}}, *_ITEM_STAGES])
+        items = await self._orders.aggregate(
+            [match, {"$match": {"status": {"$in": _PAID}}}, *_ITEM_STAGES], batchSize=size
+        )
         item_rows = {row["_id"]: row async for row in items}
         return {
             customer_id: _features(row, item_rows.get(customer_id, {}), loyal_orders)

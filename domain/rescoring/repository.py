@@ -29,6 +29,16 @@ from domain.timestamps import aware
 
 
 @dataclass(frozen=True, slots=True)
+class IdRange:
+    """Customers by id: after ``after`` (exclusive; None from the start) up to ``upto`` (inclusive), about
+    ``size`` of them."""
+
+    after: str | None
+    upto: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class ScoringState:
     """What the scorer needs of a customer: its counters, current classes and undelivered events."""
 
@@ -79,8 +89,18 @@ class ScoringRepository:
         self._customers = db.customers
 
     async def load(self, workspace_id: str, customer_ids: Sequence[str]) -> list[ScoringState]:
+        return await self._load({"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, len(customer_ids))
+
+    async def load_range(self, workspace_id: str, ids: IdRange) -> list[ScoringState]:
+        """The customers of a run's batch that still exist, read in the same command that finds them."""
+        id_range: dict[str, str] = {"$lte": ids.upto}
+        if ids.after is not None:
+            id_range["$gt"] = ids.after
+        return await self._load({"workspace_id": workspace_id, "_id": id_range}, ids.size)
+
+    async def _load(self, query: dict[str, Any], expected: int) -> list[ScoringState]:
         cursor = self._customers.find(
-            {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}},
+            query,
             {
                 "workspace_id": 1,
                 "scoring": 1,
@@ -94,6 +114,8 @@ class ScoringRepository:
                 "legal_type": 1,
                 "owner_id": 1,
             },
+            # One reply for the whole batch where it fits (16 MB), not pages of 101.
+            batch_size=max(expected, 1),
         ).sort("_id", 1)
         return [_state(document) async for document in cursor]
 

@@ -16,7 +16,7 @@ from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
-from domain.rescoring.repository import ScoredCustomer, ScoringRepository
+from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
 from domain.workspaces.repository import WorkspaceRepository
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class RescoringService:
     async def rescore(
         self,
         workspace_id: str,
-        customer_ids: Sequence[str],
+        customers: Sequence[str] | IdRange,
         *,
         only: frozenset[str] | None = None,
         dry_run: bool = False,
@@ -78,7 +78,11 @@ class RescoringService:
             if not dry_run:
                 raise ValueError("proposed settings are only ever scored in a dry run")
             workspace = workspace.with_class_set(settings_override["class_set"], settings_override["settings"])
-        states = await self._scoring.load(workspace_id, customer_ids)
+        states = await (
+            self._scoring.load_range(workspace_id, customers)
+            if isinstance(customers, IdRange)
+            else self._scoring.load(workspace_id, customers)
+        )
         if not dry_run:
             await self._deliver([event for state in states for event in state.pending_events])
         now = datetime.now(UTC)

@@ -38,14 +38,6 @@ class ScoringRunRepository:
         if chunk:
             yield chunk
 
-    async def customer_ids_between(self, workspace_id: str, after: str | None, upto: str) -> list[str]:
-        """The customers of one batch that still exist."""
-        id_range: dict[str, str] = {"$lte": upto}
-        if after is not None:
-            id_range["$gt"] = after
-        cursor = self._customers.find({"workspace_id": workspace_id, "_id": id_range}, {"_id": 1}).sort("_id", 1)
-        return [document["_id"] async for document in cursor]
-
     async def insert_run(self, run: Document) -> None:
         await self._runs.insert_one(run)
 

@@ -14,6 +14,7 @@ from domain.classes.catalogue import CLASS_SETS
 from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.ports import RunProgressPublisher, RunQueue
+from domain.rescoring.repository import IdRange
 from domain.rescoring.service import RescoringService
 from domain.runs.models import ACTIVE_STATUSES, BatchStatus, RunStatus, ScoringRun
 from domain.runs.repository import ScoringRunRepository, batch_id
@@ -210,10 +211,9 @@ class RunBatchExecutor:
             return "skipped: batch already done"
         only = frozenset(run["class_sets"]) if run.get("class_sets") else None
         try:
-            ids = await self._runs.customer_ids_between(run["workspace_id"], batch.get("after"), batch["upto"])
             outcome = await self._rescoring.rescore(
                 run["workspace_id"],
-                ids,
+                IdRange(batch.get("after"), batch["upto"], batch["size"]),
                 only=only,
                 dry_run=run["dry_run"],
                 settings_override=run.get("settings_override"),
