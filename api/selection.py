@@ -9,9 +9,13 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 
 def wants_evidence(info: Any) -> bool:
-    """True when a customer's ``classes`` are asked for with their evidence (as text or as data)."""
-    classes = [field for field in _fields(info.selected_fields) if field.name == "classes"]
-    return any(field.name in ("evidence", "evidenceData") for field in _fields(_children(classes)))
+    """True when a customer's ``classes`` are asked for with their evidence (as text or as data), or its
+    ``lead`` (read from the lead tier's evidence)."""
+    selected = list(_fields(info.selected_fields))
+    classes = [field for field in selected if field.name == "classes"]
+    return any(field.name == "lead" for field in selected) or any(
+        field.name in ("evidence", "evidenceData") for field in _fields(_children(classes))
+    )
 
 
 def _fields(selections: Iterable[Any]) -> Iterable[SelectedField]:

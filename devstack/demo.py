@@ -202,19 +202,26 @@ async def _refund_some(services: Services, admin: Principal, orders: list[Order]
             await services.orders.set_status(admin, order.id, OrderStatus.REFUNDED)
 
 
+# The kinds a random customer's touches are drawn from (an unsubscribe is not an everyday touch).
+_EVERYDAY_KINDS = [kind for kind in InteractionKind if kind != InteractionKind.UNSUBSCRIBE]
+
+
 def _interaction_rows(rng: random.Random, customer_id: str, index: int, anchor: datetime) -> list[dict[str, Any]]:
     if index % 11 == 6:  # service-minded: rates the service often
         kinds = [InteractionKind.SERVICE_RATING] * 3
-    elif index % 31 == 11:  # asked for a quote, has not ordered yet (see _order_rows: few orders)
+    elif index % 31 == 11:  # asked for a quote this week, has not ordered yet (see _order_rows: few orders)
         kinds = [InteractionKind.QUOTE]
+    elif index % 37 == 20:  # a hot lead: came by three times, met sales and asked for a quote, all this week
+        kinds = [InteractionKind.VISIT] * 3 + [InteractionKind.MEETING, InteractionKind.QUOTE]
     else:
-        kinds = [rng.choice(list(InteractionKind)) for _ in range(rng.randrange(3))]
+        kinds = [rng.choice(_EVERYDAY_KINDS) for _ in range(rng.randrange(3))]
+    recent = index % 31 == 11 or index % 37 == 20
     return [
         {
             "customer_id": customer_id,
             "external_id": f"demo-interaction-{index:04d}-{number}",
             "kind": kind,
-            "at": anchor - timedelta(days=rng.randrange(1, 365)),
+            "at": anchor - timedelta(days=rng.randrange(1, 6) if recent else rng.randrange(1, 365)),
             "rating": rng.randint(1, 5) if kind == InteractionKind.SERVICE_RATING else None,
             "note": "demo",
         }

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from scoring.result import FloatArray, IntArray, StrArray
 
 DAY_SECONDS = 86_400
+
+
+def _no_ints() -> IntArray:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _no_floats() -> FloatArray:
+    return np.zeros(0, dtype=np.float64)
+
+
+def _no_strings() -> StrArray:
+    return np.zeros(0, dtype=object)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +58,14 @@ class CustomerBatch:
     country: StrArray  # "" when unknown
     city: StrArray
     legal_type: StrArray
+    # Lists per customer, flattened: entry j belongs to the customer in row ``*_row[j]``.
+    # Recent interactions (kind, time), for engagement that decays:
+    touch_row: IntArray = field(default_factory=_no_ints)
+    touch_kind: StrArray = field(default_factory=_no_strings)
+    touch_at: FloatArray = field(default_factory=_no_floats)
+    # Interests, lifestyle and needs, case-folded:
+    interest_row: IntArray = field(default_factory=_no_ints)
+    interest: StrArray = field(default_factory=_no_strings)
 
     def __len__(self) -> int:
         return len(self.created_at)

@@ -14,6 +14,7 @@ from scoring import (
     age_band,
     approach,
     deal_status,
+    lead,
     market_fit,
     purchase_psychology,
     purchase_stage,
@@ -70,5 +71,6 @@ CLASS_SETS = Registry(
         purchase_psychology.SPEC,
         market_fit.SPEC,
         approach.SPEC,
+        lead.SPEC,
     ]
 )

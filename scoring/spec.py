@@ -117,6 +117,8 @@ class Evidence:
 
     sentences: Mapping[str, Sentence]
     case: Callable[[Mapping[str, Fact]], str] = _known
+    # Facts whose values are names (a factor, a kind) are shown in the reader's language.
+    value_names: Mapping[str, Sentence] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from domain.rescoring.changes import compute_changes
 from domain.rescoring.features import InteractionFeatures, OrderFeatures, ProfileFeatures
 from domain.rescoring.repository import ScoredCustomer, ScoringState
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, Workspace
+from scoring.registry import CLASS_SETS
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 WORKSPACE = Workspace("ws", "Shop", "VND", "VN", DEFAULT_CLASS_SETTINGS)
@@ -50,7 +51,7 @@ def _applied(state: ScoringState, scored: ScoredCustomer) -> ScoringState:
 
 def test_a_first_scoring_assigns_every_class_set_with_one_event_each() -> None:
     [scored] = compute_changes(WORKSPACE, [_state()], _paid(6_000_000), {}, NOW)
-    assert len(scored.changed_classes) == len(scored.events) == 10
+    assert len(scored.changed_classes) == len(scored.events) == len(CLASS_SETS)
     tier = next(event for event in scored.events if event.class_set == "spend_tier")
     assert (tier.previous, tier.current, tier.version, tier.id) == (None, "platinum", 5, "c1:spend_tier:5")
     assert {event.class_set for event in scored.events if event.sensitive} == {"age_band", "approach"}

@@ -34,11 +34,14 @@ def test_prospect_to_negative_customer(api: Api, shop: Workspace, config: AppCon
         "spend_tier": "none", "age_band": "adult", "tenure": "new", "purchase_stage": "prospect",
         "deal_status": "potential", "rfm_group": "prospect", "value_class": "low_value",
         "purchase_psychology": "undetermined", "market_fit": "in_target", "approach": "analytical",
+        "lead_tier": "cold",
     }  # fmt: skip
 
     api.ok(INTERACTION, {"c": c, "kind": "QUOTE"}, shop.admin)
     asked = _step(api, shop, config, c)
     assert (asked["deal_status"], asked["value_class"]) == ("intent", "high_potential")
+    # In the target market (15), a quote (8) that is still open (15): a warm lead within the same job.
+    assert asked["lead_tier"] == "warm"
 
     first = record_order(api, shop.admin, c, "6000000")
     ordered = _step(api, shop, config, c)
@@ -83,4 +86,5 @@ def test_prospect_to_negative_customer(api: Api, shop: Workspace, config: AppCon
     assert by_set["purchase_stage"] == [(None, "prospect"), ("prospect", "first_time"), ("first_time", "repeat")]
     assert by_set["value_class"][0] == (None, "low_value") and by_set["value_class"][-1][1] == "negative"
     assert by_set["approach"] == [(None, "analytical")]
+    assert by_set["lead_tier"][:2] == [(None, "cold"), ("cold", "warm")]
     assert by_set["age_band"] == [(None, "adult")]

@@ -16,6 +16,7 @@ from domain.orders.repository import OrderRepository
 from domain.rescoring.repository import ScoringRepository, ScoringState
 from domain.rescoring.service import RescoringService
 from domain.workspaces.repository import WorkspaceRepository
+from scoring.registry import CLASS_SETS
 from tests.conftest import Api, Workspace, create_customer, record_order
 from workers.runtime import WorkerRuntime
 
@@ -142,7 +143,7 @@ def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the
         with pytest.raises(ConnectionError):
             runtime.run(crashing.rescore(shop.id, [customer_id]))
         [state] = runtime.run(runtime.scoring.load(shop.id, [customer_id]))
-        assert state.dirty and len(state.pending_events) == 10  # written, and waiting to be delivered
+        assert state.dirty and len(state.pending_events) == len(CLASS_SETS)  # written, and waiting to be delivered
         assert api.ok(HISTORY, {"id": customer_id}, shop.admin)["customer"]["classHistory"] == []
         runtime.run(runtime.rescoring.rescore(shop.id, [customer_id]))
         [state] = runtime.run(runtime.scoring.load(shop.id, [customer_id]))
@@ -150,5 +151,7 @@ def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the
         runtime.close()
     assert not state.dirty and state.pending_events == []
     history = api.ok(HISTORY, {"id": customer_id}, shop.admin)["customer"]["classHistory"]
-    assert {e["id"] for e in history} == {f"{customer_id}:{e['classSet']}:1" for e in history} and len(history) == 10
+    assert {e["id"] for e in history} == {f"{customer_id}:{e['classSet']}:1" for e in history} and len(history) == len(
+        CLASS_SETS
+    )
     assert_clean_chains(history)

@@ -10,10 +10,14 @@ from strawberry.types import Info
 from api.context import RequestContext
 from api.types.classes import ClassChange, CustomerClass
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
+from api.types.lead import Lead
 from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
 from domain.money import from_minor
 from domain.workspaces.models import Workspace
+from scoring.lead import SPEC as LEAD_SPEC
+
+LEAD_CLASS_SET = LEAD_SPEC.key
 
 if TYPE_CHECKING:
     from api.types.interaction import Interaction
@@ -92,6 +96,11 @@ class Customer:
     )
     domain: strawberry.Private[DomainCustomer]
     workspace: strawberry.Private[Workspace]
+
+    @strawberry.field(description="Lead potential: score, tier and factors; null until the customer is scored")
+    def lead(self) -> Lead | None:
+        tier = next((c for c in self.classes if c.class_set == LEAD_CLASS_SET), None)
+        return Lead.from_class(tier) if tier else None
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> User | None:

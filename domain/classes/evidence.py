@@ -31,6 +31,10 @@ def _display_facts(spec: ClassSetSpec, evidence: dict[str, Any], lang: str) -> d
             shown[key] = "–" if value is None else f"{round(float(value) * 100)}%"
         elif key.endswith("_minor") and "currency" in evidence and isinstance(value, int):
             shown[key.removesuffix("_minor")] = format_amount(value, evidence["currency"], lang)
+    names = spec.evidence.value_names
+    for key, value in evidence.items():
+        if isinstance(value, str) and value in names:
+            shown[key] = names[value].in_language(lang)
     labels = {code.code: code.label(lang) for code in spec.codes}
     shown["labels"] = labels
     if evidence.get("code") in labels:

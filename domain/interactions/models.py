@@ -20,6 +20,7 @@ class InteractionKind(StrEnum):
     QUOTE = "quote"
     MEETING = "meeting"
     WEBSITE_VISIT = "website_visit"
+    UNSUBSCRIBE = "unsubscribe"  # from newsletters or marketing messages: lowers the lead score
 
 
 @dataclass(frozen=True, slots=True)

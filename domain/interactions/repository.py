@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
 from domain.interactions.models import Interaction
 from domain.rescoring.features import INTENT_KINDS, InteractionFeatures
+from domain.timestamps import aware
 
 
 class InteractionRepository:
@@ -30,7 +32,9 @@ class InteractionRepository:
         )
         return {cid: [Interaction.from_document(row) for row in found] for cid, found in rows.items()}
 
-    async def features_for(self, workspace_id: str, customer_ids: Sequence[str]) -> dict[str, InteractionFeatures]:
+    async def features_for(
+        self, workspace_id: str, customer_ids: Sequence[str], touches_since: datetime
+    ) -> dict[str, InteractionFeatures]:
         def count_if(condition: dict[str, Any]) -> dict[str, Any]:
             return {"$sum": {"$cond": [condition, 1, 0]}}
 
@@ -44,6 +48,11 @@ class InteractionRepository:
                         "intent_signals": count_if({"$in": ["$kind", list(INTENT_KINDS)]}),
                         "service_ratings": count_if({"$eq": ["$kind", "service_rating"]}),
                         "complaints": count_if({"$eq": ["$kind", "complaint"]}),
+                        "touches": {
+                            "$push": {
+                                "$cond": [{"$gte": ["$at", touches_since]}, {"k": "$kind", "t": "$at"}, "$$REMOVE"]
+                            }
+                        },
                     }
                 },
             ],
@@ -51,7 +60,12 @@ class InteractionRepository:
         )
         return {
             row["_id"]: InteractionFeatures(
-                row["interaction_count"], row["intent_signals"], row["service_ratings"], row["complaints"]
+                row["interaction_count"],
+                row["intent_signals"],
+                row["service_ratings"],
+                row["complaints"],
+                # Some servers keep $$REMOVE as null in a $push.
+                tuple((touch["k"], aware(touch["t"])) for touch in row.get("touches") or () if touch),
             )
             async for row in cursor
         }

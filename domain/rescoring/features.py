@@ -38,6 +38,8 @@ class InteractionFeatures:
     intent_signals: int = 0
     service_ratings: int = 0
     complaints: int = 0
+    # (kind, when) of the interactions since the lead score's look-back, for engagement that decays.
+    touches: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class ProfileFeatures:
     country: str = ""
     city: str = ""
     legal_type: str = "individual"
+    interests: tuple[str, ...] = ()  # interests, lifestyle and needs, case-folded
 
 
 def build_batch(
@@ -93,4 +96,13 @@ def build_batch(
         country=strings([p.country for p in profiles]),
         city=strings([p.city for p in profiles]),
         legal_type=strings([p.legal_type for p in profiles]),
+        touch_row=ints_of([row for row, i in enumerate(interactions) for _ in i.touches]),
+        touch_kind=np.asarray([kind for i in interactions for kind, _ in i.touches], dtype=object),
+        touch_at=np.asarray([at.timestamp() for i in interactions for _, at in i.touches], dtype=np.float64),
+        interest_row=ints_of([row for row, p in enumerate(profiles) for _ in p.interests]),
+        interest=np.asarray([value for p in profiles for value in p.interests], dtype=object),
     )
+
+
+def ints_of(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)

@@ -112,6 +112,9 @@ class ScoringRepository:
                 "country": 1,
                 "city": 1,
                 "legal_type": 1,
+                "interests": 1,
+                "lifestyle": 1,
+                "needs": 1,
                 "owner_id": 1,
             },
             # One reply for the whole batch where it fits (16 MB), not pages of 101.
@@ -250,6 +253,13 @@ def _state(document: dict[str, Any]) -> ScoringState:
             country=document.get("country") or "",
             city=document.get("city") or "",
             legal_type=document.get("legal_type") or "individual",
+            interests=tuple(
+                dict.fromkeys(
+                    value.casefold()
+                    for field in ("interests", "lifestyle", "needs")
+                    for value in document.get(field) or ()
+                )
+            ),
         ),
         next_transition_at=aware(scoring.get("next_transition_at")),
         next_public_transition_at=aware(scoring.get("next_public_transition_at")),

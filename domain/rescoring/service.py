@@ -18,6 +18,7 @@ from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
 from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
 from domain.workspaces.repository import WorkspaceRepository
+from scoring.lead import LEAD_LOOKBACK
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class RescoringService:
         orders = await self._orders.features_for(
             workspace_id, ids, now - timedelta(days=stage.window_days), stage.loyal_orders
         )
-        interactions = await self._interactions.features_for(workspace_id, ids)
+        interactions = await self._interactions.features_for(workspace_id, ids, now - LEAD_LOOKBACK)
         bounds, bounds_version = workspace.rfm_bounds_in_force
         scored = compute_changes(workspace, states, orders, interactions, now, bounds, only)
         if dry_run:

@@ -1,0 +1,42 @@
+"""A customer's lead potential as the API shows it: score, tier and the factors that add up to it."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from api.types.classes import CustomerClass
+from scoring.lead import factors_from_facts
+
+
+@strawberry.enum(description="What the lead's probability comes from")
+class LeadModel(Enum):
+    RULES = "rules"  # no learned model for the workspace yet: the rule score stands alone
+
+
+@strawberry.type(description="One part of a lead score; the points of all factors add up to the score")
+class LeadFactor:
+    name: str
+    group: str = strawberry.field(description="fit, engagement, intent, negative or adjustment (caps, floor)")
+    value: float | None = strawberry.field(
+        description="What it counted (touches, orders, interests); null: a condition"
+    )
+    points: int
+
+
+@strawberry.type(description="How likely the customer is to buy soon (0-100), and why")
+class Lead:
+    score: int
+    tier: CustomerClass
+    factors: list[LeadFactor]
+    probability: float | None = strawberry.field(description="Probability of converting; null under RULES")
+    model: LeadModel
+
+    @classmethod
+    def from_class(cls, tier: CustomerClass) -> Lead:
+        facts = tier.evidence_data
+        factors = [LeadFactor(name=n, group=g, value=v, points=p) for n, g, v, p in factors_from_facts(facts)]
+        return cls(
+            score=int(facts.get("score") or 0), tier=tier, factors=factors, probability=None, model=LeadModel.RULES
+        )
