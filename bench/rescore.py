@@ -72,8 +72,12 @@ def full_run(stack: Stack, n: int) -> None:
         started = time.perf_counter()
         runtime.run(runtime.runs.plan(run.id))
         batches = runtime.run(ScoringRunRepository(runtime.db).unfinished_batches(run.id))
+        planning = sum(TRAFFIC.commands.values())
+        per_batch = []
         for number in batches:
+            before = sum(TRAFFIC.commands.values())
             runtime.run(runtime.run_batches.run_batch(run.id, number))
+            per_batch.append(sum(TRAFFIC.commands.values()) - before)
         seconds = time.perf_counter() - started
         commands, written = sum(TRAFFIC.commands.values()), TRAFFIC.written
         sample = stack.customer_ids[:200]
@@ -89,6 +93,9 @@ def full_run(stack: Stack, n: int) -> None:
     print(f"\nfull scoring run, nothing to change, {n:,} customers in {len(batches)} batches:")
     print(f"  {commands * per:,.0f} commands and {written * per:,.0f} bytes written per 10,000 customers; "
           f"{n / seconds:,.0f} customers/s")  # fmt: skip
+    size = stack.config.scoring_batch_size
+    print(f"  planning {planning} commands; per batch of up to {size:,}: {per_batch} commands; so per 10,000 "
+          f"customers in batches of {size:,}: about {planning + -(-10_000 // size) * max(per_batch):,}")  # fmt: skip
     print(f"  baseline, one job per customer (sample of {len(sample)}): {baseline_commands / len(sample) * 10_000:,.0f}"
           f" commands per 10,000; {len(sample) / baseline_seconds:,.0f} customers/s")  # fmt: skip
     print(f"  ratio: {baseline_commands / len(sample) * n / max(commands, 1):,.0f}x fewer commands, "
