@@ -137,16 +137,20 @@ class LeadInputs:
         matching = np.array([value in categories for value in batch.interest], dtype=bool)
         self.interests = np.bincount(batch.interest_row[matching], minlength=n).astype(np.int64)
         age_days = (batch.now - batch.touch_at) / DAY_SECONDS
+        # Touches fade a day at a time, from the start of the day: rescoring twice in a day finds the same
+        # points, so a run with nothing new writes nothing; the score moves once a day as touches age.
+        self.fade_origin = np.floor(batch.now / DAY_SECONDS) * DAY_SECONDS
+        faded_days = np.maximum(self.fade_origin - batch.touch_at, 0) / DAY_SECONDS
         rows, kinds = batch.touch_row, batch.touch_kind
         self.touches = {
             kind: np.bincount(rows[kinds == kind], minlength=n) for kind in (*ENGAGEMENT_KINDS, "complaint")
         }
         self.weight = {
-            kind: _weighted(rows, kinds == kind, 0.5 ** (age_days / params.engagement_half_life_days), n)
+            kind: _weighted(rows, kinds == kind, 0.5 ** (faded_days / params.engagement_half_life_days), n)
             for kind in ENGAGEMENT_KINDS
         }
         self.complaint_weight = _weighted(
-            rows, kinds == "complaint", 0.5 ** (age_days / params.complaint_half_life_days), n
+            rows, kinds == "complaint", 0.5 ** (faded_days / params.complaint_half_life_days), n
         )
         engaging = np.isin(kinds, ENGAGEMENT_KINDS)
         self.last_engagement = _latest(rows, engaging, batch.touch_at, n)
@@ -166,7 +170,7 @@ class LeadInputs:
     def points(self, at: float | FloatArray) -> dict[str, IntArray]:
         """Each factor's points at time ``at`` (now, or later with no new touch), whole numbers."""
         p = self.params
-        later = (np.asarray(at) - self.now) / DAY_SECONDS
+        later = np.floor((np.asarray(at) - self.fade_origin) / DAY_SECONDS)  # whole days of fading to come
         points: dict[str, IntArray] = {
             "target_region": np.where(self.region, p.region_points, 0),
             "target_legal_type": np.where(self.legal_type, p.legal_type_points, 0),
@@ -235,7 +239,8 @@ def next_tier_change(inputs: LeadInputs, tier: IntArray) -> FloatArray:
     """The first moment, with no new touch, at which the tier differs (to the day; conditions that end
     at a known moment, exactly); NaN when none within a year."""
     now = inputs.now
-    candidates = [np.full(len(tier), now + days * DAY_SECONDS) for days in _HORIZON_DAYS]
+    # From the start of the day, as touches fade: the same moments whenever in the day it is computed.
+    candidates = [np.full(len(tier), inputs.fade_origin + days * DAY_SECONDS) for days in _HORIZON_DAYS]
     candidates += [np.where(step > now, step + 1, np.nan) for step in inputs.step_times()]
     found = np.full(len(tier), np.inf)
     for at in candidates:

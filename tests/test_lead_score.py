@@ -144,6 +144,17 @@ def test_tiers_follow_the_thresholds_and_the_next_change_is_when_fading_crosses_
     assert (tier_at(next_at - DAY_SECONDS), tier_at(next_at)) == ("warm", "cold")
 
 
+def test_rescoring_later_the_same_day_finds_the_same_facts_so_nothing_is_written() -> None:
+    start_of_day = np.floor(NOW / DAY_SECONDS) * DAY_SECONDS
+    touches = [[("meeting", 0.2), ("call", 3.7)], [("quote", 12.5), ("complaint", 40)], [("visit", 1)] * 3]
+    results = []
+    for now in (start_of_day + 60, start_of_day + 23 * 3600):
+        batch = dataclasses.replace(batch_of(touches, created_at=np.full(3, NOW - 100 * DAY_SECONDS)), now=now)
+        result = classify_lead_tier(batch, PARAMS, ScoringContext(NO_BOUNDS))
+        results.append([result.facts_at(i) for i in range(3)])
+    assert results[0] == results[1]
+
+
 def test_an_open_quote_ending_is_scheduled_to_the_moment() -> None:
     params = PARAMS.model_copy(update={"warm_from": 25, "hot_from": 60})
     batch = batch_of([[("quote", 10)]], created_at=np.full(1, NOW))  # 15 + 6 + 15 = 36: warm
