@@ -146,7 +146,11 @@ def test_tiers_follow_the_thresholds_and_the_next_change_is_when_fading_crosses_
 
 def test_rescoring_later_the_same_day_finds_the_same_facts_so_nothing_is_written() -> None:
     start_of_day = np.floor(NOW / DAY_SECONDS) * DAY_SECONDS
-    touches = [[("meeting", 0.2), ("call", 3.7)], [("quote", 12.5), ("complaint", 40)], [("visit", 1)] * 3]
+    touches: list[list[tuple[str, float]]] = [
+        [("meeting", 0.2), ("call", 3.7)],
+        [("quote", 12.5), ("complaint", 40)],
+        [("visit", 1)] * 3,
+    ]
     results = []
     for now in (start_of_day + 60, start_of_day + 23 * 3600):
         batch = dataclasses.replace(batch_of(touches, created_at=np.full(3, NOW - 100 * DAY_SECONDS)), now=now)
