@@ -31,6 +31,13 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# Test data only: the CDNOW transactions ship inside lifetimes 0.11.3, read by path and never imported
+# (its import fails on current setuptools), so it is installed without its dependencies.
+if [ ! -f "$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/lifetimes/datasets/CDNOW_sample.txt" ]; then
+  echo "installing the CDNOW test data (lifetimes 0.11.3, no dependencies)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps lifetimes==0.11.3
+fi
+
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "installing redis-server"
   sudo_cmd=""
