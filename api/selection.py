@@ -13,7 +13,7 @@ def wants_evidence(info: Any) -> bool:
     ``lead`` (read from the lead tier's evidence)."""
     selected = list(_fields(info.selected_fields))
     classes = [field for field in selected if field.name == "classes"]
-    return any(field.name == "lead" for field in selected) or any(
+    return any(field.name in ("lead", "value") for field in selected) or any(
         field.name in ("evidence", "evidenceData") for field in _fields(_children(classes))
     )
 

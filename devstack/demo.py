@@ -82,6 +82,8 @@ async def load_demo(services: Services, admin_token: str | None, customers: int 
         row for index, customer_id in enumerate(ids) for row in _interaction_rows(rng, customer_id, index, anchor)
     ]
     await services.interactions.record_many(admin, interactions)
+    # Queued after the rescore of what was just loaded: the models are fitted on scored customers.
+    await services.future_value.request_fit(admin)
     return DemoWorkspace(DEMO_WORKSPACE_ID, token, ids)
 
 

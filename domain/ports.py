@@ -25,7 +25,12 @@ class RunQueue(Protocol):
     async def enqueue_run_planning(self, run_id: str) -> None: ...
 
 
-class JobQueue(ScoringQueue, RunQueue, Protocol):
+class ModelQueue(Protocol):
+    async def request_future_value_fit(self, workspace_id: str) -> None:
+        """Ask for the workspace's future-value models to be fitted soon; a pending request absorbs this one."""
+
+
+class JobQueue(ScoringQueue, RunQueue, ModelQueue, Protocol):
     """Every job the domain asks for (domain.queueing.RqRescoreQueue is one)."""
 
 

@@ -24,6 +24,7 @@ RESCORE_JOB = "workers.jobs.rescore_workspace"
 RUN_BATCH_JOB = "workers.jobs.score_run_batch"
 RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
 RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
+FUTURE_VALUE_JOB = "workers.jobs.fit_future_value"
 JOB_TIMEOUT_SECONDS = 600
 # Short, so that a refresh job lost with a worker holds back the next one only briefly (a duplicate
 # refresh in a backlog costs one more read of the workspace's stats, nothing else).
@@ -36,6 +37,10 @@ def pending_key(workspace_id: str) -> str:
 
 def rfm_refresh_key(workspace_id: str) -> str:
     return f"crm:rfm-refresh-pending:{workspace_id}"
+
+
+def future_value_key(workspace_id: str) -> str:
+    return f"crm:future-value-pending:{workspace_id}"
 
 
 class RqRescoreQueue:
@@ -73,19 +78,30 @@ class RqRescoreQueue:
 
     def request_rfm_refresh_now(self, workspace_id: str) -> bool:
         """One queued refresh per workspace at a time; the job releases the key when it starts."""
-        try:
-            if not self._redis.set(rfm_refresh_key(workspace_id), 1, nx=True, ex=RFM_REFRESH_PENDING_SECONDS):
-                return False
-            self._queue.enqueue(
-                RFM_REFRESH_JOB, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400
-            )
-        except RedisError:
-            log.warning("RFM refresh of workspace %s not queued; the sweeper will retry", workspace_id)
-            return False
-        return True
+        return self._request_once(RFM_REFRESH_JOB, rfm_refresh_key(workspace_id), workspace_id)
 
     def release_rfm_refresh(self, workspace_id: str) -> None:
         self._redis.delete(rfm_refresh_key(workspace_id))
+
+    async def request_future_value_fit(self, workspace_id: str) -> None:
+        await asyncio.to_thread(self.request_future_value_fit_now, workspace_id)
+
+    def request_future_value_fit_now(self, workspace_id: str) -> bool:
+        return self._request_once(FUTURE_VALUE_JOB, future_value_key(workspace_id), workspace_id)
+
+    def release_future_value_fit(self, workspace_id: str) -> None:
+        self._redis.delete(future_value_key(workspace_id))
+
+    def _request_once(self, job: str, key: str, workspace_id: str) -> bool:
+        """One queued job of this kind per workspace at a time; the job releases the key when it starts."""
+        try:
+            if not self._redis.set(key, 1, nx=True, ex=RFM_REFRESH_PENDING_SECONDS):
+                return False
+            self._queue.enqueue(job, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400)
+        except RedisError:
+            log.warning("%s for workspace %s not queued; the sweeper will retry", job, workspace_id)
+            return False
+        return True
 
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
         """One job per batch of a scoring run; the batch documents in MongoDB say what is still to do."""

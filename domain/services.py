@@ -21,6 +21,7 @@ from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
 from domain.ports import JobQueue, Notifier, SilentNotifier
+from domain.rescoring.future_value import FutureValueService
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.rescoring.rfm_repository import RfmRepository
@@ -47,6 +48,7 @@ class Services:
     rescoring: RescoringService
     run_batches: RunBatchExecutor
     rfm_bounds: RfmBoundsService
+    future_value: FutureValueService
     sweep: DirtySweep
 
 
@@ -80,5 +82,6 @@ def build_services(
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
         rfm_bounds=RfmBoundsService(RfmRepository(db), workspaces),
+        future_value=FutureValueService(RfmRepository(db), workspaces, queue),
         sweep=DirtySweep(scoring),
     )

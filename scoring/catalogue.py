@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.batch import DAY_SECONDS, CustomerBatch
+from scoring.future_value import FutureValueModel
 from scoring.hysteresis import Hysteresis, hold_demotions
 from scoring.registry import CLASS_SETS
 from scoring.result import ClassSetResult, FloatArray, IntArray
@@ -54,12 +55,17 @@ def sensitive_class_sets(settings: ScoringSettings) -> frozenset[str]:
 
 
 def classify_all(
-    batch: CustomerBatch, settings: ScoringSettings, bounds: RfmBounds = NO_BOUNDS
+    batch: CustomerBatch,
+    settings: ScoringSettings,
+    bounds: RfmBounds = NO_BOUNDS,
+    future_value: FutureValueModel | None = None,
 ) -> list[ClassSetResult]:
-    """Every class set for every customer of the batch; ``bounds`` are the workspace's RFM quintiles."""
+    """Every class set for every customer of the batch; ``bounds`` are the workspace's RFM quintiles,
+    ``future_value`` its fitted future-value models."""
     earlier: dict[str, ClassSetResult] = {}
     for spec in CLASS_SETS.specs():
-        earlier[spec.key] = spec.classify(batch, settings.params[spec.key], ScoringContext(bounds, earlier))
+        context = ScoringContext(bounds, earlier, future_value)
+        earlier[spec.key] = spec.classify(batch, settings.params[spec.key], context)
     return list(earlier.values())
 
 

@@ -150,3 +150,88 @@ def _left_odds(model: BgNbd, x: FloatArray, t_x: FloatArray, T: FloatArray) -> F
 def _unique_rows(*columns: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     rows, counts = np.unique(np.column_stack(columns).astype(np.float64), axis=0, return_counts=True)
     return rows[:, 0], rows[:, 1], rows[:, 2], counts.astype(np.float64)
+
+
+WEEK_SECONDS = 7 * 86_400
+# Below these, a workspace's history is too thin to fit: future value stays unknown.
+MIN_BUYERS = 100
+MIN_REPEAT_BUYERS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class FutureValueModel:
+    """A workspace's fitted models, as of ``fitted_at`` (epoch seconds), with the 12-month value that
+    starts the medium and the high class (the 50th and 80th percentile of its buyers)."""
+
+    bg_nbd: BgNbd
+    gamma_gamma: GammaGamma
+    fitted_at: float
+    buyers: int
+    repeat_buyers: int
+    medium_from: float
+    high_from: float
+
+
+@dataclass(frozen=True, slots=True)
+class Histories:
+    """Per customer, in weeks: repeat purchases, first to last purchase, first purchase to ``as_of``;
+    the mean paid order (minor units); whether it bought at all."""
+
+    x: FloatArray
+    t_x: FloatArray
+    T: FloatArray
+    monetary: FloatArray
+    bought: np.ndarray
+
+
+def histories(
+    paid_orders: FloatArray, first_paid_at: FloatArray, last_paid_at: FloatArray, net_spend: FloatArray, as_of: float
+) -> Histories:
+    """From the stats every customer keeps. The mean of all paid orders stands in for the mean of the
+    repeat ones (stats keep no per-order values), and paid orders for purchase days."""
+    bought = ~np.isnan(first_paid_at) & (paid_orders > 0)
+    first = np.where(bought, first_paid_at, as_of)
+    last = np.where(bought, np.fmax(last_paid_at, first), as_of)
+    until = np.maximum(as_of, last)  # an order placed after the fit still counts
+    x = np.where(bought, np.maximum(paid_orders - 1, 0), 0).astype(np.float64)
+    monetary = np.where(bought & (paid_orders > 0), np.maximum(net_spend, 0) / np.maximum(paid_orders, 1), 0.0)
+    return Histories(
+        x, (last - first) / WEEK_SECONDS, (until - first) / WEEK_SECONDS, monetary.astype(np.float64), bought
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    p_alive: FloatArray
+    purchases_90d: FloatArray
+    purchases_365d: FloatArray
+    order_value: FloatArray
+    clv_12m: FloatArray
+
+
+def predict(model: FutureValueModel, h: Histories) -> Predictions:
+    """NaN for customers who never bought: the models start at a first purchase."""
+    nan = np.where(h.bought, 1.0, np.nan)
+    order_value = expected_order_value(model.gamma_gamma, h.x, h.monetary)
+    clv = discounted_value(model.bg_nbd, order_value, h.x, h.t_x, h.T, periods_per_month=30.44 / 7)
+    return Predictions(
+        p_alive(model.bg_nbd, h.x, h.t_x, h.T) * nan,
+        expected_purchases(model.bg_nbd, 90 / 7, h.x, h.t_x, h.T) * nan,
+        expected_purchases(model.bg_nbd, 365 / 7, h.x, h.t_x, h.T) * nan,
+        order_value * nan,
+        clv * nan,
+    )
+
+
+def fit_model(h: Histories, fitted_at: float) -> FutureValueModel | None:
+    """None below the data gate (MIN_BUYERS buyers, MIN_REPEAT_BUYERS of them buying again)."""
+    buyers, repeat = int(h.bought.sum()), int((h.bought & (h.x > 0)).sum())
+    if buyers < MIN_BUYERS or repeat < MIN_REPEAT_BUYERS:
+        return None
+    b = h.bought
+    bg = fit_bg_nbd(h.x[b], h.t_x[b], h.T[b])
+    gg = fit_gamma_gamma(h.x[b], h.monetary[b])
+    model = FutureValueModel(bg, gg, fitted_at, buyers, repeat, 0.0, 0.0)
+    clv = predict(model, h).clv_12m[b]
+    medium_from, high_from = (float(v) for v in np.percentile(clv, [50, 80]))
+    return FutureValueModel(bg, gg, fitted_at, buyers, repeat, medium_from, high_from)

@@ -14,6 +14,7 @@ from scoring import (
     age_band,
     approach,
     deal_status,
+    future_value_class,
     lead,
     market_fit,
     purchase_psychology,
@@ -72,5 +73,6 @@ CLASS_SETS = Registry(
         market_fit.SPEC,
         approach.SPEC,
         lead.SPEC,
+        future_value_class.SPEC,
     ]
 )

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from scoring.batch import CustomerBatch
+from scoring.future_value import FutureValueModel
 from scoring.hysteresis import Hysteresis
 from scoring.result import ClassSetResult, Fact, IntArray
 from scoring.rfm_bounds import RfmBounds
@@ -128,6 +129,7 @@ class ScoringContext:
 
     bounds: RfmBounds
     earlier: Mapping[str, ClassSetResult] = field(default_factory=dict)
+    future_value: FutureValueModel | None = None  # the workspace's fitted models, once there are any
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ def test_prospect_to_negative_customer(api: Api, shop: Workspace, config: AppCon
         "spend_tier": "none", "age_band": "adult", "tenure": "new", "purchase_stage": "prospect",
         "deal_status": "potential", "rfm_group": "prospect", "value_class": "low_value",
         "purchase_psychology": "undetermined", "market_fit": "in_target", "approach": "analytical",
-        "lead_tier": "cold",
+        "lead_tier": "cold", "future_value": "unknown",
     }  # fmt: skip
 
     api.ok(INTERACTION, {"c": c, "kind": "QUOTE"}, shop.admin)

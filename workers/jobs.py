@@ -35,6 +35,15 @@ def refresh_rfm_bounds(workspace_id: str) -> int:
     return len(moved)
 
 
+def fit_future_value(workspace_id: str) -> str:
+    """Fit the workspace's future-value models; with new models, its buyers are rescored."""
+    runtime = current_runtime()
+    runtime.rescore_queue.release_future_value_fit(workspace_id)
+    outcome = runtime.run(runtime.services.future_value.refit(workspace_id, datetime.now(UTC)))
+    runtime.rescore_queue.request_rescore_now(workspace_id)
+    return outcome
+
+
 def plan_scoring_run(run_id: str) -> str:
     runtime = current_runtime()
     return runtime.run(runtime.runs.plan(run_id))

@@ -37,4 +37,6 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
         log.info("sweeper re-enqueued %d scoring-run batches (lost jobs, retries)", stalled)
     for workspace_id in runtime.run(runtime.rfm_bounds.workspaces_due(now)):
         runtime.rescore_queue.request_rfm_refresh_now(workspace_id)
+    for workspace_id in runtime.run(runtime.services.future_value.workspaces_due(now)):
+        runtime.rescore_queue.request_future_value_fit_now(workspace_id)
     return queued + forced

@@ -11,6 +11,7 @@ from api.types.classes import ClassChange, ClassCount, ClassSet
 from api.types.errors import UserError
 from api.types.inputs import ClassSetUpdateInput, CustomerFilter
 from api.types.runs import ScoringRun, ScoringRunInput
+from api.types.value import FutureValueModelInfo
 from domain.classes.catalogue import CLASS_SETS
 from domain.classes.catalogue import class_set as checked_class_set
 from domain.classes.events import ClassChangeEvent
@@ -29,6 +30,12 @@ class ScoringRunPayload:
     @classmethod
     def of(cls, run: DomainRun) -> ScoringRunPayload:
         return cls(run=ScoringRun.from_domain(run))
+
+
+@strawberry.type
+class FitPayload:
+    queued: bool = False
+    errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 @strawberry.type
@@ -62,6 +69,12 @@ class ClassQuery:
         run = await context.services.scoring_runs.get(context.principal, str(id))
         return ScoringRun.from_domain(run) if run else None
 
+    @strawberry.field(description="The workspace's future-value models: status, data gate, parameters")
+    async def future_value_model(self, info: CrmInfo) -> FutureValueModelInfo:
+        context = info.context
+        model, check = await context.services.future_value.status(context.principal)
+        return FutureValueModelInfo.of(model, check, (await context.workspace()).currency)
+
     @strawberry.field(description="Newest first")
     async def scoring_runs(self, info: CrmInfo, first: int = 20) -> list[ScoringRun]:
         context = info.context
@@ -83,6 +96,13 @@ class ClassMutation:
                 context.principal, dry_run=options.dry_run, class_sets=options.class_sets
             ),
             ScoringRunPayload.of,
+        )
+
+    @strawberry.mutation(description="Fit the future-value models now (ops, admin); a job does it, then rescores")
+    async def fit_future_value_model(self, info: CrmInfo) -> FitPayload:
+        context = info.context
+        return await respond(
+            FitPayload, context.services.future_value.request_fit(context.principal), lambda _: FitPayload(queued=True)
         )
 
     @strawberry.mutation

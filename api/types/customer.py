@@ -11,13 +11,16 @@ from api.context import RequestContext
 from api.types.classes import ClassChange, CustomerClass
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
 from api.types.lead import Lead
+from api.types.value import FutureValue
 from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
 from domain.money import from_minor
 from domain.workspaces.models import Workspace
+from scoring.future_value_class import SPEC as FUTURE_VALUE_SPEC
 from scoring.lead import SPEC as LEAD_SPEC
 
 LEAD_CLASS_SET = LEAD_SPEC.key
+FUTURE_VALUE_CLASS_SET = FUTURE_VALUE_SPEC.key
 
 if TYPE_CHECKING:
     from api.types.interaction import Interaction
@@ -101,6 +104,11 @@ class Customer:
     def lead(self) -> Lead | None:
         tier = next((c for c in self.classes if c.class_set == LEAD_CLASS_SET), None)
         return Lead.from_class(tier) if tier else None
+
+    @strawberry.field(description="Predicted future value; null until the customer is scored")
+    def value(self) -> FutureValue | None:
+        value_class = next((c for c in self.classes if c.class_set == FUTURE_VALUE_CLASS_SET), None)
+        return FutureValue.from_class(value_class, self.workspace.currency) if value_class else None
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> User | None:

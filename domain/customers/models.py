@@ -45,6 +45,7 @@ class CustomerStats:
     first_order_at: datetime | None = None
     last_order_at: datetime | None = None
     last_paid_at: datetime | None = None  # kept for the workspace's RFM recency bounds
+    first_paid_at: datetime | None = None  # kept for fitting the workspace's future-value models
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class CustomerStats:
             "first_order_at": self.first_order_at,
             "last_order_at": self.last_order_at,
             "last_paid_at": self.last_paid_at,
+            "first_paid_at": self.first_paid_at,
         }
 
     @classmethod
@@ -67,6 +69,7 @@ class CustomerStats:
             first_order_at=aware(document.get("first_order_at")),
             last_order_at=aware(document.get("last_order_at")),
             last_paid_at=aware(document.get("last_paid_at")),
+            first_paid_at=aware(document.get("first_paid_at")),
         )
 
 

@@ -48,7 +48,7 @@ def compute_changes(
         now,
     )
     settings = workspace.scoring_settings
-    results = classify_all(batch, settings, bounds)
+    results = classify_all(batch, settings, bounds, workspace.future_value)
     current, pending = _current_ordered_classes(states, results, settings)
     results = hold_demotions_of_ordered_sets(results, current, pending, batch, settings)
     due = next_transition_at(results, len(states))

@@ -1,5 +1,5 @@
-"""MongoDB access for the RFM bounds: the customers' stored R, F and M inputs, and marking dirty those
-whose scores move when the bounds do."""
+"""MongoDB access for the models fitted on a whole workspace's stored customer stats: the RFM bounds
+(and marking dirty the customers whose scores move with them) and the future-value models."""
 
 from __future__ import annotations
 
@@ -43,6 +43,33 @@ class RfmRepository:
             {"workspace_id": workspace_id, "_id": {"$in": ids}}, mark_dirty_update(datetime.now(UTC))
         )
         return ids
+
+    async def purchase_stats(self, workspace_id: str) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Every buyer's paid orders, first and last payment (epoch seconds) and net spend (minor units)."""
+        cursor = self._customers.find(
+            {"workspace_id": workspace_id, "stats.first_paid_at": {"$type": "date"}},
+            {
+                "stats.paid_order_count": 1,
+                "stats.first_paid_at": 1,
+                "stats.last_paid_at": 1,
+                "stats.net_spend_minor": 1,
+            },
+        )
+        rows = [document["stats"] async for document in cursor]
+        return (
+            np.array([row.get("paid_order_count", 0) for row in rows], dtype=np.float64),
+            np.array([aware(row["first_paid_at"]).timestamp() for row in rows], dtype=np.float64),
+            np.array([aware(row.get("last_paid_at") or row["first_paid_at"]).timestamp() for row in rows]),
+            np.array([row.get("net_spend_minor", 0) for row in rows], dtype=np.float64),
+        )
+
+    async def mark_buyers_dirty(self, workspace_id: str) -> int:
+        """New models change every buyer's predictions: rescore them all."""
+        result = await self._customers.update_many(
+            {"workspace_id": workspace_id, "stats.first_paid_at": {"$type": "date"}},
+            mark_dirty_update(datetime.now(UTC)),
+        )
+        return result.modified_count
 
 
 def _crossing_conditions(old: RfmBounds, new: RfmBounds, now: datetime) -> list[dict[str, Any]]:

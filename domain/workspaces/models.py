@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.classes.catalogue import CLASS_SETS
 from domain.timestamps import aware
 from scoring.catalogue import ScoringSettings
+from scoring.future_value import BgNbd, FutureValueModel, GammaGamma
 from scoring.hysteresis import Hysteresis
 from scoring.rfm_bounds import NO_BOUNDS, RfmBounds
 
@@ -58,6 +59,7 @@ class Workspace:
     class_settings: ClassSettings
     rfm_bounds: CachedRfmBounds | None = None
     rfm_changes: int = 0  # customers whose RFM inputs changed, counted by rescores (see rfm_bounds)
+    future_value: FutureValueModel | None = None  # fitted by a job (domain/rescoring/future_value.py)
     created_at: datetime | None = None
     customer_count: int | None = None  # kept by customer writes; None for workspaces made before it was
 
@@ -103,6 +105,7 @@ class Workspace:
             class_settings=ClassSettings.from_document(document["class_settings"]),
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
             rfm_changes=document.get("rfm_changes") or 0,
+            future_value=future_value_from_document(document["future_value"]) if document.get("future_value") else None,
             created_at=aware(document.get("created_at")),
             customer_count=document.get("customer_count"),
         )
@@ -113,3 +116,19 @@ class User:
     id: str
     workspace_id: str
     name: str
+
+
+def future_value_to_document(model: FutureValueModel) -> dict[str, Any]:
+    return {**asdict(model), "fitted_at": datetime.fromtimestamp(model.fitted_at, UTC)}
+
+
+def future_value_from_document(document: dict[str, Any]) -> FutureValueModel:
+    return FutureValueModel(
+        bg_nbd=BgNbd(**document["bg_nbd"]),
+        gamma_gamma=GammaGamma(**document["gamma_gamma"]),
+        fitted_at=aware(document["fitted_at"]).timestamp(),
+        buyers=document["buyers"],
+        repeat_buyers=document["repeat_buyers"],
+        medium_from=document["medium_from"],
+        high_from=document["high_from"],
+    )
