@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.classes.catalogue import CLASS_SETS
+from domain.customers.ordering import SORT_PATHS
 from domain.errors import DuplicateExternalId
 
 Document = dict[str, Any]
@@ -98,6 +99,8 @@ class Database:
             # (the fields and class-set keys are ours, never a client's).
             + [_by_workspace(field) for field in (None, *CUSTOMER_FILTER_FIELDS)]
             + [_by_workspace(f"classes.{key}.code") for key in CLASS_SETS]
+            # Lists ordered by a value (lead score, CLV, spend, last order) page along these.
+            + [_by_workspace(path) for path in SORT_PATHS.values()]
         )
         # A customer's orders, interactions and class events: looked up by customer id, a page at a time.
         await self.orders.create_indexes([_unique_external_id(), IndexModel([("customer_id", ASCENDING)])])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.auth.principals import Role
 from domain.config import AppConfig
-from tests.conftest import Api, CommandCounter, Workspace, create_customer, run_worker
+from tests.conftest import Api, CommandCounter, Workspace, add_key, create_customer, run_worker
 
 LEAD = """query($id: ID!) { customer(id: $id) {
   lead { score model probability tier { code label(lang: "vi") evidence(lang: "en") }
@@ -90,3 +91,30 @@ def test_a_page_of_leads_costs_what_a_page_of_one_does(
         leads = api.ok(page, None, shop.admin)["customers"]["edges"]
     assert len(leads) == 6 and all(edge["node"]["lead"]["score"] == 15 for edge in leads)
     assert many.total == one.total
+
+
+CALL_LIST = """query($owner: ID) { callList(first: 10, ownerId: $owner) {
+  rank score basis lastContactAt reasons { name points } customer { id name }
+} }"""
+
+
+def test_the_call_list_ranks_leads_with_reasons_and_last_contact_and_respects_ownership(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    lan_id, lan = add_key(api, shop, Role.SALES, "Lan")
+    keen = create_customer(api, lan, name="Quan tâm")
+    quiet = create_customer(api, lan, name="Im lặng")
+    other = create_customer(api, shop.admin, name="Của người khác")
+    for kind in ("MEETING", "QUOTE"):
+        api.ok(INTERACTION, {"c": keen, "kind": kind}, lan)
+    run_worker(config)
+    own = api.ok(CALL_LIST, {"owner": None}, lan)["callList"]
+    assert [entry["customer"]["name"] for entry in own] == ["Quan tâm", "Im lặng"]  # a sales key: its own only
+    first = own[0]
+    assert (first["rank"], first["basis"]) == (1, "RULES") and first["score"] > own[1]["score"]
+    assert {reason["name"] for reason in first["reasons"][:2]} == {"open_quote", "target_region"}  # 15 each
+    assert first["lastContactAt"] is not None and own[1]["lastContactAt"] is None
+    whole = api.ok(CALL_LIST, {"owner": None}, shop.admin)["callList"]
+    assert {entry["customer"]["id"] for entry in whole} == {keen, quiet, other}
+    per_owner = api.ok(CALL_LIST, {"owner": lan_id}, shop.admin)["callList"]
+    assert [entry["customer"]["id"] for entry in per_owner] == [keen, quiet]

@@ -3,6 +3,7 @@ a query asks for, never by its page size, and every query shape served by an ind
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from pymongo import MongoClient
@@ -64,14 +65,12 @@ def serving_index(indexes: list[list[str]], query: dict[str, Any], sort: list[st
     pinned = {field for field, value in flat.items() if not isinstance(value, dict) or set(value) <= {"$in", "$all"}}
     served: list[tuple[int, list[str]]] = []
     for keys in indexes:
-        used: list[str] = []
-        for key in keys:
-            if key in pinned:
-                used.append(key)
-                continue
-            if key in flat or key in sort:
-                used.append(key)
-            break
+        used = list(itertools.takewhile(lambda key: key in pinned, keys))
+        rest = keys[len(used) :]
+        if sort and rest[: len(sort)] == sort:
+            used += sort  # the whole sort walks the index in order
+        elif rest and (rest[0] in flat or rest[0] in sort):
+            used.append(rest[0])
         if used and set(flat) - {"workspace_id"} <= set(used):
             served.append((len(used), keys))
     return max(served, key=lambda item: (item[0], -len(item[1])))[1] if served else None
@@ -89,6 +88,8 @@ def test_every_query_shape_the_api_sends_has_an_index(
         '{ customers(filter: {tags: ["vip"]}) { edges { node { id } } } }',
         '{ customers(filter: {class: {classSet: "spend_tier", codes: ["platinum"]}}) { edges { node { id } } } }',
         '{ classDistribution(classSet: "spend_tier", filter: {region: "Bắc"}) { code count } }',
+        "{ customers(orderBy: {field: LEAD_SCORE, direction: DESC}) { edges { node { id } } } }",
+        "{ customers(orderBy: {field: LAST_ORDER_AT}) { edges { node { id } } } }",
     ]
     with commands.capturing() as sent:
         for query in queries:

@@ -9,7 +9,8 @@ from api.resolvers.common import CREATED, CrmInfo, respond
 from api.selection import wants_evidence
 from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
 from api.types.errors import UserError
-from api.types.inputs import CustomerFilter, CustomerInput, CustomerUpdateInput, input_to_dict
+from api.types.inputs import CustomerFilter, CustomerInput, CustomerOrderInput, CustomerUpdateInput, input_to_dict
+from domain.customers.service import CREATION_ORDER
 
 
 @strawberry.type
@@ -33,18 +34,30 @@ class CustomerQuery:
         found = await context.services.customers.get(context.principal, str(id), with_evidence=wants_evidence(info))
         return Customer.from_domain(found, await context.workspace()) if found else None
 
-    @strawberry.field(description="Relay-style list in creation order; first is at most 100")
+    @strawberry.field(description="Relay-style list, in creation order unless orderBy says; first is at most 100")
     async def customers(
-        self, info: CrmInfo, filter: CustomerFilter | None = None, first: int = 20, after: str | None = None
+        self,
+        info: CrmInfo,
+        filter: CustomerFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+        order_by: CustomerOrderInput | None = None,
     ) -> CustomerConnection:
         context = info.context
         spec = filter.to_domain() if filter else None
+        order = order_by.to_domain() if order_by else CREATION_ORDER
         page = await context.services.customers.page(
-            context.principal, spec, first, decode_cursor(after), with_evidence=wants_evidence(info)
+            context.principal,
+            spec,
+            first,
+            decode_cursor(after, order.field),
+            order=order,
+            with_evidence=wants_evidence(info),
         )
         workspace = await context.workspace()
         edges = [
-            CustomerEdge(cursor=encode_cursor(c.id), node=Customer.from_domain(c, workspace)) for c in page.customers
+            CustomerEdge(cursor=encode_cursor(position), node=Customer.from_domain(c, workspace))
+            for c, position in zip(page.customers, page.positions, strict=True)
         ]
         return CustomerConnection(
             edges=edges,

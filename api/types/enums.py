@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.customers.models import Gender, IncomeBand, LegalType
+from domain.customers.ordering import OrderField
 from domain.interactions.models import InteractionKind
 from domain.orders.models import OrderStatus
 
@@ -13,3 +14,8 @@ GenderEnum = strawberry.enum(Gender, name="Gender")
 IncomeBandEnum = strawberry.enum(IncomeBand, name="IncomeBand")
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
+CustomerOrderFieldEnum = strawberry.enum(
+    OrderField,
+    name="CustomerOrderField",
+    description="CREATED: creation order; LEAD_SCORE; CLV: predicted 12-month value; NET_SPEND; LAST_ORDER_AT",
+)

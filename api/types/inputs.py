@@ -5,16 +5,25 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types.unset import UNSET
 
-from api.types.enums import GenderEnum, IncomeBandEnum, InteractionKindEnum, LegalTypeEnum, OrderStatusEnum
+from api.types.enums import (
+    CustomerOrderFieldEnum,
+    GenderEnum,
+    IncomeBandEnum,
+    InteractionKindEnum,
+    LegalTypeEnum,
+    OrderStatusEnum,
+)
 from domain.classes.settings_service import ClassSetUpdate
 from domain.customers.filters import ClassCondition
 from domain.customers.filters import CustomerFilter as DomainCustomerFilter
+from domain.customers.ordering import CustomerOrder, OrderField
 
 
 def input_to_dict(value: Any) -> Any:
@@ -128,6 +137,21 @@ class CustomerFilter:
             owner_id=self.owner_id,
             class_condition=ClassCondition(self.class_.class_set, list(self.class_.codes)) if self.class_ else None,
         )
+
+
+@strawberry.enum
+class OrderDirection(Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@strawberry.input(description="Customers without a value (not scored, never ordered) come last when descending")
+class CustomerOrderInput:
+    field: CustomerOrderFieldEnum  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC
+
+    def to_domain(self) -> CustomerOrder:
+        return CustomerOrder(OrderField(self.field), descending=self.direction is OrderDirection.DESC)
 
 
 @strawberry.input

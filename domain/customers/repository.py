@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from domain.auth.principals import CustomerScope, Principal
 from domain.classes.catalogue import CLASS_SETS
 from domain.customers.models import Customer
+from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, PagePosition, SortValue
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import DuplicateExternalId, UnknownCustomer
 
@@ -48,15 +49,23 @@ class CustomerRepository:
         return await self._customers.count_documents({"_id": customer_id, **scope.query()}, limit=1) > 0
 
     async def page(
-        self, query: dict[str, Any], after_id: str | None, limit: int, *, with_evidence: bool = True
-    ) -> list[Customer]:
-        """Customers in id order (creation order), strictly after ``after_id``."""
+        self,
+        query: dict[str, Any],
+        order: CustomerOrder,
+        after: PagePosition | None,
+        limit: int,
+        *,
+        with_evidence: bool = True,
+    ) -> list[tuple[Customer, SortValue]]:
+        """Customers in ``order``, strictly after ``after``; each with its value in that order."""
         if limit <= 0:
             return []
-        if after_id is not None:
-            query = {**query, "_id": {"$gt": after_id}}
-        cursor = self._customers.find(query, _read_projection(with_evidence)).sort("_id", 1).limit(limit)
-        return [Customer.from_document(document) async for document in cursor]
+        if after is not None:
+            condition = order.after(after)
+            query = {**query, **condition} if order.path is None else {"$and": [query, condition]}
+        projection = _read_projection(with_evidence, keep=EVIDENCE_OF.get(order.field))
+        cursor = self._customers.find(query, projection).sort(order.sort()).limit(limit)
+        return [(Customer.from_document(document), order.value_of(document)) async for document in cursor]
 
     async def count_by_class(self, query: dict[str, Any], class_set_key: str) -> dict[str | None, int]:
         """Customers per code of one class set, counted by MongoDB on the (workspace, code) index."""
@@ -136,8 +145,9 @@ async def require_customers(customers: CustomerRepository, scope: CustomerScope,
 _HIDDEN = {"scoring.pending_events": 0, "request_hash": 0, "external_key": 0, "search_words": 0}
 
 
-def _read_projection(with_evidence: bool) -> dict[str, int]:
-    """What a customer read returns: evidence only when asked for (it is most of a scored customer)."""
+def _read_projection(with_evidence: bool, keep: str | None = None) -> dict[str, int]:
+    """What a customer read returns: evidence only when asked for (it is most of a scored customer), and
+    the evidence of ``keep``'s class set when the list is ordered by it."""
     if with_evidence:
         return _HIDDEN
-    return {**_HIDDEN, **{f"classes.{key}.evidence": 0 for key in CLASS_SETS}}
+    return {**_HIDDEN, **{f"classes.{key}.evidence": 0 for key in CLASS_SETS if key != keep}}

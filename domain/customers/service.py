@@ -13,6 +13,7 @@ from domain.classes.service import require_readable_class_set
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
+from domain.customers.ordering import CustomerOrder, PagePosition
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id
@@ -26,12 +27,14 @@ from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
 MAX_PAGE_SIZE = 100
+CREATION_ORDER = CustomerOrder()
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerPage:
     customers: list[Customer]
     has_next_page: bool
+    positions: list[PagePosition]  # each customer's, for the cursors
 
 
 class CustomerService:
@@ -59,17 +62,21 @@ class CustomerService:
         principal: Principal,
         spec: CustomerFilter | None,
         first: int,
-        after_id: str | None,
+        after: PagePosition | None,
         *,
+        order: CustomerOrder = CREATION_ORDER,
         with_evidence: bool = True,
     ) -> CustomerPage:
-        """Customers in creation order; ``with_evidence`` False leaves the class evidence unread."""
+        """Customers in ``order`` (creation order by default); ``with_evidence`` False leaves the class
+        evidence unread."""
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
         query = compile_filter(principal, spec)
-        rows = await self._customers.page(query, after_id, first + 1, with_evidence=with_evidence)
-        return CustomerPage([_shown(principal, row) for row in rows[:first]], len(rows) > first)
+        rows = await self._customers.page(query, order, after, first + 1, with_evidence=with_evidence)
+        shown = rows[:first]
+        positions = [PagePosition(order.field, customer.id, value) for customer, value in shown]
+        return CustomerPage([_shown(principal, customer) for customer, _ in shown], len(rows) > first, positions)
 
     async def count(self, principal: Principal, spec: CustomerFilter | None, workspace: Workspace) -> int:
         """How many customers a list holds: the workspace's own count when nothing narrows it, else
