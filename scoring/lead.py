@@ -16,8 +16,7 @@ from datetime import timedelta
 from typing import Annotated, Self
 
 import numpy as np
-import phonenumbers
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from scoring.batch import DAY_SECONDS, CustomerBatch
 from scoring.hysteresis import Hysteresis
@@ -30,10 +29,10 @@ from scoring.spec import (
     RefusedValue,
     ScoringContext,
     Sentence,
-    UnknownChoice,
-    UnknownCountry,
+    ShortText,
     increasing,
-    plain_text,
+    known_countries,
+    known_legal_types,
 )
 
 # Touches older than this are not read: at the longest half-life (180 days) they would weigh under 1/16.
@@ -45,7 +44,6 @@ VISIT_KINDS = ("visit", "website_visit")
 Points = Annotated[int, Field(ge=0, le=100)]
 Days = Annotated[int, Field(ge=1, le=365)]
 HalfLife = Annotated[int, Field(ge=1, le=180)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(plain_text)]
 
 
 class LeadParams(Params):
@@ -53,9 +51,9 @@ class LeadParams(Params):
     hot_from: Points = 60
     # Fit: an empty target gives no points for that condition.
     target_countries: Annotated[tuple[str, ...], Field(max_length=250)] = ()
-    target_cities: Annotated[tuple[Text, ...], Field(max_length=500)] = ()
+    target_cities: Annotated[tuple[ShortText, ...], Field(max_length=500)] = ()
     target_legal_types: Annotated[tuple[str, ...], Field(max_length=2)] = ()
-    categories: Annotated[tuple[Text, ...], Field(max_length=200)] = ()  # what the shop sells
+    categories: Annotated[tuple[ShortText, ...], Field(max_length=200)] = ()  # what the shop sells
     region_points: Points = 15
     legal_type_points: Points = 10
     interest_points: Points = 5  # per interest, lifestyle or need that is one of the categories
@@ -90,11 +88,8 @@ class LeadParams(Params):
         increasing([self.warm_from, self.hot_from], "warm_from must be below hot_from")
         if self.fit_cap + self.engagement_cap + self.intent_cap > 100:
             raise RefusedValue("fit_cap, engagement_cap and intent_cap add up to at most 100")
-        unknown = [code for code in self.target_countries if code not in phonenumbers.SUPPORTED_REGIONS]
-        if unknown:
-            raise UnknownCountry(f"unknown country codes: {', '.join(unknown)}")
-        if any(value not in ("individual", "company") for value in self.target_legal_types):
-            raise UnknownChoice("legal types are individual or company")
+        known_countries(self.target_countries)
+        known_legal_types(self.target_legal_types)
         return self
 
     def kind_points(self, kind: str) -> int:

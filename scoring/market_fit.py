@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 import numpy as np
-import phonenumbers
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from scoring.age_band import next_birthday_reaching
 from scoring.batch import CustomerBatch
@@ -18,14 +17,13 @@ from scoring.spec import (
     Params,
     ScoringContext,
     Sentence,
-    UnknownChoice,
-    UnknownCountry,
+    ShortText,
     increasing,
-    plain_text,
+    known_countries,
+    known_legal_types,
     unless_missing,
 )
 
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(plain_text)]
 AgeLimit = Annotated[int, Field(ge=0, le=120)]
 
 
@@ -33,18 +31,15 @@ class MarketFitRule(Params):
     """Every non-empty condition must hold; an empty rule puts everyone in the target market."""
 
     countries: Annotated[tuple[str, ...], Field(max_length=250)] = ()
-    cities: Annotated[tuple[City, ...], Field(max_length=500)] = ()
+    cities: Annotated[tuple[ShortText, ...], Field(max_length=500)] = ()
     legal_types: Annotated[tuple[str, ...], Field(max_length=2)] = ()
     min_age: AgeLimit | None = None
     max_age: AgeLimit | None = None
 
     @model_validator(mode="after")
     def known_values(self) -> Self:
-        unknown = [code for code in self.countries if code not in phonenumbers.SUPPORTED_REGIONS]
-        if unknown:
-            raise UnknownCountry(f"unknown country codes: {', '.join(unknown)}")
-        if any(value not in ("individual", "company") for value in self.legal_types):
-            raise UnknownChoice("legal types are individual or company")
+        known_countries(self.countries)
+        known_legal_types(self.legal_types)
         if self.min_age is not None and self.max_age is not None:
             increasing([self.min_age, self.max_age], "min_age must be below max_age")
         return self

@@ -12,10 +12,11 @@ import itertools
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from scoring.batch import CustomerBatch
 from scoring.future_value import FutureValueModel
@@ -47,6 +48,18 @@ class UnknownChoice(RefusedValue):
     pass
 
 
+def known_countries(codes: tuple[str, ...]) -> None:
+    """For parameter validators: ISO 3166 country codes (those phone numbers know)."""
+    unknown = [code for code in codes if code not in phonenumbers.SUPPORTED_REGIONS]
+    if unknown:
+        raise UnknownCountry(f"unknown country codes: {', '.join(unknown)}")
+
+
+def known_legal_types(values: tuple[str, ...]) -> None:
+    if any(value not in ("individual", "company") for value in values):
+        raise UnknownChoice("legal types are individual or company")
+
+
 def increasing(values: list[int] | list[float], message: str) -> None:
     """For parameter validators: thresholds that must rise."""
     if any(low >= high for low, high in itertools.pairwise(values)):
@@ -63,6 +76,12 @@ def plain_text(value: str) -> str:
     if any((unicodedata.category(ch) == "Cc" and ch not in "\t\n") or ch in _BIDI_CONTROLS for ch in value):
         raise ControlCharacters("must not contain control or text-direction characters")
     return unicodedata.normalize("NFC", value)
+
+
+# A short text a parameter holds (a city, a product category): trimmed, 1-60 characters, no control characters.
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60), AfterValidator(plain_text)
+]
 
 
 class Params(BaseModel):
