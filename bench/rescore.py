@@ -198,7 +198,10 @@ async def _fresh_customers(base: str, token: str, count: int, tag: int) -> list[
                 json={"query": mutation, "variables": {"n": f"Latency {tag}-{number} {datetime.now(UTC):%H%M%S}"}},
                 headers={"Authorization": f"Bearer {token}"},
             )
-            ids.append(response.json()["data"]["createCustomer"]["customer"]["id"])
+            answer = response.json()
+            if not answer.get("data"):
+                raise RuntimeError(f"createCustomer failed: {answer}")
+            ids.append(answer["data"]["createCustomer"]["customer"]["id"])
     await asyncio.sleep(3)  # the worker scores the new customers ("none") before the orders start
     return ids
 
