@@ -13,7 +13,9 @@ def test_schema_keeps_the_names_clients_code_against() -> None:
     sdl = exported_sdl()
     for signature in [
         "customer(id: ID!): Customer",
-        "customers(filter: CustomerFilter = null, first: Int! = 20, after: String = null): CustomerConnection!",
+        # New arguments are optional and come last: queries written before them still run.
+        "customers(filter: CustomerFilter = null, first: Int! = 20, after: String = null, orderBy: "
+        "CustomerOrderInput = null): CustomerConnection!",
         "createCustomer(input: CustomerInput!): CustomerPayload!",
         "updateCustomer(id: ID!, input: CustomerUpdateInput!): CustomerPayload!",
         "deleteCustomer(id: ID!): DeletePayload!",
