@@ -11,6 +11,7 @@ from datetime import timedelta
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -81,7 +82,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         idle_seconds=config.websocket_idle_seconds,
     )
     return Starlette(
-        middleware=[Middleware(BodyLimit, max_bytes=config.max_body_bytes)],
+        middleware=[*cors_middleware(config), Middleware(BodyLimit, max_bytes=config.max_body_bytes)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -90,6 +91,27 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def cors_middleware(config: AppConfig) -> list[Middleware]:
+    """Outermost, so that preflights are answered and refusals (413, 429) still carry the CORS headers.
+    No credentials: the API key travels in the Authorization header, never in a cookie."""
+    origins = [origin.strip() for origin in config.cors_allowed_origins.split(",") if origin.strip()]
+    localhost = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?" if config.cors_allow_localhost else None
+    if not origins and localhost is None:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_origin_regex=localhost,
+            allow_credentials=False,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
+    ]
 
 
 async def healthz(request: Request) -> JSONResponse:

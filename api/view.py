@@ -100,6 +100,8 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         given = request.headers.get("x-request-id", "")
         if given and len(given) <= 64 and given.isprintable():
             context.request_id = given
+        if isinstance(response, Response):
+            response.headers["X-Request-ID"] = context.request_id  # the id our log lines carry
         if isinstance(request, Request):
             try:
                 context.authenticated = await state.services.keys.authenticate(request.headers.get("authorization"))

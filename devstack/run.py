@@ -67,6 +67,7 @@ def main() -> None:
             started.append(process)
         env.setdefault("CRM_GRAPHIQL", "true")
         env.setdefault("CRM_INTROSPECTION", "true")
+        env.setdefault("CORS_ALLOW_LOCALHOST", "true")
         config = AppConfig.model_validate(env)
         started.append(start_worker(env, LOG_DIR / "worker.log"))
         api, base = start_api(env, int(env.get("PORT", "8000")), LOG_DIR / "api.log")

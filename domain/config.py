@@ -31,6 +31,10 @@ class AppConfig(BaseSettings):
     rate_limit_capacity: int = Field(default=100_000, ge=10)
     rate_limit_per_second: float = Field(default=5_000.0, gt=0)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Browser frontends on other origins: a comma-separated list (none by default), and any localhost port
+    # (what `make run` turns on for local frontends).
+    cors_allowed_origins: str = Field(default="", alias="CORS_ALLOWED_ORIGINS")
+    cors_allow_localhost: bool = Field(default=False, alias="CORS_ALLOW_LOCALHOST")
     # A known key is trusted this long without a database look-up (revocations announced on Redis end it
     # at once; this is the bound when that announcement is lost).
     key_cache_seconds: float = Field(default=5.0, ge=0)
