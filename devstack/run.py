@@ -22,6 +22,7 @@ from devstack.processes import (
     start_redis,
     start_worker,
 )
+from devstack.supervisor import Supervisor
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.queueing import RqRescoreQueue
@@ -55,35 +56,43 @@ def main() -> None:
     LOG_DIR.mkdir(exist_ok=True)
     for old_log in LOG_DIR.glob("*.log"):
         old_log.unlink()  # each run's logs start empty
-    started: list[ManagedProcess] = []
+    supervisor = Supervisor()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         env = dict(os.environ)
         if not env.get("REDIS_URL"):
             process, env["REDIS_URL"] = start_redis(free_port(), LOG_DIR / "redis.log")
-            started.append(process)
+            supervisor.add(process)
         if not env.get("MONGODB_URI"):
             process, env["MONGODB_URI"] = start_mongo_dev_server(free_port(), LOG_DIR / "mongodb.log")
-            started.append(process)
+            supervisor.add(process)
         env.setdefault("CRM_GRAPHIQL", "true")
         env.setdefault("CRM_INTROSPECTION", "true")
         env.setdefault("CORS_ALLOW_LOCALHOST", "true")
         config = AppConfig.model_validate(env)
-        started.append(start_worker(env, LOG_DIR / "worker.log"))
-        api, base = start_api(env, int(env.get("PORT", "8000")), LOG_DIR / "api.log")
-        started.append(api)
+
+        def worker() -> ManagedProcess:
+            return start_worker(env, LOG_DIR / "worker.log")
+
+        port = int(env.get("PORT", "8000"))
+
+        def api() -> ManagedProcess:
+            return start_api(env, port, LOG_DIR / "api.log")[0]
+
+        supervisor.add(worker(), worker)
+        supervisor.add(api(), api)
         began = time.monotonic()
         demo = asyncio.run(_load(config, env.get("CRM_DEMO_API_KEY") or None))
-        _print_banner(base, demo, config.redis_url, time.monotonic() - began)
-        while all(process.alive() for process in started):
-            time.sleep(0.5)
-        dead = [process.name for process in started if not process.alive()]
-        print(f"stopping: {', '.join(dead)} exited (see {LOG_DIR}/)", file=sys.stderr)
+        _print_banner(f"http://127.0.0.1:{port}", demo, config.redis_url, time.monotonic() - began)
+        reason = supervisor.run()
+        print(f"stopping: {reason} (see {LOG_DIR}/)", file=sys.stderr)
     except KeyboardInterrupt:
         print("\nstopping…")
     finally:
-        for process in reversed(started):
-            process.stop()
+        # A second Ctrl-C or a SIGTERM while the children stop must not cut the stopping short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        supervisor.stop()
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -105,7 +114,7 @@ Try:
   curl -s {base}/graphql -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\
     -d '{body}'
 
-Ctrl-C stops everything.""",
+A crashed API or worker is restarted. Ctrl-C stops everything.""",
         flush=True,
     )
 
