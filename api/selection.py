@@ -10,10 +10,11 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 def wants_evidence(info: Any) -> bool:
     """True when a customer's ``classes`` are asked for with their evidence (as text or as data), or its
-    ``lead`` (read from the lead tier's evidence)."""
+    ``lead`` or ``value`` (read from their class sets' evidence). Those two are objects: a scalar of the
+    same name elsewhere (an attribute's ``value``) does not count."""
     selected = list(_fields(info.selected_fields))
     classes = [field for field in selected if field.name == "classes"]
-    return any(field.name in ("lead", "value") for field in selected) or any(
+    return any(field.name in ("lead", "value") and field.selections for field in selected) or any(
         field.name in ("evidence", "evidenceData") for field in _fields(_children(classes))
     )
 

@@ -23,7 +23,6 @@ class Supervised:
     started_at: float = field(default_factory=time.monotonic)
     crashes: int = 0
     restart_at: float | None = None
-    restarts: int = 0
 
 
 class Supervisor:
@@ -77,5 +76,4 @@ class Supervisor:
             self._schedule(child, time.monotonic())
             return
         child.started_at = time.monotonic()
-        child.restarts += 1
         self._log(f"{child.process.name} restarted")

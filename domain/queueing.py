@@ -26,9 +26,10 @@ RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
 RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
 FUTURE_VALUE_JOB = "workers.jobs.fit_future_value"
 JOB_TIMEOUT_SECONDS = 600
-# Short, so that a refresh job lost with a worker holds back the next one only briefly (a duplicate
-# refresh in a backlog costs one more read of the workspace's stats, nothing else).
-RFM_REFRESH_PENDING_SECONDS = 30
+# Workspace-wide jobs (RFM refresh, future-value fit) are queued once at a time per workspace. Short, so
+# that a job lost with a worker holds back the next one only briefly (a duplicate in a backlog costs one
+# more read of the workspace's stats, nothing else).
+WORKSPACE_JOB_PENDING_SECONDS = 30
 
 
 def pending_key(workspace_id: str) -> str:
@@ -95,7 +96,7 @@ class RqRescoreQueue:
     def _request_once(self, job: str, key: str, workspace_id: str) -> bool:
         """One queued job of this kind per workspace at a time; the job releases the key when it starts."""
         try:
-            if not self._redis.set(key, 1, nx=True, ex=RFM_REFRESH_PENDING_SECONDS):
+            if not self._redis.set(key, 1, nx=True, ex=WORKSPACE_JOB_PENDING_SECONDS):
                 return False
             self._queue.enqueue(job, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400)
         except RedisError:

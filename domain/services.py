@@ -24,8 +24,8 @@ from domain.ports import JobQueue, Notifier, SilentNotifier
 from domain.rescoring.future_value import FutureValueService
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.rfm_bounds import RfmBoundsService
-from domain.rescoring.rfm_repository import RfmRepository
 from domain.rescoring.service import RescoringService
+from domain.rescoring.stats_repository import CustomerStatsRepository
 from domain.rescoring.sweep import DirtySweep
 from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import RunBatchExecutor, ScoringRunService
@@ -67,6 +67,7 @@ def build_services(
     workspaces = WorkspaceRepository(db)
     scoring = ScoringRepository(db)
     runs = ScoringRunRepository(db)
+    stats = CustomerStatsRepository(db)
     keys = ApiKeyService(ApiKeyRepository(db), workspaces, notifier, cache_seconds=key_cache_seconds)
     scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size)
     rescoring = RescoringService(scoring, orders, interactions, workspaces, ClassEventRepository(db), notifier, queue)
@@ -81,7 +82,7 @@ def build_services(
         class_settings=ClassSettingsService(workspaces, scoring_runs),
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
-        rfm_bounds=RfmBoundsService(RfmRepository(db), workspaces),
-        future_value=FutureValueService(RfmRepository(db), workspaces, queue),
+        rfm_bounds=RfmBoundsService(stats, workspaces),
+        future_value=FutureValueService(stats, workspaces, queue),
         sweep=DirtySweep(scoring),
     )

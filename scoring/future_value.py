@@ -194,7 +194,7 @@ def histories(
     last = np.where(bought, np.fmax(last_paid_at, first), as_of)
     until = np.maximum(as_of, last)  # an order placed after the fit still counts
     x = np.where(bought, np.maximum(paid_orders - 1, 0), 0).astype(np.float64)
-    monetary = np.where(bought & (paid_orders > 0), np.maximum(net_spend, 0) / np.maximum(paid_orders, 1), 0.0)
+    monetary = np.where(bought, np.maximum(net_spend, 0) / np.maximum(paid_orders, 1), 0.0)
     return Histories(
         x, (last - first) / WEEK_SECONDS, (until - first) / WEEK_SECONDS, monetary.astype(np.float64), bought
     )

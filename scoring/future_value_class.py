@@ -17,19 +17,19 @@ from scoring.spec import ClassSetSpec, Code, Evidence, NoParams, ScoringContext,
 def classify_future_value(batch: CustomerBatch, params: NoParams, context: ScoringContext) -> ClassSetResult:
     n = len(batch)
     model = context.future_value
-    if model is None:
-        nan, none = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
-        facts = {"alive_share": nan, "purchases_90d": nan, "purchases_365d": nan}
-        facts |= {"order_value_minor": none, "clv_12m_minor": none, "buyer": _bought(batch)}
-        return SPEC.result(np.zeros(n, dtype=np.int64), facts)
     # As of the fit: values stay put between fits (a refit rescores the workspace), not drifting daily.
     h = histories(
         batch.paid_order_count.astype(np.float64),
         batch.first_paid_at,
         batch.last_paid_at,
         batch.net_spend.astype(np.float64),
-        model.fitted_at,
+        model.fitted_at if model else batch.now,
     )
+    if model is None:
+        nan, none = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+        facts = {"alive_share": nan, "purchases_90d": nan, "purchases_365d": nan}
+        facts |= {"order_value_minor": none, "clv_12m_minor": none, "buyer": h.bought.astype(np.int64)}
+        return SPEC.result(np.zeros(n, dtype=np.int64), facts)
     predicted = predict(model, h)
     clv = predicted.clv_12m
     code_index = np.where(
@@ -47,7 +47,7 @@ def classify_future_value(batch: CustomerBatch, params: NoParams, context: Scori
             "purchases_365d": predicted.purchases_365d,
             "order_value_minor": minor(predicted.order_value),
             "clv_12m_minor": minor(clv),
-            "buyer": _bought(batch),
+            "buyer": h.bought.astype(np.int64),
         },
     )
 
@@ -57,10 +57,6 @@ def _case(facts: Mapping[str, Fact]) -> str:
         return "known"
     # A customer who never bought reads the same with or without models: a fit rescores buyers only.
     return "no_purchase" if facts.get("buyer") == 0 else "no_model"
-
-
-def _bought(batch: CustomerBatch) -> np.ndarray:
-    return (~np.isnan(batch.first_paid_at) & (batch.paid_order_count > 0)).astype(np.int64)
 
 
 SPEC = ClassSetSpec(

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.resolvers.common import CrmInfo
-from api.types.customer import LEAD_CLASS_SET, Customer
+from api.types.customer import Customer
 from api.types.lead import Lead, LeadFactor, LeadModel
 from domain.customers.filters import CustomerFilter
 from domain.customers.ordering import CustomerOrder, OrderField
@@ -47,8 +47,7 @@ class LeadQuery:
         entries = []
         for rank, found in enumerate(page.customers, start=1):
             customer = Customer.from_domain(found, workspace)
-            tier = next((c for c in customer.classes if c.class_set == LEAD_CLASS_SET), None)
-            lead = Lead.from_class(tier) if tier else None
+            lead = Lead.of(customer.classes)
             reasons = sorted((f for f in lead.factors if f.points > 0), key=lambda f: -f.points)[:3] if lead else []
             entries.append(
                 CallListEntry(

@@ -17,10 +17,6 @@ from domain.customers.models import Customer as DomainCustomer
 from domain.money import from_minor
 from domain.workspaces.models import Workspace
 from scoring.future_value_class import SPEC as FUTURE_VALUE_SPEC
-from scoring.lead import SPEC as LEAD_SPEC
-
-LEAD_CLASS_SET = LEAD_SPEC.key
-FUTURE_VALUE_CLASS_SET = FUTURE_VALUE_SPEC.key
 
 if TYPE_CHECKING:
     from api.types.interaction import Interaction
@@ -102,12 +98,11 @@ class Customer:
 
     @strawberry.field(description="Lead potential: score, tier and factors; null until the customer is scored")
     def lead(self) -> Lead | None:
-        tier = next((c for c in self.classes if c.class_set == LEAD_CLASS_SET), None)
-        return Lead.from_class(tier) if tier else None
+        return Lead.of(self.classes)
 
     @strawberry.field(description="Predicted future value; null until the customer is scored")
     def value(self) -> FutureValue | None:
-        value_class = next((c for c in self.classes if c.class_set == FUTURE_VALUE_CLASS_SET), None)
+        value_class = next((c for c in self.classes if c.class_set == FUTURE_VALUE_SPEC.key), None)
         return FutureValue.from_class(value_class, self.workspace.currency) if value_class else None
 
     @strawberry.field

@@ -7,6 +7,7 @@ from enum import Enum
 import strawberry
 
 from api.types.classes import CustomerClass
+from scoring.lead import SPEC as LEAD_SPEC
 from scoring.lead import factors_from_facts
 
 
@@ -32,6 +33,12 @@ class Lead:
     factors: list[LeadFactor]
     probability: float | None = strawberry.field(description="Probability of converting; null under RULES")
     model: LeadModel
+
+    @classmethod
+    def of(cls, classes: list[CustomerClass]) -> Lead | None:
+        """From a customer's classes: its lead tier's evidence holds the score and factors."""
+        tier = next((c for c in classes if c.class_set == LEAD_SPEC.key), None)
+        return cls.from_class(tier) if tier else None
 
     @classmethod
     def from_class(cls, tier: CustomerClass) -> Lead:

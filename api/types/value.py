@@ -13,9 +13,8 @@ from strawberry.scalars import JSON
 
 from api.types.classes import CustomerClass
 from domain.money import from_minor
-from domain.rescoring.future_value import MIN_BUYERS, MIN_REPEAT_BUYERS
 from domain.timestamps import aware
-from scoring.future_value import FutureValueModel
+from scoring.future_value import MIN_BUYERS, MIN_REPEAT_BUYERS, FutureValueModel
 
 
 @strawberry.type(description="Predicted from the workspace's BG/NBD and Gamma-Gamma models, as of their fit")

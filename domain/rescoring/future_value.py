@@ -12,18 +12,16 @@ from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.ports import ModelQueue
-from domain.rescoring.rfm_repository import RfmRepository
+from domain.rescoring.stats_repository import CustomerStatsRepository
 from domain.workspaces.repository import WorkspaceRepository
-from scoring.future_value import MIN_BUYERS, MIN_REPEAT_BUYERS, FutureValueModel, fit_model, histories
-
-__all__ = ["MIN_BUYERS", "MIN_REPEAT_BUYERS", "FutureValueService"]
+from scoring.future_value import FutureValueModel, fit_model, histories
 
 REFIT_AFTER = timedelta(days=7)
 THIN_RETRY_AFTER = timedelta(days=1)
 
 
 class FutureValueService:
-    def __init__(self, customers: RfmRepository, workspaces: WorkspaceRepository, queue: ModelQueue) -> None:
+    def __init__(self, customers: CustomerStatsRepository, workspaces: WorkspaceRepository, queue: ModelQueue) -> None:
         self._customers = customers
         self._workspaces = workspaces
         self._queue = queue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.rescoring.rfm_repository import RfmRepository
+from domain.rescoring.stats_repository import CustomerStatsRepository
 from domain.workspaces.models import CachedRfmBounds
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.rfm_bounds import NO_BOUNDS, rfm_bounds
@@ -20,7 +20,7 @@ MAX_AGE = timedelta(hours=24)
 
 
 class RfmBoundsService:
-    def __init__(self, customers: RfmRepository, workspaces: WorkspaceRepository) -> None:
+    def __init__(self, customers: CustomerStatsRepository, workspaces: WorkspaceRepository) -> None:
         self._customers = customers
         self._workspaces = workspaces
 

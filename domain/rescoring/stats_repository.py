@@ -16,7 +16,7 @@ from scoring.result import FloatArray, IntArray
 from scoring.rfm_bounds import RfmBounds, crossed_ranges
 
 
-class RfmRepository:
+class CustomerStatsRepository:
     def __init__(self, db: Database) -> None:
         self._customers = db.customers
 
