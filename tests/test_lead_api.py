@@ -118,3 +118,15 @@ def test_the_call_list_ranks_leads_with_reasons_and_last_contact_and_respects_ow
     assert {entry["customer"]["id"] for entry in whole} == {keen, quiet, other}
     per_owner = api.ok(CALL_LIST, {"owner": lan_id}, shop.admin)["callList"]
     assert [entry["customer"]["id"] for entry in per_owner] == [keen, quiet]
+
+
+def test_the_call_list_reads_whatever_evidence_its_customers_ask_for(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    create_customer(api, shop.admin, name="Có bằng chứng")
+    run_worker(config)
+    query = '{ callList { customer { classes { classSet evidence(lang: "en") } value { valueClass { evidence } } } } }'
+    [entry] = api.ok(query, None, shop.admin)["callList"]
+    sentences = {c["classSet"]: c["evidence"] for c in entry["customer"]["classes"]}
+    assert "=" not in sentences["spend_tier"] and sentences["spend_tier"]  # a sentence from stored facts
+    assert entry["customer"]["value"]["valueClass"]["evidence"] == "no paid order yet"

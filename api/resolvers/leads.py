@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.resolvers.common import CrmInfo
+from api.selection import wants_evidence
 from api.types.customer import Customer
 from api.types.lead import Lead, LeadFactor, LeadModel
 from domain.customers.filters import CustomerFilter
@@ -41,7 +42,7 @@ class LeadQuery:
         context = info.context
         spec = CustomerFilter(owner_id=str(owner_id)) if owner_id else None
         page = await context.services.customers.page(
-            context.principal, spec, first, None, order=BY_LEAD_SCORE, with_evidence=False
+            context.principal, spec, first, None, order=BY_LEAD_SCORE, with_evidence=wants_evidence(info)
         )
         workspace = await context.workspace()
         entries = []
