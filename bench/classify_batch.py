@@ -34,6 +34,7 @@ from domain.rescoring.repository import ScoringState
 from domain.workspaces.models import DEFAULT_CLASS_SETTINGS, Workspace
 from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
 from scoring.catalogue import ScoringSettings, classify_all, hold_demotions_of_ordered_sets
+from scoring.registry import CLASS_SETS
 from scoring.rfm import RfmBounds, recency_days, rfm_bounds
 from scoring.spend_tier import SpendTierThresholds
 
@@ -149,7 +150,7 @@ def main() -> None:
     batch_seconds = statistics.median(vectorised)
     batch_rate = args.n / batch_seconds
     loop_rate = args.baseline_sample / statistics.median(baseline)
-    print(f"customers: {args.n:,} (10 class sets, RFM quintiles and hysteresis included)")
+    print(f"customers: {args.n:,} ({len(CLASS_SETS)} class sets, RFM quintiles and hysteresis included)")
     print(f"vectorised batch:        median {batch_seconds:.3f} s  -> {batch_rate:,.0f} customers/s "
           f"(runs: {', '.join(f'{s:.3f}' for s in vectorised)})")  # fmt: skip
     print(f"one customer at a time:  {loop_rate:,.0f} customers/s (sample of {args.baseline_sample:,})")

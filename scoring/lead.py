@@ -163,7 +163,8 @@ class LeadInputs:
         )
 
     def points(self, at: float | FloatArray) -> dict[str, IntArray]:
-        """Each factor's points at time ``at`` (now, or later with no new touch), whole numbers."""
+        """Each factor's points at time ``at`` (now, or later with no new touch), whole numbers. ``at`` may
+        be one moment, one per customer, or a (moments x customers) matrix."""
         p = self.params
         later = np.floor((np.asarray(at) - self.fade_origin) / DAY_SECONDS)  # whole days of fading to come
         points: dict[str, IntArray] = {
@@ -193,7 +194,19 @@ class LeadInputs:
         points["unsubscribed"] = np.where(self.last_unsubscribe > self.last_engagement, -p.unsubscribe_points, 0)
         total = sum(points.values(), start=np.zeros_like(self.interests))
         points["floor"] = np.where(total < 0, -total, 0)
-        return {name: np.broadcast_to(points[name], self.interests.shape).astype(np.int64) for name, _ in FACTORS}
+        shape = np.broadcast_shapes(np.shape(at), self.interests.shape)
+        return {name: np.broadcast_to(points[name], shape).astype(np.int64) for name, _ in FACTORS}
+
+    def rows(self, index: IntArray) -> LeadInputs:
+        """The same inputs for some of the customers only."""
+        subset = object.__new__(LeadInputs)
+        for name, value in vars(self).items():
+            if isinstance(value, np.ndarray):
+                value = value[index]
+            elif isinstance(value, dict):
+                value = {key: column[index] for key, column in value.items()}
+            setattr(subset, name, value)
+        return subset
 
     def values(self) -> dict[str, FloatArray]:
         """What each factor counted (touches, orders, interests) or 1 for a condition that holds."""
@@ -230,20 +243,37 @@ def tier_of(score: IntArray, params: LeadParams) -> IntArray:
 _HORIZON_DAYS = np.concatenate([np.arange(1, 31), np.arange(35, 366, 7)]).astype(np.float64)
 
 
+_MOMENTS_PER_PASS = 8
+
+
 def next_tier_change(inputs: LeadInputs, tier: IntArray) -> FloatArray:
     """The first moment, with no new touch, at which the tier differs (to the day; conditions that end
-    at a known moment, exactly); NaN when none within a year."""
-    now = inputs.now
+    at a known moment, exactly); NaN when none within a year.
+
+    Without complaints fading, every part of the score only falls with time (touches fade, quotes and
+    visit windows close, silence begins), so a cold lead stays cold: only the others are evaluated."""
+    result = np.full(len(tier), np.nan)
+    can_change = np.flatnonzero((tier > 0) | (inputs.complaint_weight > 0))
+    if len(can_change):
+        result[can_change] = _first_tier_change(inputs.rows(can_change), tier[can_change])
+    return result
+
+
+def _first_tier_change(inputs: LeadInputs, tier: IntArray) -> FloatArray:
+    now, n = inputs.now, len(tier)
     # From the start of the day, as touches fade: the same moments whenever in the day it is computed.
-    candidates = [np.full(len(tier), inputs.fade_origin + days * DAY_SECONDS) for days in _HORIZON_DAYS]
-    candidates += [np.where(step > now, step + 1, np.nan) for step in inputs.step_times()]
-    found = np.full(len(tier), np.inf)
-    for at in candidates:
+    horizon = np.broadcast_to((inputs.fade_origin + _HORIZON_DAYS * DAY_SECONDS)[:, None], (len(_HORIZON_DAYS), n))
+    steps = np.vstack([np.where(step > now, step + 1, np.nan) for step in inputs.step_times()])
+    moments = np.vstack([horizon, steps])
+    found = np.full(n, np.inf)
+    # A few moments for every customer at a time: few passes, and memory bounded by the batch size.
+    for block in range(0, len(moments), _MOMENTS_PER_PASS):
+        at = moments[block : block + _MOMENTS_PER_PASS]
         valid = ~np.isnan(at)
         when = np.where(valid, at, now)
-        score = sum(inputs.points(when).values(), start=np.zeros(len(tier), np.int64))
-        moved = valid & (tier_of(score, inputs.params) != tier) & (when < found)
-        found = np.where(moved, when, found)
+        score = sum(inputs.points(when).values(), start=np.zeros(when.shape, np.int64))
+        moved = valid & (tier_of(score, inputs.params) != tier)
+        found = np.minimum(found, np.where(moved, when, np.inf).min(axis=0))
     return np.where(np.isinf(found), np.nan, found)
 
 

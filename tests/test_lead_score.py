@@ -15,9 +15,11 @@ from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
 from scoring.lead import (
     ENGAGEMENT_KINDS,
     LeadParams,
+    _first_tier_change,
     classify_lead_tier,
     factors_from_facts,
     lead_scores,
+    next_tier_change,
     tier_of,
 )
 from scoring.rfm_bounds import NO_BOUNDS
@@ -76,6 +78,15 @@ def test_the_factors_add_up_to_the_score_exactly_and_it_stays_within_0_and_100(b
     for i in range(len(batch)):
         facts = result.facts_at(i)
         assert sum(p for _, _, _, p in factors_from_facts(facts)) == facts["score"]  # as stored and read back
+
+
+@settings(max_examples=100, deadline=None)
+@given(touched_batches())
+def test_only_leads_that_can_change_tier_need_evaluating(batch: CustomerBatch) -> None:
+    """Cold leads without fading complaints are skipped: evaluating everyone finds the same moments."""
+    score, _, inputs = lead_scores(batch, PARAMS)
+    tier = tier_of(score, PARAMS)
+    np.testing.assert_array_equal(next_tier_change(inputs, tier), _first_tier_change(inputs, tier))
 
 
 def test_engagement_fades_by_half_every_half_life() -> None:
