@@ -58,6 +58,8 @@ class CustomerBatch:
     country: StrArray  # "" when unknown
     city: StrArray
     legal_type: StrArray
+    gender: StrArray  # "" when not entered; sensitive, read only by a model an admin opted in
+    income_band: StrArray  # "" when not entered; sensitive likewise
     # Lists per customer, flattened: entry j belongs to the customer in row ``*_row[j]``.
     # Recent interactions (kind, time), for engagement that decays:
     touch_row: IntArray = field(default_factory=_no_ints)
@@ -102,4 +104,6 @@ def empty_batch(n: int, now: float) -> CustomerBatch:
         country=np.full(n, "", dtype=object),
         city=np.full(n, "", dtype=object),
         legal_type=np.full(n, "individual", dtype=object),
+        gender=np.full(n, "", dtype=object),
+        income_band=np.full(n, "", dtype=object),
     )

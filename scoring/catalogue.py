@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from scoring.batch import DAY_SECONDS, CustomerBatch
 from scoring.future_value import FutureValueModel
+
+if TYPE_CHECKING:
+    from scoring.conversion_data import ConversionScorer
 from scoring.hysteresis import Hysteresis, hold_demotions
 from scoring.registry import CLASS_SETS
 from scoring.result import ClassSetResult, FloatArray, IntArray
@@ -59,12 +62,13 @@ def classify_all(
     settings: ScoringSettings,
     bounds: RfmBounds = NO_BOUNDS,
     future_value: FutureValueModel | None = None,
+    conversion: ConversionScorer | None = None,
 ) -> list[ClassSetResult]:
     """Every class set for every customer of the batch; ``bounds`` are the workspace's RFM quintiles,
-    ``future_value`` its fitted future-value models."""
+    ``future_value`` its fitted future-value models, ``conversion`` its trained conversion model."""
     earlier: dict[str, ClassSetResult] = {}
     for spec in CLASS_SETS.specs():
-        context = ScoringContext(bounds, earlier, future_value)
+        context = ScoringContext(bounds, earlier, future_value, conversion)
         earlier[spec.key] = spec.classify(batch, settings.params[spec.key], context)
     return list(earlier.values())
 

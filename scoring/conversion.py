@@ -29,6 +29,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
@@ -66,13 +68,18 @@ class ConversionModel:
     def predict_proba(self, columns: Columns) -> npt.NDArray[np.float64]:
         return np.asarray(self._pipeline.predict_proba(self._frame(columns))[:, 1], dtype=np.float64)
 
-    def explain(self, columns: Columns, top: int = 3) -> list[Explanation]:
+    def effects(self, columns: Columns) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]]:
+        """The probabilities, and per field how much each row's value moves its probability."""
         base = self.predict_proba(columns)
         effects = {}
         for name in self.fields:
             typical = dict(columns)
             typical[name] = np.full(len(base), self._typical[name], dtype=np.asarray(columns[name]).dtype)
             effects[name] = base - self.predict_proba(typical)
+        return base, effects
+
+    def explain(self, columns: Columns, top: int = 3) -> list[Explanation]:
+        base, effects = self.effects(columns)
         explanations = []
         for i, probability in enumerate(base):
             ranked = sorted(self.fields, key=lambda name: -abs(effects[name][i]))
@@ -105,7 +112,7 @@ def fit_conversion(
             (
                 "categorical",
                 make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="(missing)"),
+                    SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True),
                     OrdinalEncoder(
                         handle_unknown="use_encoded_value",
                         unknown_value=-1,
@@ -160,3 +167,68 @@ def _shown(value: object) -> object:
     if isinstance(value, float | np.floating):
         return None if np.isnan(value) else float(value)
     return value if value not in (None, "") else None
+
+
+# The data gate: fewer won or lost examples than this and no model is trained (five folds of
+# cross-validation, each calibrated by five more, need a handful of each in every part).
+MIN_WON = 30
+MIN_LOST = 30
+FOLDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationBand:
+    low: float  # predicted probability from (inclusive)
+    high: float  # to (exclusive; the last band includes 1)
+    count: int
+    predicted: float  # mean predicted probability in the band
+    observed: float  # share of the band's examples that were won
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    auc: float
+    brier: float
+    base_rate: float
+    calibration: tuple[CalibrationBand, ...]
+
+
+def cross_validate(
+    columns: Columns, won: npt.NDArray[Any], *, categorical: Collection[str], seed: int = 0
+) -> Validation:
+    """Out-of-fold AUC, Brier score and calibration table of ``fit_conversion`` on these examples."""
+    target = np.asarray(won).astype(np.int64)
+    predicted = np.zeros(len(target))
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    for train, test in folds.split(np.zeros(len(target)), target):
+        model = fit_conversion(
+            {name: np.asarray(values)[train] for name, values in columns.items()},
+            target[train],
+            categorical=categorical,
+            seed=seed,
+        )
+        predicted[test] = model.predict_proba({name: np.asarray(values)[test] for name, values in columns.items()})
+    return Validation(
+        auc=float(roc_auc_score(target, predicted)),
+        brier=float(brier_score_loss(target, predicted)),
+        base_rate=float(target.mean()),
+        calibration=calibration_bands(predicted, target),
+    )
+
+
+def calibration_bands(predicted: npt.NDArray[np.float64], won: npt.NDArray[np.int64]) -> tuple[CalibrationBand, ...]:
+    """Predicted against observed by bands of 10 points of probability (empty bands left out)."""
+    band = np.minimum((predicted * 10).astype(np.int64), 9)
+    bands = []
+    for b in np.unique(band):
+        inside = band == b
+        bands.append(
+            CalibrationBand(
+                low=b / 10,
+                high=(b + 1) / 10,
+                count=int(inside.sum()),
+                predicted=float(predicted[inside].mean()),
+                observed=float(won[inside].mean()),
+            )
+        )
+    return tuple(bands)

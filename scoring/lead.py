@@ -6,7 +6,9 @@ silence, an unsubscribe). Every factor's points are whole numbers and they add u
 a group over its cap gets a ``*_cap`` factor taking the excess back, a total below 0 a ``floor`` factor.
 
 No field read here is sensitive (birth date, income, gender, personality stay out), so every role that
-reads classes sees the score.
+reads classes sees the score, unless an admin lets the workspace's conversion model learn from one.
+With a trained model the evidence also holds the probability of converting, what a call is worth, and
+the fields that move the probability most (``for1..3``, ``against1..3``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scoring.batch import DAY_SECONDS, CustomerBatch
+from scoring.conversion_data import SensitiveField
 from scoring.hysteresis import Hysteresis
 from scoring.result import ClassSetResult, Fact, FloatArray, IntArray
 from scoring.spec import (
@@ -82,6 +85,11 @@ class LeadParams(Params):
     silence_points: Points = 15
     silence_after_days: Days = 90  # no touch, payment or signup for this long
     unsubscribe_points: Points = 30  # an unsubscribe with no engagement since
+    # The learned conversion model (scoring/conversion_data.py): a lead is won when its first paid order
+    # comes within this many days of first contact. Sensitive fields it may learn from: none unless an
+    # admin lists them here (and then the lead tier is sensitive as a whole, like any class read from one).
+    conversion_window_days: Days = 90
+    learn_from_sensitive: Annotated[tuple[SensitiveField, ...], Field(max_length=4)] = ()
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -288,6 +296,10 @@ def classify_lead_tier(batch: CustomerBatch, params: LeadParams, context: Scorin
             facts[f"value_{name}"] = np.where(values[name] != 0, values[name], np.nan)
     facts |= _top_three(points)
     facts["next_change_at"] = next_tier_change(inputs, tier)
+    model = context.conversion
+    # A model trained on sensitive fields the admin no longer allows is not applied until retrained.
+    if model is not None and set(model.sensitive) <= set(params.learn_from_sensitive):
+        facts |= model.facts(batch)
     return SPEC.result(tier, facts)
 
 
@@ -402,6 +414,7 @@ SPEC = ClassSetSpec(
     ),
     hysteresis=Hysteresis(grace_days=3.0),
     time_scheduled=True,
+    personal_when=lambda params: bool(params.learn_from_sensitive),
 )
 LEAD_TIER_CODES = SPEC.code_names
 

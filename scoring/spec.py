@@ -12,7 +12,7 @@ import itertools
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import phonenumbers
@@ -23,6 +23,9 @@ from scoring.future_value import FutureValueModel
 from scoring.hysteresis import Hysteresis
 from scoring.result import ClassSetResult, Fact, IntArray
 from scoring.rfm_bounds import RfmBounds
+
+if TYPE_CHECKING:  # scikit-learn is loaded only where a model is trained or applied
+    from scoring.conversion_data import ConversionScorer
 
 LANGUAGES: tuple[str, ...] = ("vi", "zh", "en")
 
@@ -149,6 +152,7 @@ class ScoringContext:
     bounds: RfmBounds
     earlier: Mapping[str, ClassSetResult] = field(default_factory=dict)
     future_value: FutureValueModel | None = None  # the workspace's fitted models, once there are any
+    conversion: ConversionScorer | None = None  # the workspace's trained conversion model, once there is one
 
 
 @dataclass(frozen=True, slots=True)

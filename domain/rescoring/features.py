@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 
 from domain.customers.models import CustomerStats
+from domain.timestamps import aware
 from scoring.batch import CustomerBatch
 
 # Which interaction kinds show interest before a purchase (deal status "intent").
@@ -50,7 +52,50 @@ class ProfileFeatures:
     country: str = ""
     city: str = ""
     legal_type: str = "individual"
+    gender: str = ""
+    income_band: str = ""
     interests: tuple[str, ...] = ()  # interests, lifestyle and needs, case-folded
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ProfileFeatures:
+        """From a customer document read with ``PROFILE_FIELDS``."""
+        birth = document.get("birth_date")
+        return cls(
+            created_at=aware(document["created_at"]),
+            birth_date=birth.date() if isinstance(birth, datetime) else None,
+            personality_type=(document.get("personality") or {}).get("type", 0),
+            country=document.get("country") or "",
+            city=document.get("city") or "",
+            legal_type=document.get("legal_type") or "individual",
+            gender=document.get("gender") or "",
+            income_band=document.get("income_band") or "",
+            interests=tuple(
+                dict.fromkeys(
+                    value.casefold()
+                    for field in ("interests", "lifestyle", "needs")
+                    for value in document.get(field) or ()
+                )
+            ),
+        )
+
+
+# The customer fields a profile is read from.
+PROFILE_FIELDS: dict[str, int] = dict.fromkeys(
+    (
+        "created_at",
+        "birth_date",
+        "personality.type",
+        "country",
+        "city",
+        "legal_type",
+        "gender",
+        "income_band",
+        "interests",
+        "lifestyle",
+        "needs",
+    ),
+    1,
+)
 
 
 def build_batch(
@@ -96,6 +141,8 @@ def build_batch(
         country=strings([p.country for p in profiles]),
         city=strings([p.city for p in profiles]),
         legal_type=strings([p.legal_type for p in profiles]),
+        gender=strings([p.gender for p in profiles]),
+        income_band=strings([p.income_band for p in profiles]),
         touch_row=ints_of([row for row, i in enumerate(interactions) for _ in i.touches]),
         touch_kind=np.asarray([kind for i in interactions for kind, _ in i.touches], dtype=object),
         touch_at=np.asarray([at.timestamp() for i in interactions for _, at in i.touches], dtype=np.float64),

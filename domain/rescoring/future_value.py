@@ -13,6 +13,7 @@ from typing import Any
 from domain.auth.principals import Permission, Principal
 from domain.ports import ModelQueue
 from domain.rescoring.stats_repository import CustomerStatsRepository
+from domain.workspaces.models import future_value_to_document
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.future_value import FutureValueModel, fit_model, histories
 
@@ -31,7 +32,9 @@ class FutureValueService:
         h = histories(paid, first, last, spend, now.timestamp())
         model = fit_model(h, now.timestamp())
         buyers, repeat = int(h.bought.sum()), int((h.bought & (h.x > 0)).sum())
-        await self._workspaces.save_future_value(workspace_id, model, now, buyers, repeat)
+        check = {"checked_at": now, "buyers": buyers, "repeat_buyers": repeat, "fitted": model is not None}
+        document = future_value_to_document(model) if model is not None else None
+        await self._workspaces.save_model_attempt(workspace_id, "future_value", check, document)
         if model is None:
             return f"not fitted: {buyers} buyers, {repeat} repeat buyers"
         marked = await self._customers.mark_buyers_dirty(workspace_id)
@@ -46,8 +49,8 @@ class FutureValueService:
         """The models in force and the last fitting attempt (when, on how many buyers, fitted or not)."""
         principal.require(Permission.READ)
         workspace = await self._workspaces.get(principal.workspace_id)
-        check = await self._workspaces.future_value_check(principal.workspace_id)
+        check = await self._workspaces.model_check(principal.workspace_id, "future_value")
         return (workspace.future_value if workspace else None), check
 
     async def workspaces_due(self, now: datetime) -> list[str]:
-        return await self._workspaces.needing_future_value_fit(now - REFIT_AFTER, now - THIN_RETRY_AFTER)
+        return await self._workspaces.needing_model("future_value", now - REFIT_AFTER, now - THIN_RETRY_AFTER)

@@ -24,7 +24,7 @@ from domain.classes.events import ClassChangeEvent
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.customers.repository import mark_dirty_update
 from domain.db import Database
-from domain.rescoring.features import ProfileFeatures
+from domain.rescoring.features import PROFILE_FIELDS, ProfileFeatures
 from domain.timestamps import aware
 
 
@@ -101,22 +101,7 @@ class ScoringRepository:
     async def _load(self, query: dict[str, Any], expected: int) -> list[ScoringState]:
         cursor = self._customers.find(
             query,
-            {
-                "workspace_id": 1,
-                "scoring": 1,
-                "classes": 1,
-                "stats": 1,
-                "created_at": 1,
-                "birth_date": 1,
-                "personality.type": 1,
-                "country": 1,
-                "city": 1,
-                "legal_type": 1,
-                "interests": 1,
-                "lifestyle": 1,
-                "needs": 1,
-                "owner_id": 1,
-            },
+            {"workspace_id": 1, "scoring": 1, "classes": 1, "stats": 1, "owner_id": 1, **PROFILE_FIELDS},
             # One reply for the whole batch where it fits (16 MB), not pages of 101.
             batch_size=max(expected, 1),
         ).sort("_id", 1)
@@ -236,7 +221,6 @@ def _finish_operations(item: ScoredCustomer, written: set[str]) -> list[UpdateOn
 
 def _state(document: dict[str, Any]) -> ScoringState:
     scoring = document.get("scoring") or {}
-    birth = document.get("birth_date")
     version = scoring.get("version") or 0
     return ScoringState(
         customer_id=document["_id"],
@@ -246,21 +230,7 @@ def _state(document: dict[str, Any]) -> ScoringState:
         classes=document.get("classes") or {},
         stats=document.get("stats") or {},
         pending_events=_undelivered(document, version, scoring.get("delivered_version", 0)),
-        profile=ProfileFeatures(
-            created_at=aware(document["created_at"]),
-            birth_date=birth.date() if isinstance(birth, datetime) else None,
-            personality_type=(document.get("personality") or {}).get("type", 0),
-            country=document.get("country") or "",
-            city=document.get("city") or "",
-            legal_type=document.get("legal_type") or "individual",
-            interests=tuple(
-                dict.fromkeys(
-                    value.casefold()
-                    for field in ("interests", "lifestyle", "needs")
-                    for value in document.get(field) or ()
-                )
-            ),
-        ),
+        profile=ProfileFeatures.from_document(document),
         next_transition_at=aware(scoring.get("next_transition_at")),
         next_public_transition_at=aware(scoring.get("next_public_transition_at")),
         owner_id=document.get("owner_id"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from domain.classes.catalogue import CLASS_SETS
 from domain.timestamps import aware
@@ -50,6 +50,26 @@ class CachedRfmBounds:
         return cls(bounds, document.get("version", 0), aware(document["computed_at"]))
 
 
+# The workspace-wide models a job fits; each is stored under its kind, its last attempt under "<kind>_check".
+type ModelKind = Literal["future_value", "conversion"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionModelInfo:
+    """The workspace's trained conversion model as the workspace document holds it: when, and its card
+    (the model itself is stored apart, see domain/rescoring/conversion_models.py)."""
+
+    trained_at: datetime
+    card: dict[str, Any]
+
+    def to_document(self) -> dict[str, Any]:
+        return {"trained_at": self.trained_at, "card": self.card}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ConversionModelInfo:
+        return cls(aware(document["trained_at"]), document.get("card") or {})
+
+
 @dataclass(frozen=True, slots=True)
 class Workspace:
     id: str
@@ -60,6 +80,7 @@ class Workspace:
     rfm_bounds: CachedRfmBounds | None = None
     rfm_changes: int = 0  # customers whose RFM inputs changed, counted by rescores (see rfm_bounds)
     future_value: FutureValueModel | None = None  # fitted by a job (domain/rescoring/future_value.py)
+    conversion: ConversionModelInfo | None = None  # trained by a job (domain/rescoring/conversion.py)
     created_at: datetime | None = None
     customer_count: int | None = None  # kept by customer writes; None for workspaces made before it was
 
@@ -106,6 +127,9 @@ class Workspace:
             rfm_bounds=CachedRfmBounds.from_document(document["rfm_bounds"]) if document.get("rfm_bounds") else None,
             rfm_changes=document.get("rfm_changes") or 0,
             future_value=future_value_from_document(document["future_value"]) if document.get("future_value") else None,
+            conversion=ConversionModelInfo.from_document(document["conversion"])
+            if document.get("conversion")
+            else None,
             created_at=aware(document.get("created_at")),
             customer_count=document.get("customer_count"),
         )

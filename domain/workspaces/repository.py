@@ -7,8 +7,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from domain.db import Database, new_id
-from domain.workspaces.models import CachedRfmBounds, ClassSettings, User, Workspace, future_value_to_document
-from scoring.future_value import FutureValueModel
+from domain.workspaces.models import CachedRfmBounds, ClassSettings, ModelKind, User, Workspace
 
 
 class WorkspaceRepository:
@@ -74,28 +73,29 @@ class WorkspaceRepository:
     async def rfm_version(self, workspace_id: str) -> int:
         return _bounds_version(await self._workspaces.find_one({"_id": workspace_id}, {"rfm_bounds.version": 1}))
 
-    async def save_future_value(
-        self, workspace_id: str, model: FutureValueModel | None, checked_at: datetime, buyers: int, repeat: int
+    async def save_model_attempt(
+        self, workspace_id: str, kind: ModelKind, check: dict[str, Any], model: dict[str, Any] | None
     ) -> None:
-        """The fitted models (None: below the data gate, the previous models stay), and when it was tried."""
-        check = {"checked_at": checked_at, "buyers": buyers, "repeat_buyers": repeat, "fitted": model is not None}
-        update: dict[str, Any] = {"future_value_check": check}
+        """The last attempt to fit the workspace's ``kind`` of model (``check`` says when and whether it was
+        ``fitted``), and the new model (None: below its data gate, the previous model stays)."""
+        update: dict[str, Any] = {f"{kind}_check": check}
         if model is not None:
-            update["future_value"] = future_value_to_document(model)
+            update[kind] = model
         await self._workspaces.update_one({"_id": workspace_id}, {"$set": update})
 
-    async def future_value_check(self, workspace_id: str) -> dict[str, Any] | None:
-        document = await self._workspaces.find_one({"_id": workspace_id}, {"future_value_check": 1})
-        return (document or {}).get("future_value_check")
+    async def model_check(self, workspace_id: str, kind: ModelKind) -> dict[str, Any] | None:
+        document = await self._workspaces.find_one({"_id": workspace_id}, {f"{kind}_check": 1})
+        return (document or {}).get(f"{kind}_check")
 
-    async def needing_future_value_fit(self, fitted_before: datetime, thin_checked_before: datetime) -> list[str]:
+    async def needing_model(self, kind: ModelKind, fitted_before: datetime, thin_checked_before: datetime) -> list[str]:
         """Never tried, fitted long ago, or too thin to fit when last tried a while ago."""
+        check = f"{kind}_check"
         cursor = self._workspaces.find(
             {
                 "$or": [
-                    {"future_value_check": None},
-                    {"future_value_check.checked_at": {"$lt": fitted_before}},
-                    {"future_value_check.fitted": False, "future_value_check.checked_at": {"$lt": thin_checked_before}},
+                    {check: None},
+                    {f"{check}.checked_at": {"$lt": fitted_before}},
+                    {f"{check}.fitted": False, f"{check}.checked_at": {"$lt": thin_checked_before}},
                 ]
             },
             {"_id": 1},
