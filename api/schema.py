@@ -15,12 +15,12 @@ from api.edge import EdgeLimits, edge_extensions
 from api.resolvers.classes import ClassMutation, ClassQuery, ClassSubscription
 from api.resolvers.customers import CustomerMutation, CustomerQuery
 from api.resolvers.keys import KeyMutation, KeyQuery
-from api.resolvers.leads import LeadQuery
+from api.resolvers.leads import LeadMutation, LeadQuery
 from api.resolvers.orders import OrderMutation, OrderQuery
 from api.types.scalars import STRICT_DECIMAL
 
 Query = merge_types("Query", (CustomerQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation))
+Mutation = merge_types("Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation))
 Subscription = merge_types("Subscription", (ClassSubscription,))
 
 

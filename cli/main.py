@@ -32,6 +32,9 @@ class _NoQueue:
     async def request_future_value_fit(self, workspace_id: str) -> None:
         return None
 
+    async def request_conversion_training(self, workspace_id: str) -> None:
+        return None
+
     async def enqueue_run_batches(self, run_id: str, numbers: list[int]) -> None:
         return None
 

@@ -75,6 +75,10 @@ class Database:
     def scoring_run_batches(self) -> AsyncCollection[Document]:
         return self.db["scoring_run_batches"]
 
+    @property
+    def conversion_models(self) -> AsyncCollection[Document]:
+        return self.db["conversion_models"]
+
     async def ensure_indexes(self) -> None:
         """Idempotent; run by the API and the worker at start-up and by the CLI."""
         await self.api_keys.create_indexes([IndexModel([("token_hash", ASCENDING)], unique=True)])

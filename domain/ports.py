@@ -29,6 +29,9 @@ class ModelQueue(Protocol):
     async def request_future_value_fit(self, workspace_id: str) -> None:
         """Ask for the workspace's future-value models to be fitted soon; a pending request absorbs this one."""
 
+    async def request_conversion_training(self, workspace_id: str) -> None:
+        """Ask for the workspace's conversion model to be trained soon; a pending request absorbs this one."""
+
 
 class JobQueue(ScoringQueue, RunQueue, ModelQueue, Protocol):
     """Every job the domain asks for (domain.queueing.RqRescoreQueue is one)."""

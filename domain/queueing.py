@@ -25,10 +25,11 @@ RUN_BATCH_JOB = "workers.jobs.score_run_batch"
 RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
 RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
 FUTURE_VALUE_JOB = "workers.jobs.fit_future_value"
+CONVERSION_JOB = "workers.jobs.train_conversion_model"
 JOB_TIMEOUT_SECONDS = 600
-# Workspace-wide jobs (RFM refresh, future-value fit) are queued once at a time per workspace. Short, so
-# that a job lost with a worker holds back the next one only briefly (a duplicate in a backlog costs one
-# more read of the workspace's stats, nothing else).
+# Workspace-wide jobs (RFM refresh, future-value fit, conversion training) are queued once at a time per
+# workspace. Short, so that a job lost with a worker holds back the next one only briefly (a duplicate in
+# a backlog costs one more read of the workspace's customers, nothing else).
 WORKSPACE_JOB_PENDING_SECONDS = 30
 
 
@@ -42,6 +43,10 @@ def rfm_refresh_key(workspace_id: str) -> str:
 
 def future_value_key(workspace_id: str) -> str:
     return f"crm:future-value-pending:{workspace_id}"
+
+
+def conversion_key(workspace_id: str) -> str:
+    return f"crm:conversion-pending:{workspace_id}"
 
 
 class RqRescoreQueue:
@@ -92,6 +97,15 @@ class RqRescoreQueue:
 
     def release_future_value_fit(self, workspace_id: str) -> None:
         self._redis.delete(future_value_key(workspace_id))
+
+    async def request_conversion_training(self, workspace_id: str) -> None:
+        await asyncio.to_thread(self.request_conversion_training_now, workspace_id)
+
+    def request_conversion_training_now(self, workspace_id: str) -> bool:
+        return self._request_once(CONVERSION_JOB, conversion_key(workspace_id), workspace_id)
+
+    def release_conversion_training(self, workspace_id: str) -> None:
+        self._redis.delete(conversion_key(workspace_id))
 
     def _request_once(self, job: str, key: str, workspace_id: str) -> bool:
         """One queued job of this kind per workspace at a time; the job releases the key when it starts."""

@@ -21,6 +21,8 @@ from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
 from domain.ports import JobQueue, Notifier, SilentNotifier
+from domain.rescoring.conversion import ConversionService
+from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.future_value import FutureValueService
 from domain.rescoring.repository import ScoringRepository
 from domain.rescoring.rfm_bounds import RfmBoundsService
@@ -49,6 +51,7 @@ class Services:
     run_batches: RunBatchExecutor
     rfm_bounds: RfmBoundsService
     future_value: FutureValueService
+    conversion: ConversionService
     sweep: DirtySweep
 
 
@@ -70,7 +73,10 @@ def build_services(
     stats = CustomerStatsRepository(db)
     keys = ApiKeyService(ApiKeyRepository(db), workspaces, notifier, cache_seconds=key_cache_seconds)
     scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size)
-    rescoring = RescoringService(scoring, orders, interactions, workspaces, ClassEventRepository(db), notifier, queue)
+    conversion_models = ConversionModelRepository(db)
+    rescoring = RescoringService(
+        scoring, orders, interactions, workspaces, ClassEventRepository(db), notifier, queue, conversion_models
+    )
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
@@ -84,5 +90,6 @@ def build_services(
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
         rfm_bounds=RfmBoundsService(stats, workspaces),
         future_value=FutureValueService(stats, workspaces, queue),
+        conversion=ConversionService(stats, interactions, customers, workspaces, conversion_models, queue),
         sweep=DirtySweep(scoring),
     )

@@ -102,7 +102,8 @@ def fit_conversion(
 ) -> ConversionModel:
     names = list(columns)
     cats = [name for name in names if name in categorical]
-    nums = [name for name in names if name not in categorical]
+    # A number nobody entered (every value missing) tells nothing and cannot be binned: left out.
+    nums = [name for name in names if name not in categorical and not np.isnan(np.asarray(columns[name], float)).all()]
     target = np.asarray(won).astype(np.int64)
     if set(np.unique(target)) != {0, 1}:
         raise ValueError("won must hold both 0 and 1")
@@ -169,10 +170,6 @@ def _shown(value: object) -> object:
     return value if value not in (None, "") else None
 
 
-# The data gate: fewer won or lost examples than this and no model is trained (five folds of
-# cross-validation, each calibrated by five more, need a handful of each in every part).
-MIN_WON = 30
-MIN_LOST = 30
 FOLDS = 5
 
 

@@ -42,6 +42,10 @@ TOUCH_KINDS = (
 CATEGORICAL = frozenset({"country", "city", "legal_type", "gender", "income", "personality"})
 
 WON, LOST, UNLABELLED = 1, 0, -1
+# The data gate: fewer won or lost examples than this and no model is trained (five folds of
+# cross-validation, each calibrated by five more, need a handful of each in every part).
+MIN_WON = 30
+MIN_LOST = 30
 
 
 def conversion_columns(

@@ -13,10 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from scoring.batch import CustomerBatch
-from scoring.conversion import MIN_LOST, MIN_WON, cross_validate, fit_conversion
+from scoring.conversion import cross_validate, fit_conversion
 from scoring.conversion_data import (
     CATEGORICAL,
     LOST,
+    MIN_LOST,
+    MIN_WON,
     WON,
     ConversionScorer,
     conversion_columns,

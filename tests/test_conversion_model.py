@@ -70,3 +70,12 @@ def test_won_must_hold_both_outcomes() -> None:
     train, won = leads(200, seed=5)
     with pytest.raises(ValueError):
         fit_conversion(train, np.ones_like(won), categorical={"city"})
+
+
+def test_a_numeric_column_nobody_filled_in_is_left_out() -> None:
+    rng = np.random.default_rng(0)
+    signal = rng.normal(size=400)
+    won = (signal + rng.normal(scale=0.5, size=400) > 0).astype(np.int64)
+    model = fit_conversion({"signal": signal, "age": np.full(400, np.nan)}, won, categorical=())
+    assert model.fields == ["signal"]
+    assert model.predict_proba({"signal": np.array([2.0, -2.0]), "age": np.full(2, np.nan)}).tolist()[0] > 0.8

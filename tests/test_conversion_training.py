@@ -8,8 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from scoring.batch import DAY_SECONDS, CustomerBatch, empty_batch
-from scoring.conversion import MIN_LOST, MIN_WON
-from scoring.conversion_data import LOST, UNLABELLED, WON, conversion_columns, conversion_labels
+from scoring.conversion_data import LOST, MIN_LOST, MIN_WON, UNLABELLED, WON, conversion_columns, conversion_labels
 from scoring.conversion_training import LeadHistory, train_from_history
 from scoring.lead import LeadParams
 
@@ -115,8 +114,12 @@ def test_a_trained_model_ranks_engaged_leads_higher_and_reports_its_card() -> No
     # two fresh leads today: one asked for a quote and met sales this week, one only opened an email
     today = _with_touches(
         empty_batch(2, NOW),
-        [(0, "quote", NOW - 2 * DAY), (0, "meeting", NOW - 3 * DAY), (0, "visit", NOW - 4 * DAY)]
-        + [(1, "email_open", NOW - 2 * DAY)],
+        [
+            (0, "quote", NOW - 2 * DAY),
+            (0, "meeting", NOW - 3 * DAY),
+            (0, "visit", NOW - 4 * DAY),
+            (1, "email_open", NOW - 2 * DAY),
+        ],
     )
     facts = outcome.scorer.facts(today)
     assert facts["probability"][0] > facts["probability"][1] + 0.3

@@ -13,6 +13,7 @@ from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.config import AppConfig
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
+from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.repository import ScoringRepository, ScoringState
 from domain.rescoring.service import RescoringService
 from domain.workspaces.repository import WorkspaceRepository
@@ -59,6 +60,7 @@ def _service(runtime: WorkerRuntime, scoring: ScoringRepository, publisher: Reco
         ClassEventRepository(db),
         publisher,
         runtime.rescore_queue,
+        ConversionModelRepository(db),
     )
 
 
@@ -139,6 +141,7 @@ def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the
             FailingLedger(db),
             RecordingPublisher(),
             runtime.rescore_queue,
+            ConversionModelRepository(db),
         )
         with pytest.raises(ConnectionError):
             runtime.run(crashing.rescore(shop.id, [customer_id]))

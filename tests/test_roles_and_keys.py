@@ -34,6 +34,9 @@ OPERATIONS: dict[str, str] = {
     "cancelScoringRun": "mutation($rid: ID!) { cancelScoringRun(id: $rid) { run { id } errors { code } } }",
     "resumeScoringRun": "mutation($rid: ID!) { resumeScoringRun(id: $rid) { run { id } errors { code } } }",
     "classSets": "{ classSets { key } }",
+    "recordLeadVerdict": "mutation($id: ID!) { recordLeadVerdict(customerId: $id, verdict: GOOD_FIT) { verdict { verdict } errors { code } } }",
+    "trainConversionModel": "mutation { trainConversionModel { queued errors { code } } }",
+    "conversionModel": "{ conversionModel { status } }",
 }  # fmt: skip
 
 EXPECTED: dict[str, dict[str, str]] = {
@@ -58,6 +61,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "cancelScoringRun":  dict(admin=ALLOWED, ops=ALLOWED, own=FORBIDDEN, other=FORBIDDEN, viewer=FORBIDDEN),
     "resumeScoringRun":  dict(admin=ALLOWED, ops=ALLOWED, own=FORBIDDEN, other=FORBIDDEN, viewer=FORBIDDEN),
     "classSets":         dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=ALLOWED, viewer=ALLOWED),
+    "recordLeadVerdict": dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=HIDDEN, viewer=FORBIDDEN),
+    "trainConversionModel": dict(admin=ALLOWED, ops=ALLOWED, own=FORBIDDEN, other=FORBIDDEN, viewer=FORBIDDEN),
+    "conversionModel":   dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=ALLOWED, viewer=ALLOWED),
 }  # fmt: skip
 
 # Past the permission check, these say the object's state did not allow the change: still "allowed".

@@ -44,6 +44,15 @@ def fit_future_value(workspace_id: str) -> str:
     return outcome
 
 
+def train_conversion_model(workspace_id: str) -> str:
+    """Train the workspace's conversion model; with a new model, every customer is rescored."""
+    runtime = current_runtime()
+    runtime.rescore_queue.release_conversion_training(workspace_id)
+    outcome = runtime.run(runtime.services.conversion.train(workspace_id, datetime.now(UTC)))
+    runtime.rescore_queue.request_rescore_now(workspace_id)
+    return outcome
+
+
 def plan_scoring_run(run_id: str) -> str:
     runtime = current_runtime()
     return runtime.run(runtime.runs.plan(run_id))

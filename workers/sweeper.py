@@ -39,4 +39,6 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
         runtime.rescore_queue.request_rfm_refresh_now(workspace_id)
     for workspace_id in runtime.run(runtime.services.future_value.workspaces_due(now)):
         runtime.rescore_queue.request_future_value_fit_now(workspace_id)
+    for workspace_id in runtime.run(runtime.services.conversion.workspaces_due(now)):
+        runtime.rescore_queue.request_conversion_training_now(workspace_id)
     return queued + forced

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from api.context import RequestContext
 from api.types.classes import ClassChange, CustomerClass
+from api.types.conversion import LeadVerdict
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
 from api.types.lead import Lead
 from api.types.value import FutureValue
@@ -99,6 +100,10 @@ class Customer:
     @strawberry.field(description="Lead potential: score, tier and factors; null until the customer is scored")
     def lead(self) -> Lead | None:
         return Lead.of(self.classes)
+
+    @strawberry.field(description="Sales' verdict on the lead, if one was given")
+    def lead_verdict(self) -> LeadVerdict | None:
+        return LeadVerdict.of(self.domain.lead_verdict) if self.domain.lead_verdict else None
 
     @strawberry.field(description="Predicted future value; null until the customer is scored")
     def value(self) -> FutureValue | None:

@@ -17,5 +17,7 @@ InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
 CustomerOrderFieldEnum = strawberry.enum(
     OrderField,
     name="CustomerOrderField",
-    description="CREATED: creation order; LEAD_SCORE; CLV: predicted 12-month value; NET_SPEND; LAST_ORDER_AT",
+    description="CREATED: creation order; LEAD_SCORE; CONVERSION: probability from the learned model (customers "
+    "without one last when descending); CALL_VALUE: probability x expected order value; CLV: predicted 12-month "
+    "value; NET_SPEND; LAST_ORDER_AT",
 )

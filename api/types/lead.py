@@ -14,6 +14,7 @@ from scoring.lead import factors_from_facts
 @strawberry.enum(description="What the lead's probability comes from")
 class LeadModel(Enum):
     RULES = "rules"  # no learned model for the workspace yet: the rule score stands alone
+    LEARNED = "learned"  # the workspace's conversion model gave the probability
 
 
 @strawberry.type(description="One part of a lead score; the points of all factors add up to the score")
@@ -33,6 +34,10 @@ class Lead:
     factors: list[LeadFactor]
     probability: float | None = strawberry.field(description="Probability of converting; null under RULES")
     model: LeadModel
+    reasons_for: list[str] = strawberry.field(
+        description="Under LEARNED, the fields that raise the probability most (see conversionModel.card.fields)"
+    )
+    reasons_against: list[str] = strawberry.field(description="Under LEARNED, the fields that lower it most")
 
     @classmethod
     def of(cls, classes: list[CustomerClass]) -> Lead | None:
@@ -44,6 +49,18 @@ class Lead:
     def from_class(cls, tier: CustomerClass) -> Lead:
         facts = tier.evidence_data
         factors = [LeadFactor(name=n, group=g, value=v, points=p) for n, g, v, p in factors_from_facts(facts)]
+        stored = facts.get("probability")
+        probability = float(stored) if isinstance(stored, int | float) else None
         return cls(
-            score=int(facts.get("score") or 0), tier=tier, factors=factors, probability=None, model=LeadModel.RULES
+            score=int(facts.get("score") or 0),
+            tier=tier,
+            factors=factors,
+            probability=probability,
+            model=LeadModel.RULES if probability is None else LeadModel.LEARNED,
+            reasons_for=_named(facts, "for"),
+            reasons_against=_named(facts, "against"),
         )
+
+
+def _named(facts: dict[str, object], side: str) -> list[str]:
+    return [str(name) for rank in (1, 2, 3) if (name := facts.get(f"{side}{rank}"))]

@@ -22,6 +22,24 @@ class Gender(StrEnum):
     OTHER = "other"
 
 
+class Verdict(StrEnum):
+    """What sales concluded about a lead; counts as a label when the conversion model is trained."""
+
+    GOOD_FIT = "good_fit"
+    NOT_A_FIT = "not_a_fit"
+
+
+@dataclass(frozen=True, slots=True)
+class LeadVerdict:
+    verdict: Verdict
+    at: datetime
+    by: str  # the user who gave it
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> LeadVerdict:
+        return cls(Verdict(document["verdict"]), aware(document["at"]), document["by"])
+
+
 class IncomeBand(StrEnum):
     LOW = "low"
     LOWER_MIDDLE = "lower_middle"
@@ -145,6 +163,7 @@ class Customer:
     classes: list[AssignedClass] = field(default_factory=list)
     next_class_change_at: datetime | None = None
     next_public_class_change_at: datetime | None = None
+    lead_verdict: LeadVerdict | None = None
 
     def without_sensitive_fields(self) -> Customer:
         """What a role without access to personal details sees: no birth date, income, personality,
@@ -205,4 +224,5 @@ class Customer:
             ],
             next_class_change_at=aware((d.get("scoring") or {}).get("next_transition_at")),
             next_public_class_change_at=aware((d.get("scoring") or {}).get("next_public_transition_at")),
+            lead_verdict=LeadVerdict.from_document(d["lead_verdict"]) if d.get("lead_verdict") else None,
         )

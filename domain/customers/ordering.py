@@ -20,6 +20,8 @@ from scoring.lead import SPEC as LEAD
 class OrderField(StrEnum):
     CREATED = "created"
     LEAD_SCORE = "lead_score"
+    CONVERSION = "conversion"
+    CALL_VALUE = "call_value"
     CLV = "clv"
     NET_SPEND = "net_spend"
     LAST_ORDER_AT = "last_order_at"
@@ -28,12 +30,19 @@ class OrderField(StrEnum):
 # The stored field each order reads (every one has a (workspace_id, field, _id) index).
 SORT_PATHS: dict[OrderField, str] = {
     OrderField.LEAD_SCORE: f"classes.{LEAD.key}.evidence.score",
+    OrderField.CONVERSION: f"classes.{LEAD.key}.evidence.probability",
+    OrderField.CALL_VALUE: f"classes.{LEAD.key}.evidence.call_value_minor",
     OrderField.CLV: f"classes.{FUTURE_VALUE.key}.evidence.clv_12m_minor",
     OrderField.NET_SPEND: "stats.net_spend_minor",
     OrderField.LAST_ORDER_AT: "stats.last_order_at",
 }
 # The class set whose evidence an order reads, kept in the projection even when evidence is not asked.
-EVIDENCE_OF: dict[OrderField, str] = {OrderField.LEAD_SCORE: LEAD.key, OrderField.CLV: FUTURE_VALUE.key}
+EVIDENCE_OF: dict[OrderField, str] = {
+    OrderField.LEAD_SCORE: LEAD.key,
+    OrderField.CONVERSION: LEAD.key,
+    OrderField.CALL_VALUE: LEAD.key,
+    OrderField.CLV: FUTURE_VALUE.key,
+}
 
 type SortValue = int | float | datetime | None
 

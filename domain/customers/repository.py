@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import CustomerScope, Principal
 from domain.classes.catalogue import CLASS_SETS
-from domain.customers.models import Customer
+from domain.customers.models import Customer, LeadVerdict
 from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, PagePosition, SortValue
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import DuplicateExternalId, UnknownCustomer
@@ -114,6 +114,16 @@ class CustomerRepository:
         await self._customers.update_many(
             {**scope.query(), "_id": {"$in": customer_ids}}, mark_dirty_update(datetime.now(UTC))
         )
+
+    async def set_lead_verdict(self, scope: CustomerScope, customer_id: str, verdict: LeadVerdict | None) -> bool:
+        """Not a profile change: nothing to rescore, the verdict is read when the conversion model trains."""
+        update: dict[str, Any] = (
+            {"$set": {"lead_verdict": {"verdict": verdict.verdict.value, "at": verdict.at, "by": verdict.by}}}
+            if verdict
+            else {"$unset": {"lead_verdict": ""}}
+        )
+        result = await self._customers.update_one({"_id": customer_id, **scope.query()}, update)
+        return result.matched_count == 1
 
     async def existing_ids(self, scope: CustomerScope, customer_ids: Iterable[str]) -> set[str]:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})

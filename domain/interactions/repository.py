@@ -70,5 +70,15 @@ class InteractionRepository:
             async for row in cursor
         }
 
+    async def touches_in_workspace(self, workspace_id: str) -> dict[str, list[tuple[str, datetime]]]:
+        """Every interaction of the workspace as (kind, when), by customer: what a conversion model learns from."""
+        cursor = self._interactions.find(
+            {"workspace_id": workspace_id}, {"_id": 0, "customer_id": 1, "kind": 1, "at": 1}, batch_size=50_000
+        )
+        touches: dict[str, list[tuple[str, datetime]]] = {}
+        async for row in cursor:
+            touches.setdefault(row["customer_id"], []).append((row["kind"], aware(row["at"])))
+        return touches
+
     async def delete_for_customer(self, workspace_id: str, customer_id: str) -> None:
         await self._interactions.delete_many({"workspace_id": workspace_id, "customer_id": customer_id})

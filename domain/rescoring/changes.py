@@ -25,6 +25,7 @@ from scoring.catalogue import (
     next_transition_at,
     sensitive_class_sets,
 )
+from scoring.conversion_data import ConversionScorer
 from scoring.result import ClassSetResult
 from scoring.rfm_bounds import NO_BOUNDS, RfmBounds
 
@@ -37,6 +38,7 @@ def compute_changes(
     now: datetime,
     bounds: RfmBounds = NO_BOUNDS,
     only: frozenset[str] | None = None,
+    conversion: ConversionScorer | None = None,
 ) -> list[ScoredCustomer]:
     """Pure: each customer's new stats and classes, with one event per changed class set."""
     order_features = [orders.get(state.customer_id, OrderFeatures()) for state in states]
@@ -48,7 +50,7 @@ def compute_changes(
         now,
     )
     settings = workspace.scoring_settings
-    results = classify_all(batch, settings, bounds, workspace.future_value)
+    results = classify_all(batch, settings, bounds, workspace.future_value, conversion)
     current, pending = _current_ordered_classes(states, results, settings)
     results = hold_demotions_of_ordered_sets(results, current, pending, batch, settings)
     due = next_transition_at(results, len(states))

@@ -16,6 +16,7 @@ from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
+from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.lead import LEAD_LOOKBACK
@@ -47,8 +48,10 @@ class RescoringService:
         class_events: ClassEventRepository,
         publisher: EventPublisher,
         queue: ScoringQueue,
+        conversion_models: ConversionModelRepository,
     ) -> None:
         self._scoring = scoring
+        self._conversion_models = conversion_models
         self._orders = orders
         self._interactions = interactions
         self._workspaces = workspaces
@@ -94,7 +97,8 @@ class RescoringService:
         )
         interactions = await self._interactions.features_for(workspace_id, ids, now - LEAD_LOOKBACK)
         bounds, bounds_version = workspace.rfm_bounds_in_force
-        scored = compute_changes(workspace, states, orders, interactions, now, bounds, only)
+        conversion = await self._conversion_models.scorer_for(workspace)
+        scored = compute_changes(workspace, states, orders, interactions, now, bounds, only, conversion)
         if dry_run:
             changed = [item for item in scored if item.changed_classes]
             return RescoreOutcome(len(states), sum(1 for item in changed if item.events), 0, _transitions(scored))

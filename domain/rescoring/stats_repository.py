@@ -1,19 +1,44 @@
-"""MongoDB access for the models fitted on a whole workspace's stored customer stats: the RFM bounds
-(and marking dirty the customers whose scores move with them) and the future-value models."""
+"""MongoDB access for the models fitted on a whole workspace's stored customers: the RFM bounds (and
+marking dirty the customers whose scores move with them), the future-value and conversion models."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from domain.customers.models import LeadVerdict
 from domain.customers.repository import mark_dirty_update
 from domain.db import Database
+from domain.rescoring.features import PROFILE_FIELDS, ProfileFeatures
 from domain.timestamps import aware
 from scoring.result import FloatArray, IntArray
 from scoring.rfm_bounds import RfmBounds, crossed_ranges
+
+
+@dataclass(frozen=True, slots=True)
+class LeadRecord:
+    customer_id: str
+    profile: ProfileFeatures
+    first_paid_at: datetime | None
+    average_order_minor: float | None
+    verdict: LeadVerdict | None
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> LeadRecord:
+        stats = document.get("stats") or {}
+        paid = stats.get("paid_order_count") or 0
+        verdict = document.get("lead_verdict")
+        return cls(
+            document["_id"],
+            ProfileFeatures.from_document(document),
+            aware(stats.get("first_paid_at")),
+            stats.get("net_spend_minor", 0) / paid if paid else None,
+            LeadVerdict.from_document(verdict) if verdict else None,
+        )
 
 
 class CustomerStatsRepository:
@@ -62,6 +87,21 @@ class CustomerStatsRepository:
             np.array([aware(row.get("last_paid_at") or row["first_paid_at"]).timestamp() for row in rows]),
             np.array([row.get("net_spend_minor", 0) for row in rows], dtype=np.float64),
         )
+
+    async def lead_history(self, workspace_id: str) -> list[LeadRecord]:
+        """Every customer's profile, first paid order, average paid order and sales verdict, in one read."""
+        cursor = self._customers.find(
+            {"workspace_id": workspace_id},
+            {**PROFILE_FIELDS, "stats.first_paid_at": 1, "stats.paid_order_count": 1, "stats.net_spend_minor": 1,
+             "lead_verdict": 1},
+            batch_size=10_000,
+        )  # fmt: skip
+        return [LeadRecord.from_document(document) async for document in cursor]
+
+    async def mark_all_dirty(self, workspace_id: str) -> int:
+        """A new conversion model changes every customer's probability: rescore them all."""
+        result = await self._customers.update_many({"workspace_id": workspace_id}, mark_dirty_update(datetime.now(UTC)))
+        return result.modified_count
 
     async def mark_buyers_dirty(self, workspace_id: str) -> int:
         """New models change every buyer's predictions: rescore them all."""
