@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from redis.exceptions import RedisError
 
 from domain.classes.events import ClassChangeEvent
 from domain.event_bus import all_workspaces_pattern, revocation_channel, run_progress_channel
+from domain.segments.models import SegmentEvent
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +23,9 @@ RECONNECT_DELAY_SECONDS = 1.0
 # Run progress is pushed; a watcher also re-reads this often, in case a notice was lost with Redis.
 RUN_RECHECK_SECONDS = 30.0
 
-EventFilter = Callable[[ClassChangeEvent], bool]
+# What arrives on a workspace's channel: class changes and segment joins and leaves.
+type HubEvent = ClassChangeEvent | SegmentEvent
+EventFilter = Callable[[HubEvent], bool]
 
 
 @dataclass(eq=False)
@@ -29,7 +33,7 @@ class _Listener:
     workspace_id: str
     key_id: str
     accepts: EventFilter
-    queue: asyncio.Queue[ClassChangeEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    queue: asyncio.Queue[HubEvent | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
 
 @dataclass(eq=False)
@@ -82,7 +86,7 @@ class EventHub:
     @contextlib.asynccontextmanager
     async def listen(
         self, workspace_id: str, key_id: str, accepts: EventFilter
-    ) -> AsyncIterator[AsyncIterator[ClassChangeEvent]]:
+    ) -> AsyncIterator[AsyncIterator[HubEvent]]:
         """Events of one workspace that pass ``accepts``, until the block exits or the key is revoked."""
         listener = _Listener(workspace_id, key_id, accepts)
         self._listeners.add(listener)
@@ -124,7 +128,7 @@ class EventHub:
         watcher.ended = True
         watcher.changed.set()
 
-    async def _drain(self, listener: _Listener) -> AsyncIterator[ClassChangeEvent]:
+    async def _drain(self, listener: _Listener) -> AsyncIterator[HubEvent]:
         """Until the hub stops, the key is revoked, or the subscription reaches its maximum lifetime
         (clients reconnect; a long-lived socket then re-authenticates with a key that may have changed)."""
         deadline = asyncio.get_running_loop().time() + self._max_lifetime
@@ -140,7 +144,7 @@ class EventHub:
                 return
             yield event
 
-    def dispatch(self, event: ClassChangeEvent) -> None:
+    def dispatch(self, event: HubEvent) -> None:
         for listener in list(self._listeners):
             if listener.workspace_id != event.workspace_id or not listener.accepts(event):
                 continue
@@ -185,9 +189,14 @@ class EventHub:
 
     def _dispatch_raw(self, data: bytes | str) -> None:
         try:
-            event = ClassChangeEvent.from_json(data)
-        except (ValueError, TypeError, KeyError):
-            log.warning("ignoring a malformed class event")
+            payload = json.loads(data)
+            event: HubEvent = (
+                SegmentEvent.from_json(payload)
+                if payload.get("type") == "segment"
+                else ClassChangeEvent.from_json(data)
+            )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.warning("ignoring a malformed event")
             return
         self.dispatch(event)
 

@@ -76,6 +76,14 @@ class Database:
         return self.db["scoring_run_batches"]
 
     @property
+    def segments(self) -> AsyncCollection[Document]:
+        return self.db["segments"]
+
+    @property
+    def segment_events(self) -> AsyncCollection[Document]:
+        return self.db["segment_events"]
+
+    @property
     def conversion_models(self) -> AsyncCollection[Document]:
         return self.db["conversion_models"]
 
@@ -116,6 +124,12 @@ class Database:
             [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
         await self.class_events.create_indexes([IndexModel([("customer_id", ASCENDING)])])
+        # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
+        await self.customers.create_indexes([_by_workspace("segments")])
+        await self.segments.create_indexes([IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)])])
+        await self.segment_events.create_indexes(
+            [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)])]
+        )
 
 
 # Customer fields the API filters lists by, each with an index (see _by_workspace).

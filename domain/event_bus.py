@@ -1,4 +1,4 @@
-"""Class-change events on Redis pub/sub: one channel per workspace."""
+"""Class-change and segment-membership events on Redis pub/sub: one channel per workspace."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from domain.classes.events import ClassChangeEvent
+from domain.segments.models import SegmentEvent
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,10 @@ class RedisEventPublisher:
             # Progress subscribers then see the change at their next periodic check.
             log.warning("could not announce progress of run %s", run_id, exc_info=True)
 
-    async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
+    async def publish_segment_events(self, events: Sequence[SegmentEvent]) -> None:
+        await self.publish(events)
+
+    async def publish(self, events: Sequence[ClassChangeEvent | SegmentEvent]) -> None:
         if not events:
             return
         try:
@@ -58,4 +62,4 @@ class RedisEventPublisher:
                 await pipe.execute()
         except RedisError:
             # Subscribers miss these live, but the ledger (class_events) already holds them.
-            log.warning("could not publish %d class events", len(events), exc_info=True)
+            log.warning("could not publish %d events", len(events), exc_info=True)

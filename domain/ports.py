@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domain.classes.events import ClassChangeEvent
+from domain.segments.models import SegmentEvent
 
 
 class RescoreQueue(Protocol):
@@ -52,7 +53,12 @@ class KeyRevocationNotifier(Protocol):
         """Tell every API process, so that open websockets of this key stop at once."""
 
 
-class Notifier(EventPublisher, RunProgressPublisher, KeyRevocationNotifier, Protocol):
+class SegmentEventPublisher(Protocol):
+    async def publish_segment_events(self, events: Sequence[SegmentEvent]) -> None:
+        """Deliver joins and leaves to live subscribers; best effort, segment_events in MongoDB is the record."""
+
+
+class Notifier(EventPublisher, RunProgressPublisher, KeyRevocationNotifier, SegmentEventPublisher, Protocol):
     """Everything the domain tells live clients (domain.event_bus.RedisEventPublisher is one)."""
 
 
@@ -67,4 +73,7 @@ class SilentNotifier:
         return None
 
     async def key_revoked(self, key_id: str) -> None:
+        return None
+
+    async def publish_segment_events(self, events: Sequence[SegmentEvent]) -> None:
         return None

@@ -31,6 +31,9 @@ from domain.rescoring.stats_repository import CustomerStatsRepository
 from domain.rescoring.sweep import DirtySweep
 from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import RunBatchExecutor, ScoringRunService
+from domain.segments.membership import SegmentEvaluator
+from domain.segments.repository import MembershipRepository, SegmentRepository
+from domain.segments.service import SegmentService
 from domain.workspaces.repository import WorkspaceRepository
 from domain.workspaces.service import WorkspaceService
 
@@ -52,6 +55,7 @@ class Services:
     rfm_bounds: RfmBoundsService
     future_value: FutureValueService
     conversion: ConversionService
+    segments: SegmentService
     sweep: DirtySweep
 
 
@@ -74,20 +78,34 @@ def build_services(
     keys = ApiKeyService(ApiKeyRepository(db), workspaces, notifier, cache_seconds=key_cache_seconds)
     scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size)
     conversion_models = ConversionModelRepository(db)
+    segment_definitions = SegmentRepository(db)
+    membership = MembershipRepository(db)
+    segment_evaluator = SegmentEvaluator(segment_definitions, membership, notifier)
     rescoring = RescoringService(
-        scoring, orders, interactions, workspaces, ClassEventRepository(db), notifier, queue, conversion_models
+        scoring,
+        orders,
+        interactions,
+        workspaces,
+        ClassEventRepository(db),
+        notifier,
+        queue,
+        conversion_models,
+        segment_evaluator,
     )
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
-        customers=CustomerService(customers, orders, interactions, workspaces, queue),
+        customers=CustomerService(customers, orders, interactions, workspaces, queue, segment_evaluator),
         orders=OrderService(orders, customers, workspaces, queue),
         interactions=InteractionService(interactions, customers, queue),
         class_history=ClassHistoryService(ClassEventRepository(db), customers),
         scoring_runs=scoring_runs,
         class_settings=ClassSettingsService(workspaces, scoring_runs),
         rescoring=rescoring,
-        run_batches=RunBatchExecutor(runs, rescoring, scoring_runs),
+        run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
+        segments=SegmentService(
+            segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
+        ),
         rfm_bounds=RfmBoundsService(stats, workspaces),
         future_value=FutureValueService(stats, workspaces, queue),
         conversion=ConversionService(stats, interactions, customers, workspaces, conversion_models, queue),

@@ -16,6 +16,9 @@ from domain.orders.repository import OrderRepository
 from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.repository import ScoringRepository, ScoringState
 from domain.rescoring.service import RescoringService
+from domain.segments.membership import SegmentEvaluator
+from domain.segments.models import SegmentEvent
+from domain.segments.repository import MembershipRepository, SegmentRepository
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.registry import CLASS_SETS
 from tests.conftest import Api, Workspace, create_customer, record_order
@@ -49,6 +52,9 @@ class RecordingPublisher:
     async def publish(self, events: Sequence[ClassChangeEvent]) -> None:
         self.events.extend(events)
 
+    async def publish_segment_events(self, events: Sequence[SegmentEvent]) -> None:
+        return None
+
 
 def _service(runtime: WorkerRuntime, scoring: ScoringRepository, publisher: RecordingPublisher) -> RescoringService:
     db = runtime.db
@@ -61,6 +67,7 @@ def _service(runtime: WorkerRuntime, scoring: ScoringRepository, publisher: Reco
         publisher,
         runtime.rescore_queue,
         ConversionModelRepository(db),
+        SegmentEvaluator(SegmentRepository(db), MembershipRepository(db), publisher),
     )
 
 
@@ -142,6 +149,7 @@ def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the
             RecordingPublisher(),
             runtime.rescore_queue,
             ConversionModelRepository(db),
+            SegmentEvaluator(SegmentRepository(db), MembershipRepository(db), RecordingPublisher()),
         )
         with pytest.raises(ConnectionError):
             runtime.run(crashing.rescore(shop.id, [customer_id]))

@@ -13,8 +13,12 @@ from starlette.testclient import TestClient
 from api.app import create_app
 from domain.auth.principals import Role
 from domain.config import AppConfig
+from domain.ports import SilentNotifier
 from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import RunBatchExecutor
+from domain.segments.membership import SegmentEvaluator
+from domain.segments.repository import MembershipRepository, SegmentRepository
+from domain.workspaces.repository import WorkspaceRepository
 from tests.conftest import (
     Api,
     CommandCounter,
@@ -208,6 +212,8 @@ def test_cancel_during_the_last_batch_then_resume_completes(
         ScoringRunRepository(runtime.db),
         CancellingRescoring(runtime, lambda: runtime.runs.cancel(principal, run["id"])),  # type: ignore[arg-type]
         runtime.runs,
+        SegmentEvaluator(SegmentRepository(runtime.db), MembershipRepository(runtime.db), SilentNotifier()),
+        WorkspaceRepository(runtime.db),
     )
     runtime.run(executor.run_batch(run["id"], 1))
     cancelled = _run(api, shop.admin, run["id"])

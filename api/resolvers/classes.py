@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from api.event_hub import HubEvent
 from api.resolvers.common import CrmInfo, respond
 from api.types.classes import ClassChange, ClassCount, ClassSet
 from api.types.errors import UserError
@@ -158,9 +159,10 @@ class ClassSubscription:
         if class_set is not None:
             require_readable_class_set(principal, checked_class_set(class_set).key)
 
-        def accepts(event: ClassChangeEvent) -> bool:
+        def accepts(event: HubEvent) -> bool:
             return (
-                event.visible_to(principal)
+                isinstance(event, ClassChangeEvent)
+                and event.visible_to(principal)
                 and (customer_id is None or event.customer_id == customer_id)
                 and (class_set is None or event.class_set == class_set)
             )
@@ -168,7 +170,8 @@ class ClassSubscription:
         workspace = await context.workspace()
         async with context.hub.listen(principal.workspace_id, principal.key_id, accepts) as events:
             async for event in events:
-                yield ClassChange.from_domain(event, workspace)
+                if isinstance(event, ClassChangeEvent):
+                    yield ClassChange.from_domain(event, workspace)
 
     @strawberry.subscription(description="The run's counts each time a batch finishes, until it stops running")
     async def scoring_run_progress(self, info: CrmInfo, id: strawberry.ID) -> AsyncGenerator[ScoringRun]:

@@ -24,13 +24,14 @@ class Permission(StrEnum):
     RUN_JOBS = "run_jobs"
     MANAGE_SETTINGS = "manage_settings"
     READ_SENSITIVE = "read_sensitive"
+    DEFINE_SEGMENTS = "define_segments"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     # Sales see birth dates, income, personality and sensitive attributes, of their own customers only.
     Role.SALES: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.READ_SENSITIVE}),
-    Role.OPS: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.RUN_JOBS}),
+    Role.OPS: frozenset({Permission.READ, Permission.WRITE_CUSTOMERS, Permission.RUN_JOBS, Permission.DEFINE_SEGMENTS}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -33,6 +33,8 @@ class CustomerFilter:
     interests: list[str] = field(default_factory=list)
     owner_id: str | None = None
     class_condition: ClassCondition | None = None
+    segment_id: str | None = None  # members of a segment (customers' "segments", indexed)
+    ids: list[str] | None = None  # these customers only (a segment preview's sample); not a client filter
 
 
 def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[str, Any]:
@@ -64,6 +66,10 @@ def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[st
         query["interests"] = {"$all": [_nfc(interest) for interest in spec.interests]}
     if spec.class_condition is not None:
         query.update(class_query(principal, spec.class_condition))
+    if spec.segment_id is not None:
+        query["segments"] = str(spec.segment_id)
+    if spec.ids is not None:
+        query["_id"] = {"$in": list(spec.ids)}
     return query
 
 

@@ -129,9 +129,12 @@ class CustomerRepository:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
         return {document["_id"] async for document in cursor}
 
-    async def delete(self, scope: CustomerScope, customer_id: str) -> bool:
-        result = await self._customers.delete_one({"_id": customer_id, **scope.query()})
-        return result.deleted_count == 1
+    async def delete(self, scope: CustomerScope, customer_id: str) -> dict[str, Any] | None:
+        """The deleted customer's owner and segment memberships, or None when there was none."""
+        return await self._customers.find_one_and_delete(
+            {"_id": customer_id, **scope.query()},
+            projection={"owner_id": 1, "segments": 1, "segment_changes": 1, "segment_pending": 1},
+        )
 
 
 async def visible_customers(customers: CustomerRepository, principal: Principal, customer_ids: list[str]) -> list[str]:

@@ -22,6 +22,8 @@ from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
+from domain.segments.membership import SegmentEvaluator
+from domain.segments.repository import member_state
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -45,7 +47,9 @@ class CustomerService:
         interactions: InteractionRepository,
         workspaces: WorkspaceRepository,
         rescore_queue: RescoreQueue,
+        segments: SegmentEvaluator,
     ) -> None:
+        self._segments = segments
         self._customers = customers
         self._orders = orders
         self._interactions = interactions
@@ -172,10 +176,13 @@ class CustomerService:
         return _shown(principal, customer)
 
     async def delete(self, principal: Principal, customer_id: str) -> None:
-        """Removes the customer and its interactions; its orders stay as financial records, detached."""
+        """Removes the customer and its interactions; its orders stay as financial records, detached; it
+        leaves its segments."""
         principal.require(Permission.DELETE_CUSTOMERS)
-        if not await self._customers.delete(principal.scope, customer_id):
+        deleted = await self._customers.delete(principal.scope, customer_id)
+        if deleted is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
+        await self._segments.customer_deleted(principal.workspace_id, member_state(deleted), datetime.now(UTC))
         await self._workspaces.count_customers(principal.workspace_id, -1)
         await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
         await self._orders.detach_customer(principal.workspace_id, customer_id)

@@ -18,6 +18,7 @@ from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
 from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
+from domain.segments.membership import SegmentEvaluator
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.lead import LEAD_LOOKBACK
 
@@ -49,9 +50,11 @@ class RescoringService:
         publisher: EventPublisher,
         queue: ScoringQueue,
         conversion_models: ConversionModelRepository,
+        segments: SegmentEvaluator,
     ) -> None:
         self._scoring = scoring
         self._conversion_models = conversion_models
+        self._segments = segments
         self._orders = orders
         self._interactions = interactions
         self._workspaces = workspaces
@@ -107,6 +110,9 @@ class RescoringService:
         await self._deliver(events)
         await self._check_rfm_bounds(workspace_id, scored, written, bounds_version)
         await self._scoring.finish(workspace_id, scored, written)
+        # The same job keeps dynamic segments current for these customers (after their classes and stats,
+        # which rules read).
+        await self._segments.evaluate(workspace, {"_id": {"$in": ids}}, now, expected=len(ids))
         moved = [item for item in scored if item.customer_id in written and item.events]
         return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
 

@@ -53,6 +53,7 @@ class ScoringRun:
     progress: BatchProgress
     settings_override: dict[str, Any] | None = None  # a proposed class-set change, for a dry run
     planned: bool = False  # every customer is in a batch
+    segment_id: str | None = None  # a run that applies this segment's rule instead of scoring
 
     @property
     def eta(self) -> datetime | None:
@@ -78,4 +79,5 @@ class ScoringRun:
             progress=progress,
             settings_override=document.get("settings_override"),
             planned=bool(document.get("planned")),
+            segment_id=document.get("segment_id"),
         )

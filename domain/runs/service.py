@@ -15,9 +15,11 @@ from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.ports import RunProgressPublisher, RunQueue
 from domain.rescoring.repository import IdRange
-from domain.rescoring.service import RescoringService
+from domain.rescoring.service import RescoreOutcome, RescoringService
 from domain.runs.models import ACTIVE_STATUSES, BatchStatus, RunStatus, ScoringRun
 from domain.runs.repository import ScoringRunRepository, batch_id
+from domain.segments.membership import SegmentEvaluator
+from domain.segments.models import MembershipReason
 from domain.timestamps import aware
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -52,8 +54,13 @@ class ScoringRunService:
         dry_run: bool = False,
         class_sets: list[str] | None = None,
         settings_override: dict[str, Any] | None = None,
+        segment_id: str | None = None,
+        segment_reason: str | None = None,
     ) -> ScoringRun:
-        """Returns at once: a job lists the customers into batches (PLANNING), then they are scored."""
+        """Returns at once: a job lists the customers into batches (PLANNING), then they are scored.
+
+        With ``segment_id`` the batches evaluate that segment's rule instead (a new or changed rule
+        applied to the whole workspace; ``segment_reason`` goes on the joins and leaves)."""
         principal.require(Permission.RUN_JOBS)
         selected = _checked_class_sets(class_sets)
         workspace = await self._workspaces.get(principal.workspace_id)
@@ -69,6 +76,8 @@ class ScoringRunService:
                 "class_sets": selected,
                 "settings_version": workspace.class_settings.version,
                 "settings_override": settings_override,
+                "segment_id": segment_id,
+                "segment_reason": segment_reason,
                 "started_at": datetime.now(UTC),
                 "finished_at": None,
             }
@@ -197,10 +206,19 @@ class ScoringRunService:
 class RunBatchExecutor:
     """Worker side: score one batch of a run, exactly once as far as the run's counts go."""
 
-    def __init__(self, runs: ScoringRunRepository, rescoring: RescoringService, service: ScoringRunService) -> None:
+    def __init__(
+        self,
+        runs: ScoringRunRepository,
+        rescoring: RescoringService,
+        service: ScoringRunService,
+        segments: SegmentEvaluator,
+        workspaces: WorkspaceRepository,
+    ) -> None:
         self._runs = runs
         self._rescoring = rescoring
         self._service = service
+        self._segments = segments
+        self._workspaces = workspaces
 
     async def run_batch(self, run_id: str, number: int) -> str:
         run = await self._runs.get_any(run_id)
@@ -210,14 +228,18 @@ class RunBatchExecutor:
         if batch["status"] == BatchStatus.DONE.value:
             return "skipped: batch already done"
         only = frozenset(run["class_sets"]) if run.get("class_sets") else None
+        ids = IdRange(batch.get("after"), batch["upto"], batch["size"])
         try:
-            outcome = await self._rescoring.rescore(
-                run["workspace_id"],
-                IdRange(batch.get("after"), batch["upto"], batch["size"]),
-                only=only,
-                dry_run=run["dry_run"],
-                settings_override=run.get("settings_override"),
-            )
+            if run.get("segment_id"):
+                outcome = await self._evaluate_segment(run, ids)
+            else:
+                outcome = await self._rescoring.rescore(
+                    run["workspace_id"],
+                    ids,
+                    only=only,
+                    dry_run=run["dry_run"],
+                    settings_override=run.get("settings_override"),
+                )
         except Exception as error:
             await self._service.batch_failed(run["workspace_id"], run_id, number, f"{type(error).__name__}: {error}")
             raise
@@ -225,6 +247,19 @@ class RunBatchExecutor:
         if await self._runs.finish_batch(run_id, number, batch["size"], outcome.changed, outcome.transitions):
             await self._service.batch_done(run["workspace_id"], run_id)
         return f"batch {number}: {batch['size']} customers, {outcome.changed} changed"
+
+    async def _evaluate_segment(self, run: dict[str, Any], ids: IdRange) -> RescoreOutcome:
+        workspace = await self._workspaces.get(run["workspace_id"])
+        if workspace is None:
+            return RescoreOutcome(0, 0, 0)
+        id_range: dict[str, str] = {"$lte": ids.upto}
+        if ids.after is not None:
+            id_range["$gt"] = ids.after
+        reason = MembershipReason(run.get("segment_reason") or MembershipReason.RULE.value)
+        outcome = await self._segments.evaluate(
+            workspace, {"_id": id_range}, datetime.now(UTC), reason=reason, only=[run["segment_id"]], expected=ids.size
+        )
+        return RescoreOutcome(outcome.evaluated, len(outcome.events), len(outcome.events), outcome.transitions)
 
 
 def _batch_document(run_id: str, number: int, after: str | None, chunk: list[str]) -> dict[str, Any]:

@@ -83,6 +83,7 @@ class Workspace:
     conversion: ConversionModelInfo | None = None  # trained by a job (domain/rescoring/conversion.py)
     created_at: datetime | None = None
     customer_count: int | None = None  # kept by customer writes; None for workspaces made before it was
+    dynamic_segments: tuple[str, ...] = ()  # ids of the segments a rescore re-evaluates (domain/segments)
 
     @property
     def scoring_settings(self) -> ScoringSettings:
@@ -132,6 +133,7 @@ class Workspace:
             else None,
             created_at=aware(document.get("created_at")),
             customer_count=document.get("customer_count"),
+            dynamic_segments=tuple(document.get("dynamic_segments") or ()),
         )
 
 

@@ -73,6 +73,9 @@ class WorkspaceRepository:
     async def rfm_version(self, workspace_id: str) -> int:
         return _bounds_version(await self._workspaces.find_one({"_id": workspace_id}, {"rfm_bounds.version": 1}))
 
+    async def set_dynamic_segments(self, workspace_id: str, segment_ids: list[str]) -> None:
+        await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"dynamic_segments": segment_ids}})
+
     async def save_model_attempt(
         self, workspace_id: str, kind: ModelKind, check: dict[str, Any], model: dict[str, Any] | None
     ) -> None:

@@ -1,0 +1,78 @@
+"""Order and interaction leaves of segment rules compiled into one MongoDB ``$group`` per collection.
+
+Built from typed nodes only: every value a client gave (statuses, kinds, a category, a moment) goes in
+as a ``$literal``, so no text ever becomes an operator or a field path. One accumulator pair per leaf
+(its value, and the earliest moment it counted, for windows that move with time): evaluating any
+number of customers against any number of rules costs one command per collection.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scoring.segment_rules import OrderCondition, OrderMeasure, Rule
+
+NET = {"$subtract": ["$total_minor", {"$ifNull": ["$refund_minor", 0]}]}
+
+
+def order_leaves(rules: list[Rule]) -> dict[str, OrderCondition]:
+    return {node.key(): node.orders for rule in rules for node in rule.nodes() if node.orders is not None}
+
+
+def interaction_leaves(rules: list[Rule]) -> dict[str, Any]:
+    return {node.key(): node.interactions for rule in rules for node in rule.nodes() if node.interactions is not None}
+
+
+def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict[str, Any]:
+    accumulators: dict[str, Any] = {}
+    for key, leaf in leaves.items():
+        conditions: list[Any] = [{"$in": ["$status", {"$literal": leaf.statuses}]}]
+        if leaf.within_last_days:
+            conditions.append({"$gte": ["$placed_at", {"$literal": _since(now, leaf.within_last_days)}]})
+        items = _items(leaf.category)
+        if leaf.category is not None:
+            conditions.append({"$gt": [items, 0]})
+        counted = {"$and": conditions}
+        measured = {
+            OrderMeasure.COUNT: 1,
+            OrderMeasure.ITEMS: items,
+            OrderMeasure.SUM: NET,
+            OrderMeasure.AVG: NET,
+            OrderMeasure.MIN: NET,
+            OrderMeasure.MAX: NET,
+        }[leaf.measure]
+        if leaf.measure in (OrderMeasure.MIN, OrderMeasure.MAX):
+            operator = "$min" if leaf.measure is OrderMeasure.MIN else "$max"
+            accumulators[f"v{key}"] = {operator: {"$cond": [counted, measured, None]}}
+        else:
+            accumulators[f"v{key}"] = {"$sum": {"$cond": [counted, measured, 0]}}
+        # An average is a sum over a count; the count is kept for every measure (0: nothing counted).
+        accumulators[f"n{key}"] = {"$sum": {"$cond": [counted, 1, 0]}}
+        accumulators[f"e{key}"] = {"$min": {"$cond": [counted, "$placed_at", None]}}
+    return accumulators
+
+
+def interaction_accumulators(leaves: dict[str, Any], now: datetime) -> dict[str, Any]:
+    accumulators: dict[str, Any] = {}
+    for key, leaf in leaves.items():
+        conditions: list[Any] = [{"$in": ["$kind", {"$literal": leaf.kinds}]}]
+        if leaf.within_last_days:
+            conditions.append({"$gte": ["$at", {"$literal": _since(now, leaf.within_last_days)}]})
+        counted = {"$and": conditions}
+        accumulators[f"v{key}"] = {"$sum": {"$cond": [counted, 1, 0]}}
+        accumulators[f"n{key}"] = {"$sum": {"$cond": [counted, 1, 0]}}
+        accumulators[f"e{key}"] = {"$min": {"$cond": [counted, "$at", None]}}
+    return accumulators
+
+
+def _items(category: str | None) -> dict[str, Any]:
+    """The quantity of the order's items (of ``category`` when given)."""
+    quantity: Any = "$$item.quantity"
+    if category is not None:
+        quantity = {"$cond": [{"$eq": ["$$item.category", {"$literal": category}]}, "$$item.quantity", 0]}
+    return {"$sum": {"$map": {"input": {"$ifNull": ["$items", []]}, "as": "item", "in": quantity}}}
+
+
+def _since(now: datetime, days: int) -> datetime:
+    return (now - timedelta(days=days)).astimezone(UTC)

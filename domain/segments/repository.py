@@ -1,0 +1,309 @@
+"""MongoDB access for segments: their definitions, the frame a rule is evaluated on, membership writes
+and the timeline.
+
+Membership lives on the customer (``segments``: the ids it is in, indexed for lists and counts;
+``segment_since.<id>``) with a counter per pair (``segment_changes.<id>``). Every change is a
+compare-and-set on that counter; the n-th change of a pair is event ``<customer>:<segment>:<n>`` and
+its direction follows from n (odd: joined, even: left), so two jobs deciding the same change write the
+same event, and a job that dies between the change and its event leaves the event on the customer
+(``segment_pending.<id>``) for whichever evaluation comes next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from domain.auth.principals import CustomerScope
+from domain.db import DUPLICATE_KEY, Database
+from domain.money import minor_digits
+from domain.segments.aggregates import (
+    interaction_accumulators,
+    interaction_leaves,
+    order_accumulators,
+    order_leaves,
+)
+from domain.segments.models import Segment, SegmentEvent
+from domain.timestamps import aware
+from scoring.registry import CLASS_SETS
+from scoring.segment_rules import LIST_FIELDS, OrderMeasure, ProfileField, Rule
+from scoring.segments import LeafValues, SegmentFrame
+
+MONEY_MEASURES = (OrderMeasure.SUM, OrderMeasure.AVG, OrderMeasure.MIN, OrderMeasure.MAX)
+_SCORE_PATHS = {
+    "lead_score": ("classes", "lead_tier", "evidence", "score"),
+    "conversion": ("classes", "lead_tier", "evidence", "probability"),
+    "clv": ("classes", "future_value", "evidence", "clv_12m_minor"),
+    "net_spend": ("stats", "net_spend_minor"),
+    "paid_orders": ("stats", "paid_order_count"),
+    "orders": ("stats", "order_count"),
+}
+_MONEY_SCORES = frozenset({"clv", "net_spend"})
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """A customer's memberships as read with the frame."""
+
+    customer_id: str
+    owner_id: str | None
+    segments: frozenset[str]
+    changes: dict[str, int] = field(default_factory=dict)
+    pending: list[SegmentEvent] = field(default_factory=list)
+
+
+class SegmentRepository:
+    def __init__(self, db: Database) -> None:
+        self._segments = db.segments
+
+    async def insert(self, document: dict[str, Any]) -> None:
+        await self._segments.insert_one(document)
+
+    async def update(self, workspace_id: str, segment_id: str, fields: dict[str, Any]) -> Segment | None:
+        document = await self._segments.find_one_and_update(
+            {"_id": segment_id, "workspace_id": workspace_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+        )
+        return Segment.from_document(document) if document else None
+
+    async def get(self, workspace_id: str, segment_id: str) -> Segment | None:
+        document = await self._segments.find_one({"_id": segment_id, "workspace_id": workspace_id})
+        return Segment.from_document(document) if document else None
+
+    async def all(self, workspace_id: str) -> list[Segment]:
+        cursor = self._segments.find({"workspace_id": workspace_id}).sort("_id", 1)
+        return [Segment.from_document(document) async for document in cursor]
+
+    async def count(self, workspace_id: str) -> int:
+        return await self._segments.count_documents({"workspace_id": workspace_id})
+
+    async def delete(self, workspace_id: str, segment_id: str) -> bool:
+        result = await self._segments.delete_one({"_id": segment_id, "workspace_id": workspace_id})
+        return result.deleted_count == 1
+
+
+class MembershipRepository:
+    def __init__(self, db: Database) -> None:
+        self._customers = db.customers
+        self._orders = db.orders
+        self._interactions = db.interactions
+        self._events = db.segment_events
+
+    async def load(
+        self, query: dict[str, Any], rules: Sequence[Rule], currency: str, now: datetime, *, expected: int = 1000
+    ) -> tuple[list[MemberState], SegmentFrame]:
+        """The customers matching ``query`` (within one workspace), as a frame for ``rules``: one read of
+        the customers, and one aggregation per collection whose leaves the rules have."""
+        cursor = self._customers.find(query, _FRAME_FIELDS, batch_size=max(expected, 1)).sort("_id", 1)
+        documents = [document async for document in cursor]
+        ids = [document["_id"] for document in documents]
+        workspace_id = query["workspace_id"]
+        orders = order_leaves(list(rules))
+        interactions = interaction_leaves(list(rules))
+        leaves: dict[str, LeafValues] = {}
+        if orders and ids:
+            rows = await self._grouped(self._orders, workspace_id, ids, order_accumulators(orders, now))
+            scale = 10.0 ** minor_digits(currency)
+            for key, leaf in orders.items():
+                money = leaf.measure in MONEY_MEASURES
+                leaves[key] = _leaf(
+                    rows, ids, key, average=leaf.measure is OrderMeasure.AVG, scale=scale if money else 1
+                )
+        if interactions and ids:
+            rows = await self._grouped(
+                self._interactions, workspace_id, ids, interaction_accumulators(interactions, now)
+            )
+            for key in interactions:
+                leaves[key] = _leaf(rows, ids, key)
+        states = [member_state(document) for document in documents]
+        return states, _frame(documents, leaves, currency, now)
+
+    async def _grouped(
+        self, collection: Any, workspace_id: str, ids: list[str], accumulators: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        cursor = await collection.aggregate(
+            [
+                {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": ids}}},
+                {"$group": {"_id": "$customer_id", **accumulators}},
+            ],
+            batchSize=max(len(ids), 1),
+        )
+        return {row["_id"]: row async for row in cursor}
+
+    async def change(
+        self, workspace_id: str, events: Sequence[SegmentEvent], numbers: Sequence[int], due: dict[str, datetime]
+    ) -> None:
+        """Apply membership changes (event i is the pair's change number ``numbers[i]``) by compare-and-set
+        on each pair's counter, then record the events; ``due`` schedules a re-evaluation per customer."""
+        operations = [
+            _change_operation(workspace_id, event, number) for event, number in zip(events, numbers, strict=True)
+        ]
+        operations += [
+            UpdateOne({"_id": cid, "workspace_id": workspace_id}, {"$min": {"scoring.next_transition_at": at}})
+            for cid, at in due.items()
+        ]
+        if operations:
+            await self._customers.bulk_write(operations, ordered=False)
+        await self.record(workspace_id, events, numbers)
+
+    async def record(self, workspace_id: str, events: Sequence[SegmentEvent], numbers: Sequence[int]) -> None:
+        """Put events in the timeline (again is harmless), then clear them from their customers."""
+        if not events:
+            return
+        await self.record_only(events)
+        await self._customers.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": e.customer_id, "workspace_id": workspace_id, f"segment_changes.{e.segment_id}": n},
+                    {"$unset": {f"segment_pending.{e.segment_id}": ""}},
+                )
+                for e, n in zip(events, numbers, strict=True)
+            ],
+            ordered=False,
+        )
+
+    async def record_only(self, events: Sequence[SegmentEvent]) -> None:
+        if not events:
+            return
+        try:
+            await self._events.insert_many([event.to_document() for event in events], ordered=False)
+        except BulkWriteError as error:
+            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+                raise
+
+    async def forget_segment(self, workspace_id: str, segment_id: str) -> None:
+        """A deleted segment: nobody is in it any more (its timeline stays)."""
+        await self._customers.update_many(
+            {"workspace_id": workspace_id, "segments": segment_id},
+            {"$pull": {"segments": segment_id}, "$unset": {f"segment_since.{segment_id}": ""}},
+        )
+
+    async def members(
+        self, scope: CustomerScope, segment_id: str, first: int, after: str | None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {**scope.query(), "segments": segment_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = self._customers.find(query, {"_id": 1}).sort("_id", 1).limit(first)
+        return [document async for document in cursor]
+
+    async def count(self, scope: CustomerScope, segment_id: str) -> int:
+        return await self._customers.count_documents({**scope.query(), "segments": segment_id})
+
+    async def history(self, workspace_id: str, customer_id: str, limit: int) -> list[SegmentEvent]:
+        cursor = (
+            self._events.find({"workspace_id": workspace_id, "customer_id": customer_id})
+            .sort([("at", -1), ("_id", -1)])
+            .limit(limit)
+        )
+        return [SegmentEvent.from_document(document) async for document in cursor]
+
+
+_TEXT_FIELDS = [f.value for f in ProfileField if f not in LIST_FIELDS]
+_FRAME_FIELDS: dict[str, int] = {
+    **dict.fromkeys(_TEXT_FIELDS, 1),
+    **dict.fromkeys((f.value for f in LIST_FIELDS), 1),
+    "created_at": 1,
+    "birth_date": 1,
+    "stats": 1,
+    **{f"classes.{key}.code": 1 for key in CLASS_SETS},
+    "classes.lead_tier.evidence.score": 1,
+    "classes.lead_tier.evidence.probability": 1,
+    "classes.future_value.evidence.clv_12m_minor": 1,
+    "segments": 1,
+    "segment_changes": 1,
+    "segment_pending": 1,
+}
+
+
+def _change_operation(workspace_id: str, event: SegmentEvent, number: int) -> UpdateOne:
+    segment = event.segment_id
+    counted = {"$in": [None, 0]} if number == 1 else number - 1
+    update: dict[str, Any] = {
+        "$set": {f"segment_changes.{segment}": number, f"segment_pending.{segment}": event.to_document()}
+    }
+    if number % 2 == 1:
+        update["$addToSet"] = {"segments": segment}
+        update["$set"][f"segment_since.{segment}"] = event.at
+    else:
+        update["$pull"] = {"segments": segment}
+        update["$unset"] = {f"segment_since.{segment}": ""}
+    return UpdateOne(
+        {"_id": event.customer_id, "workspace_id": workspace_id, f"segment_changes.{segment}": counted}, update
+    )
+
+
+def member_state(document: dict[str, Any]) -> MemberState:
+    pending = document.get("segment_pending") or {}
+    return MemberState(
+        customer_id=document["_id"],
+        owner_id=document.get("owner_id"),
+        segments=frozenset(document.get("segments") or ()),
+        changes=dict(document.get("segment_changes") or {}),
+        pending=[SegmentEvent.from_document(event) for event in pending.values() if event],
+    )
+
+
+def _leaf(
+    rows: dict[str, dict[str, Any]], ids: list[str], key: str, *, average: bool = False, scale: float = 1
+) -> LeafValues:
+    values = np.full(len(ids), np.nan)
+    earliest = np.full(len(ids), np.nan)
+    for i, customer_id in enumerate(ids):
+        row = rows.get(customer_id)
+        if row is None or not row.get(f"n{key}"):
+            continue
+        value = row.get(f"v{key}")
+        if value is not None:
+            values[i] = (value / row[f"n{key}"] if average else value) / scale
+        first = row.get(f"e{key}")
+        if first is not None:
+            earliest[i] = aware(first).timestamp()
+    return LeafValues(values, earliest)
+
+
+def _frame(
+    documents: list[dict[str, Any]], leaves: dict[str, LeafValues], currency: str, now: datetime
+) -> SegmentFrame:
+    scale = 10.0 ** minor_digits(currency)
+
+    def number(document: dict[str, Any], path: tuple[str, ...]) -> float:
+        value: Any = document
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        return float(value) if isinstance(value, int | float) else np.nan
+
+    def moment(value: Any) -> float:
+        return aware(value).timestamp() if isinstance(value, datetime) else np.nan
+
+    births = [document.get("birth_date") for document in documents]
+    stats = [document.get("stats") or {} for document in documents]
+    return SegmentFrame(
+        now=now.timestamp(),
+        texts={name: np.array([str(d.get(name) or "") for d in documents], dtype=object) for name in _TEXT_FIELDS},
+        lists={f.value: [tuple(d.get(f.value) or ()) for d in documents] for f in LIST_FIELDS},
+        dates={
+            "created_at": np.array([moment(d.get("created_at")) for d in documents], dtype=np.float64),
+            "birth_date": np.array([moment(b) for b in births], dtype=np.float64),
+            "first_order_at": np.array([moment(s.get("first_order_at")) for s in stats], dtype=np.float64),
+            "last_order_at": np.array([moment(s.get("last_order_at")) for s in stats], dtype=np.float64),
+        },
+        birth_month=np.array([b.month if isinstance(b, datetime) else 0 for b in births], dtype=np.int64),
+        birth_day=np.array([b.day if isinstance(b, datetime) else 0 for b in births], dtype=np.int64),
+        numbers={
+            name: np.array([number(d, path) for d in documents], dtype=np.float64)
+            / (scale if name in _MONEY_SCORES else 1)
+            for name, path in _SCORE_PATHS.items()
+        },
+        classes={
+            key: np.array([((d.get("classes") or {}).get(key) or {}).get("code", "") for d in documents], dtype=object)
+            for key in CLASS_SETS
+        },
+        leaves=leaves,
+        members={},
+    )
