@@ -11,6 +11,7 @@ from domain.auth.principals import Principal
 from domain.classes.events import ClassChangeEvent
 from domain.interactions.models import Interaction
 from domain.orders.models import Order
+from domain.segments.models import Segment, SegmentEvent
 from domain.services import Services
 from domain.workspaces.models import User
 
@@ -26,6 +27,8 @@ class Loaders:
     orders: DataLoader[PageKey, list[Order]]
     interactions: DataLoader[PageKey, list[Interaction]]
     class_history: DataLoader[HistoryKey, list[ClassChangeEvent]]
+    segments: DataLoader[str, Segment | None]
+    segment_history: DataLoader[PageKey, list[SegmentEvent]]
 
 
 def build_loaders(services: Services, principal: Principal) -> Loaders:
@@ -40,8 +43,14 @@ def build_loaders(services: Services, principal: Principal) -> Loaders:
             results.update({key: found.get(key[0], []) for key in group})
         return [results[key] for key in keys]
 
+    async def segments(ids: list[str]) -> list[Segment | None]:
+        found = await services.segments.by_ids(principal, ids)
+        return [found.get(segment_id) for segment_id in ids]
+
     return Loaders(
         users=DataLoader(load_fn=users),
+        segments=DataLoader(load_fn=segments),
+        segment_history=DataLoader(load_fn=_pages(lambda ids, n: services.segments.history(principal, ids, n))),
         orders=DataLoader(load_fn=_pages(lambda ids, n: services.orders.latest_for_customers(principal, ids, n))),
         interactions=DataLoader(
             load_fn=_pages(lambda ids, n: services.interactions.latest_for_customers(principal, ids, n))

@@ -17,11 +17,14 @@ from api.resolvers.customers import CustomerMutation, CustomerQuery
 from api.resolvers.keys import KeyMutation, KeyQuery
 from api.resolvers.leads import LeadMutation, LeadQuery
 from api.resolvers.orders import OrderMutation, OrderQuery
+from api.resolvers.segments import SegmentMutation, SegmentQuery, SegmentSubscription
 from api.types.scalars import STRICT_DECIMAL
 
-Query = merge_types("Query", (CustomerQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery))
-Mutation = merge_types("Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation))
-Subscription = merge_types("Subscription", (ClassSubscription,))
+Query = merge_types("Query", (CustomerQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery, SegmentQuery))
+Mutation = merge_types(
+    "Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation, SegmentMutation)
+)
+Subscription = merge_types("Subscription", (ClassSubscription, SegmentSubscription))
 
 
 class CrmSchema(strawberry.Schema):

@@ -56,6 +56,7 @@ class Services:
     future_value: FutureValueService
     conversion: ConversionService
     segments: SegmentService
+    segment_membership: SegmentEvaluator
     sweep: DirtySweep
 
 
@@ -103,6 +104,7 @@ def build_services(
         class_settings=ClassSettingsService(workspaces, scoring_runs),
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
+        segment_membership=segment_evaluator,
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
         ),

@@ -94,6 +94,7 @@ class ScoreField(StrEnum):
     NET_SPEND = "net_spend"  # money
     PAID_ORDERS = "paid_orders"
     ORDERS = "orders"
+    AGE = "age"  # whole years, from the birth date (a personal detail)
 
 
 class OrderMeasure(StrEnum):
@@ -182,6 +183,8 @@ class OrderCondition(Range):
     measure: OrderMeasure
     statuses: Annotated[list[ShortText], Field(min_length=1, max_length=5)] = ["paid", "delivered"]
     within_last_days: WindowDays | None = None
+    after: datetime | None = None  # placed at or after (e.g. this year: after 1 January)
+    before: datetime | None = None  # placed before
     category: ShortText | None = None  # only orders with an item of this category (ITEMS: only those items)
 
 

@@ -12,6 +12,7 @@ from api.types.classes import ClassChange, CustomerClass
 from api.types.conversion import LeadVerdict
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
 from api.types.lead import Lead
+from api.types.segments import Segment, SegmentMembershipEvent
 from api.types.value import FutureValue
 from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
@@ -64,6 +65,12 @@ class CustomerStats:
     last_order_at: datetime | None
 
 
+@strawberry.type(description="A segment a customer is in")
+class CustomerSegment:
+    segment: Segment
+    since: datetime
+
+
 @strawberry.type
 class Customer:
     id: strawberry.ID
@@ -100,6 +107,21 @@ class Customer:
     @strawberry.field(description="Lead potential: score, tier and factors; null until the customer is scored")
     def lead(self) -> Lead | None:
         return Lead.of(self.classes)
+
+    @strawberry.field(description="The segments the customer is in now, and since when")
+    async def segments(self, info: Info[RequestContext, None]) -> list[CustomerSegment]:
+        since = self.domain.segment_since
+        found = await info.context.loaders.segments.load_many(list(since))
+        return [
+            CustomerSegment(segment=Segment.from_domain(segment), since=since[segment.id])
+            for segment in found
+            if segment is not None
+        ]
+
+    @strawberry.field(description="Segment joins and leaves, newest first")
+    async def segment_history(self, info: Info[RequestContext, None], first: int = 50) -> list[SegmentMembershipEvent]:
+        events = await info.context.loaders.segment_history.load((self.domain.id, min(max(first, 0), 100)))
+        return [SegmentMembershipEvent.from_domain(event) for event in events]
 
     @strawberry.field(description="Sales' verdict on the lead, if one was given")
     def lead_verdict(self) -> LeadVerdict | None:

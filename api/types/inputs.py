@@ -125,6 +125,7 @@ class CustomerFilter:
     interests: list[str] | None = strawberry.field(default=None, description="Customers having all of these")
     owner_id: strawberry.ID | None = None
     class_: ClassFilter | None = strawberry.field(default=None, name="class")
+    segment_id: strawberry.ID | None = strawberry.field(default=None, description="Members of this segment")
 
     def to_domain(self) -> DomainCustomerFilter:
         return DomainCustomerFilter(
@@ -136,6 +137,7 @@ class CustomerFilter:
             interests=list(self.interests or []),
             owner_id=self.owner_id,
             class_condition=ClassCondition(self.class_.class_set, list(self.class_.codes)) if self.class_ else None,
+            segment_id=str(self.segment_id) if self.segment_id is not None else None,
         )
 
 

@@ -155,7 +155,14 @@ async def require_customers(customers: CustomerRepository, scope: CustomerScope,
 
 
 # Never needed by readers: undelivered events, idempotency fingerprints, search words.
-_HIDDEN = {"scoring.pending_events": 0, "request_hash": 0, "external_key": 0, "search_words": 0}
+_HIDDEN = {
+    "scoring.pending_events": 0,
+    "request_hash": 0,
+    "external_key": 0,
+    "search_words": 0,
+    "segment_changes": 0,
+    "segment_pending": 0,
+}
 
 
 def _read_projection(with_evidence: bool, keep: str | None = None) -> dict[str, int]:

@@ -30,6 +30,10 @@ def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict
         conditions: list[Any] = [{"$in": ["$status", {"$literal": leaf.statuses}]}]
         if leaf.within_last_days:
             conditions.append({"$gte": ["$placed_at", {"$literal": _since(now, leaf.within_last_days)}]})
+        if leaf.after is not None:
+            conditions.append({"$gte": ["$placed_at", {"$literal": leaf.after}]})
+        if leaf.before is not None:
+            conditions.append({"$lt": ["$placed_at", {"$literal": leaf.before}]})
         items = _items(leaf.category)
         if leaf.category is not None:
             conditions.append({"$gt": [items, 0]})

@@ -33,11 +33,12 @@ class MembershipOutcome:
 
     @property
     def transitions(self) -> dict[str, dict[str, int]]:
-        """Per segment, how many joined and left (as a scoring run counts moves)."""
+        """Per segment, how many joined ("out>in") and left ("in>out"), as a scoring run counts moves."""
         counts: dict[str, dict[str, int]] = {}
         for event in self.events:
             per = counts.setdefault(f"segment:{event.segment_id}", {})
-            per[event.change.value] = per.get(event.change.value, 0) + 1
+            move = "out>in" if event.change is MembershipChange.JOINED else "in>out"
+            per[move] = per.get(move, 0) + 1
         return counts
 
 

@@ -21,7 +21,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from domain.auth.principals import CustomerScope
-from domain.db import DUPLICATE_KEY, Database
+from domain.db import DUPLICATE_KEY, Database, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -93,6 +93,7 @@ class MembershipRepository:
         self._orders = db.orders
         self._interactions = db.interactions
         self._events = db.segment_events
+        self._segments_collection = db.segments
 
     async def load(
         self, query: dict[str, Any], rules: Sequence[Rule], currency: str, now: datetime, *, expected: int = 1000
@@ -195,13 +196,14 @@ class MembershipRepository:
     async def count(self, scope: CustomerScope, segment_id: str) -> int:
         return await self._customers.count_documents({**scope.query(), "segments": segment_id})
 
-    async def history(self, workspace_id: str, customer_id: str, limit: int) -> list[SegmentEvent]:
-        cursor = (
-            self._events.find({"workspace_id": workspace_id, "customer_id": customer_id})
-            .sort([("at", -1), ("_id", -1)])
-            .limit(limit)
-        )
-        return [SegmentEvent.from_document(document) async for document in cursor]
+    async def history(self, workspace_id: str, customer_ids: list[str], limit: int) -> dict[str, list[SegmentEvent]]:
+        """Newest first, per customer: one aggregation for a page of customers."""
+        rows = await latest_per_customer(self._events, {"workspace_id": workspace_id}, customer_ids, {"at": -1}, limit)
+        return {cid: [SegmentEvent.from_document(row) for row in found] for cid, found in rows.items()}
+
+    async def by_ids(self, workspace_id: str, segment_ids: list[str]) -> dict[str, Segment]:
+        cursor = self._segments_collection.find({"workspace_id": workspace_id, "_id": {"$in": segment_ids}})
+        return {document["_id"]: Segment.from_document(document) async for document in cursor}
 
 
 _TEXT_FIELDS = [f.value for f in ProfileField if f not in LIST_FIELDS]
@@ -267,6 +269,12 @@ def _leaf(
     return LeafValues(values, earliest)
 
 
+def _age(birth: Any, now: datetime) -> float:
+    if not isinstance(birth, datetime):
+        return np.nan
+    return float(now.year - birth.year - ((now.month, now.day) < (birth.month, birth.day)))
+
+
 def _frame(
     documents: list[dict[str, Any]], leaves: dict[str, LeafValues], currency: str, now: datetime
 ) -> SegmentFrame:
@@ -296,9 +304,12 @@ def _frame(
         birth_month=np.array([b.month if isinstance(b, datetime) else 0 for b in births], dtype=np.int64),
         birth_day=np.array([b.day if isinstance(b, datetime) else 0 for b in births], dtype=np.int64),
         numbers={
-            name: np.array([number(d, path) for d in documents], dtype=np.float64)
-            / (scale if name in _MONEY_SCORES else 1)
-            for name, path in _SCORE_PATHS.items()
+            **{
+                name: np.array([number(d, path) for d in documents], dtype=np.float64)
+                / (scale if name in _MONEY_SCORES else 1)
+                for name, path in _SCORE_PATHS.items()
+            },
+            "age": np.array([_age(b, now) for b in births], dtype=np.float64),
         },
         classes={
             key: np.array([((d.get("classes") or {}).get(key) or {}).get("code", "") for d in documents], dtype=object)

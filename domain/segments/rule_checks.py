@@ -22,6 +22,7 @@ from scoring.segment_rules import (
     DateField,
     Rule,
     RuleTooLarge,
+    ScoreField,
     check_limits,
     referenced_segments,
 )
@@ -94,6 +95,8 @@ def _node_errors(
             yield _forbidden(f"{path}.field.field", "a rule on a personal detail needs a role that may read it")
         elif node.date is not None and node.date.field is DateField.BIRTH_DATE and not may_read_sensitive:
             yield _forbidden(f"{path}.date.field", "a rule on birth dates needs a role that may read them")
+        elif node.score is not None and node.score.score is ScoreField.AGE and not may_read_sensitive:
+            yield _forbidden(f"{path}.score.score", "a rule on age needs a role that may read birth dates")
         elif node.orders is not None:
             for i, status in enumerate(node.orders.statuses):
                 if status not in OrderStatus:

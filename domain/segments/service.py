@@ -201,11 +201,14 @@ class SegmentService:
         principal.require(Permission.READ)
         return await self._membership.count(principal.scope, segment_id)
 
-    async def history(self, principal: Principal, customer_id: str, limit: int) -> list[SegmentEvent]:
+    async def history(self, principal: Principal, customer_ids: list[str], limit: int) -> dict[str, list[SegmentEvent]]:
+        """Joins and leaves, newest first, of customers the caller has already been shown."""
         principal.require(Permission.READ)
-        if not await self._customers.exists(principal.scope, customer_id):
-            return []
-        return await self._membership.history(principal.workspace_id, customer_id, limit)
+        return await self._membership.history(principal.workspace_id, customer_ids, limit)
+
+    async def by_ids(self, principal: Principal, segment_ids: list[str]) -> dict[str, Segment]:
+        principal.require(Permission.READ)
+        return await self._membership.by_ids(principal.workspace_id, segment_ids)
 
     async def _manual(self, principal: Principal, segment_id: str, customer_ids: Sequence[str], *, joins: bool) -> int:
         principal.require(Permission.DEFINE_SEGMENTS)
