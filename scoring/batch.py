@@ -68,6 +68,9 @@ class CustomerBatch:
     # Interests, lifestyle and needs, case-folded:
     interest_row: IntArray = field(default_factory=_no_ints)
     interest: StrArray = field(default_factory=_no_strings)
+    # The segments each customer is in (as of the last evaluation):
+    segment_row: IntArray = field(default_factory=_no_ints)
+    segment: StrArray = field(default_factory=_no_strings)
 
     def __len__(self) -> int:
         return len(self.created_at)

@@ -1,4 +1,5 @@
-"""Market fit: inside or outside the shop's target market, by a field rule the admin sets."""
+"""Market fit: inside or outside the shop's target market, by a field rule the admin sets, or by a segment
+(its membership as of the customer's last evaluation; a change of membership rescores the customer)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class MarketFitRule(Params):
     legal_types: Annotated[tuple[str, ...], Field(max_length=2)] = ()
     min_age: AgeLimit | None = None
     max_age: AgeLimit | None = None
+    segment: ShortText | None = None  # and a member of this segment (the shop's own definition)
 
     @model_validator(mode="after")
     def known_values(self) -> Self:
@@ -58,6 +60,7 @@ def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule
         ("legal_type", np.isin(batch.legal_type, rule.legal_types) if rule.legal_types else None),
         ("min_age", (age >= rule.min_age) if rule.min_age is not None else None),
         ("max_age", (age >= 0) & (age <= rule.max_age) if rule.max_age is not None else None),
+        ("segment", _members(batch, rule.segment) if rule.segment is not None else None),
     ]
     # Record the first condition each customer fails, checking in reverse so the first wins.
     for name, holds in reversed(conditions):
@@ -75,6 +78,10 @@ def classify_market_fit(batch: CustomerBatch, age: IntArray, rule: MarketFitRule
             "next_change_at": next_birthday_reaching(batch, age, np.asarray(turning, dtype=np.int64)),
         },
     )
+
+
+def _members(batch: CustomerBatch, segment_id: str) -> np.ndarray:
+    return np.isin(np.arange(len(batch)), batch.segment_row[batch.segment == segment_id])
 
 
 def _classify(batch: CustomerBatch, rule: MarketFitRule, context: ScoringContext) -> ClassSetResult:

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -234,7 +234,7 @@ class Rule(Node):
     def depth(self) -> int:
         return 1 + max((child.depth() for child in self.children()), default=0)
 
-    def stored(self) -> dict[str, object]:
+    def stored(self) -> dict[str, Any]:
         """The form kept in MongoDB (and read back with ``parse_rule``)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 

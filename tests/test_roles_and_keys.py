@@ -37,6 +37,8 @@ OPERATIONS: dict[str, str] = {
     "recordLeadVerdict": "mutation($id: ID!) { recordLeadVerdict(customerId: $id, verdict: GOOD_FIT) { verdict { verdict } errors { code } } }",
     "trainConversionModel": "mutation { trainConversionModel { queued errors { code } } }",
     "conversionModel": "{ conversionModel { status } }",
+    "previewSegment": "{ previewSegment(rule: {field: {field: CITY, op: EXISTS}}) { total } }",
+    "saveSegment": 'mutation { saveSegment(input: {name: "S", rule: {field: {field: CITY, op: EXISTS}}}) { segment { id } errors { code } } }',
 }  # fmt: skip
 
 EXPECTED: dict[str, dict[str, str]] = {
@@ -64,6 +66,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "recordLeadVerdict": dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=HIDDEN, viewer=FORBIDDEN),
     "trainConversionModel": dict(admin=ALLOWED, ops=ALLOWED, own=FORBIDDEN, other=FORBIDDEN, viewer=FORBIDDEN),
     "conversionModel":   dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=ALLOWED, viewer=ALLOWED),
+    "previewSegment":    dict(admin=ALLOWED, ops=ALLOWED, own=ALLOWED, other=ALLOWED, viewer=ALLOWED),
+    "saveSegment":       dict(admin=ALLOWED, ops=ALLOWED, own=FORBIDDEN, other=FORBIDDEN, viewer=FORBIDDEN),
 }  # fmt: skip
 
 # Past the permission check, these say the object's state did not allow the change: still "allowed".

@@ -315,3 +315,27 @@ def test_roles_viewers_read_ops_define_sales_see_their_own(api: Api, shop: Works
     errors = _errors(api, ops, {"name": "Tuổi", "rule": AGED_25_45})
     assert [(e["field"], e["code"]) for e in errors] == [("rule.score.score", "FORBIDDEN")]
     assert seller_id
+
+
+def test_market_fit_can_take_a_segment_as_the_target_market(api: Api, shop: Workspace, config: AppConfig) -> None:
+    token = shop.admin
+    segment_id = _save(api, token, "Khách sỉ", {"field": {"field": "TAGS", "op": "CONTAINS", "value": "sỉ"}})
+    wholesale = create_customer(api, token, name="Đại lý", tags=["sỉ"])
+    retail = create_customer(api, token, name="Khách lẻ", tags=["lẻ"])
+    update = """mutation($params: JSON) {
+      updateClassSet(input: {classSet: "market_fit", params: $params}) { errors { field code } } }"""
+    assert api.ok(update, {"params": {"countries": [], "segment": segment_id}}, token)["updateClassSet"]["errors"] == []
+    for _ in range(3):  # the settings run, the segment's joins, the rescore they ask for
+        run_worker(config)
+    fit = "query($id: ID!) { customer(id: $id) { classes { classSet code } } }"
+
+    def market_fit(customer_id: str) -> str:
+        classes = api.ok(fit, {"id": customer_id}, token)["customer"]["classes"]
+        return next(c["code"] for c in classes if c["classSet"] == "market_fit")
+
+    assert (market_fit(wholesale), market_fit(retail)) == ("in_target", "out_of_target")
+    api.ok('mutation($id: ID!) { updateCustomer(id: $id, input: {tags: ["lẻ"]}) { errors { code } } }',
+           {"id": wholesale}, token)  # fmt: skip
+    for _ in range(2):
+        run_worker(config)
+    assert market_fit(wholesale) == "out_of_target"

@@ -37,7 +37,12 @@ class ScoringRun:
     dry_run: bool
     class_sets: list[str] | None
     settings_version: int
-    transitions: list[ClassTransition]
+    transitions: list[ClassTransition] = strawberry.field(
+        description="Moves per class set; a segment run counts joins (out>in) and leaves (in>out) under segment:<id>"
+    )
+    segment_id: strawberry.ID | None = strawberry.field(
+        description="Set when the run applies this segment's rule to the workspace instead of scoring"
+    )
 
     @classmethod
     def from_domain(cls, run: DomainRun) -> ScoringRun:
@@ -56,6 +61,7 @@ class ScoringRun:
             dry_run=run.dry_run,
             class_sets=run.class_sets,
             settings_version=run.settings_version,
+            segment_id=strawberry.ID(run.segment_id) if run.segment_id else None,
             transitions=[
                 ClassTransition(
                     class_set=class_set, from_code=move.split(">")[0] or None, to_code=move.split(">")[1], count=count

@@ -55,6 +55,7 @@ class ProfileFeatures:
     gender: str = ""
     income_band: str = ""
     interests: tuple[str, ...] = ()  # interests, lifestyle and needs, case-folded
+    segments: tuple[str, ...] = ()  # the segments it is in
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> ProfileFeatures:
@@ -69,6 +70,7 @@ class ProfileFeatures:
             legal_type=document.get("legal_type") or "individual",
             gender=document.get("gender") or "",
             income_band=document.get("income_band") or "",
+            segments=tuple(document.get("segments") or ()),
             interests=tuple(
                 dict.fromkeys(
                     value.casefold()
@@ -93,6 +95,7 @@ PROFILE_FIELDS: dict[str, int] = dict.fromkeys(
         "interests",
         "lifestyle",
         "needs",
+        "segments",
     ),
     1,
 )
@@ -148,6 +151,8 @@ def build_batch(
         touch_at=np.asarray([at.timestamp() for i in interactions for _, at in i.touches], dtype=np.float64),
         interest_row=ints_of([row for row, p in enumerate(profiles) for _ in p.interests]),
         interest=np.asarray([value for p in profiles for value in p.interests], dtype=object),
+        segment_row=ints_of([row for row, p in enumerate(profiles) for _ in p.segments]),
+        segment=np.asarray([value for p in profiles for value in p.segments], dtype=object),
     )
 
 

@@ -18,7 +18,8 @@ from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
 from domain.rescoring.conversion_models import ConversionModelRepository
 from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
-from domain.segments.membership import SegmentEvaluator
+from domain.segments.membership import MembershipOutcome, SegmentEvaluator
+from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 from scoring.lead import LEAD_LOOKBACK
 
@@ -112,9 +113,18 @@ class RescoringService:
         await self._scoring.finish(workspace_id, scored, written)
         # The same job keeps dynamic segments current for these customers (after their classes and stats,
         # which rules read).
-        await self._segments.evaluate(workspace, {"_id": {"$in": ids}}, now, expected=len(ids))
+        membership = await self._segments.evaluate(workspace, {"_id": {"$in": ids}}, now, expected=len(ids))
+        await self.segments_moved(workspace, membership)
         moved = [item for item in scored if item.customer_id in written and item.events]
         return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
+
+    async def segments_moved(self, workspace: Workspace, membership: MembershipOutcome) -> None:
+        """Market fit can be defined by a segment: whoever joined or left it is rescored."""
+        target = workspace.scoring_settings.market_fit.segment
+        moved = sorted({e.customer_id for e in membership.events if target is not None and e.segment_id == target})
+        if moved:
+            await self._scoring.mark_dirty(workspace.id, moved)
+            await self._queue.request_rescore(workspace.id)
 
     async def rescore_dirty(self, workspace_id: str, batch_size: int) -> RescoreOutcome:
         """Score every customer dirty in the workspace now, a batch at a time (a burst of writes is one

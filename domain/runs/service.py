@@ -259,6 +259,7 @@ class RunBatchExecutor:
         outcome = await self._segments.evaluate(
             workspace, {"_id": id_range}, datetime.now(UTC), reason=reason, only=[run["segment_id"]], expected=ids.size
         )
+        await self._rescoring.segments_moved(workspace, outcome)
         return RescoreOutcome(outcome.evaluated, len(outcome.events), len(outcome.events), outcome.transitions)
 
 
