@@ -331,7 +331,7 @@ def test_market_fit_can_take_a_segment_as_the_target_market(api: Api, shop: Work
 
     def market_fit(customer_id: str) -> str:
         classes = api.ok(fit, {"id": customer_id}, token)["customer"]["classes"]
-        return next(c["code"] for c in classes if c["classSet"] == "market_fit")
+        return str(next(c["code"] for c in classes if c["classSet"] == "market_fit"))
 
     assert (market_fit(wholesale), market_fit(retail)) == ("in_target", "out_of_target")
     api.ok('mutation($id: ID!) { updateCustomer(id: $id, input: {tags: ["lẻ"]}) { errors { code } } }',
