@@ -107,8 +107,13 @@ class MembershipRepository:
         orders = order_leaves(list(rules))
         interactions = interaction_leaves(list(rules))
         leaves: dict[str, LeafValues] = {}
+        # The same customers by the same condition on the customer id (a range for a run's batch, a list
+        # for a rescore), or the whole workspace for a preview: never a list of every customer.
+        match: dict[str, Any] = {"workspace_id": workspace_id}
+        if "_id" in query:
+            match["customer_id"] = query["_id"]
         if orders and ids:
-            rows = await self._grouped(self._orders, workspace_id, ids, order_accumulators(orders, now))
+            rows = await self._grouped(self._orders, match, len(ids), order_accumulators(orders, now))
             scale = 10.0 ** minor_digits(currency)
             for key, leaf in orders.items():
                 money = leaf.measure in MONEY_MEASURES
@@ -116,23 +121,17 @@ class MembershipRepository:
                     rows, ids, key, average=leaf.measure is OrderMeasure.AVG, scale=scale if money else 1
                 )
         if interactions and ids:
-            rows = await self._grouped(
-                self._interactions, workspace_id, ids, interaction_accumulators(interactions, now)
-            )
+            rows = await self._grouped(self._interactions, match, len(ids), interaction_accumulators(interactions, now))
             for key in interactions:
                 leaves[key] = _leaf(rows, ids, key)
         states = [member_state(document) for document in documents]
         return states, _frame(documents, leaves, currency, now)
 
     async def _grouped(
-        self, collection: Any, workspace_id: str, ids: list[str], accumulators: dict[str, Any]
+        self, collection: Any, match: dict[str, Any], expected: int, accumulators: dict[str, Any]
     ) -> dict[str, dict[str, Any]]:
         cursor = await collection.aggregate(
-            [
-                {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": ids}}},
-                {"$group": {"_id": "$customer_id", **accumulators}},
-            ],
-            batchSize=max(len(ids), 1),
+            [{"$match": match}, {"$group": {"_id": "$customer_id", **accumulators}}], batchSize=max(expected, 1)
         )
         return {row["_id"]: row async for row in cursor}
 
