@@ -73,7 +73,8 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             await redis_async.aclose()
             redis_sync.close()
 
-    limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection or config.graphiql)
+    # GraphiQL does not switch introspection on: with it off, GraphiQL still runs queries, without the docs.
+    limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection)
     graphql = CrmGraphQL(
         build_schema(limits),
         graphql_ide="graphiql" if config.graphiql else None,

@@ -53,3 +53,6 @@ def test_graphiql_only_when_enabled(config: AppConfig) -> None:
     with TestClient(create_app(config.model_copy(update={"graphiql": True}))) as client:
         page = client.get("/graphql", headers=html)
         assert page.status_code == 200 and "graphiql" in page.text.lower()
+        # GraphiQL on does not turn introspection on (CRM_INTROSPECTION=false is obeyed)
+        body = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"}).json()
+        assert body["data"] is None and "introspection" in body["errors"][0]["message"].lower()
