@@ -26,7 +26,7 @@ from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
 from domain.queueing import RqRescoreQueue
-from domain.redis_clients import async_client, sync_client
+from domain.redis_clients import API_RETRIES, RedisBreaker, async_client, sync_client
 from domain.services import build_services
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,11 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         mongo: AsyncMongoClient[Document] = AsyncMongoClient(
             config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=2000
         )
-        redis_sync = sync_client(config.redis_url)
-        redis_async = async_client(config.redis_url)
+        redis_sync = sync_client(config.redis_url, retries=API_RETRIES)
+        redis_async = async_client(config.redis_url, retries=API_RETRIES)
+        # While Redis is down, writes succeed without it (the dirty flag in MongoDB owes the rescore) and
+        # rate limits fail open, each at once rather than after a retry per request.
+        breaker = RedisBreaker()
         db = Database.connect(mongo, config.mongodb_db)
         await db.ensure_indexes()
         hub = EventHub(redis_async, config.event_channel_prefix, config.subscription_max_seconds)
@@ -56,10 +59,15 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         app.state.mongo = mongo
         app.state.redis = redis_async
         app.state.hub = hub
-        app.state.rate_limiter = RateLimiter(redis_async, config.rate_limit_capacity, config.rate_limit_per_second)
+        app.state.rate_limiter = RateLimiter(
+            redis_async, config.rate_limit_capacity, config.rate_limit_per_second, breaker
+        )
+        app.state.rescore_queue = RqRescoreQueue(
+            redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds, breaker
+        )
         app.state.services = build_services(
             db,
-            RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds),
+            app.state.rescore_queue,
             notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
             scoring_batch_size=config.scoring_batch_size,
             key_cache_seconds=config.key_cache_seconds,

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from domain.redis_clients import RedisBreaker
+
 log = logging.getLogger(__name__)
 
 # Level drains at ``rate`` units a second; a request fits if level + cost <= capacity. Redis's own
@@ -37,12 +39,15 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, redis: Redis, capacity: int, per_second: float) -> None:
+    def __init__(self, redis: Redis, capacity: int, per_second: float, breaker: RedisBreaker | None = None) -> None:
         self._script = redis.register_script(_LEAKY_BUCKET)
         self.capacity = capacity
         self.per_second = per_second
+        self.breaker = breaker or RedisBreaker()
 
     async def take(self, key_id: str, cost: int) -> Decision:
+        if not self.breaker.available:
+            return Decision(True)  # Redis failed moments ago: fail open at once, not after its retries
         try:
             allowed, retry_after = await self._script(
                 keys=[f"crm:ratelimit:{key_id}"], args=[self.capacity, self.per_second, cost]
@@ -50,5 +55,6 @@ class RateLimiter:
         except RedisError:
             # Failing open keeps the API answering while Redis is away; the cost cap still applies.
             log.warning("rate limiter unavailable; request allowed", exc_info=True)
+            self.breaker.failed()
             return Decision(True)
         return Decision(bool(int(allowed)), float(retry_after))

@@ -17,6 +17,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from domain.redis_clients import RedisBreaker
+
 log = logging.getLogger(__name__)
 
 # Referenced by dotted name: the domain does not import the workers package.
@@ -50,10 +52,13 @@ def conversion_key(workspace_id: str) -> str:
 
 
 class RqRescoreQueue:
-    def __init__(self, redis: Redis, queue_name: str, pending_ttl_seconds: int) -> None:
+    def __init__(
+        self, redis: Redis, queue_name: str, pending_ttl_seconds: int, breaker: RedisBreaker | None = None
+    ) -> None:
         self._redis = redis
         self._queue = Queue(queue_name, connection=redis)
         self._ttl = pending_ttl_seconds
+        self.breaker = breaker or RedisBreaker()
 
     async def request_rescore(self, workspace_id: str) -> None:
         await asyncio.to_thread(self.request_rescore_now, workspace_id)
@@ -63,6 +68,8 @@ class RqRescoreQueue:
 
         ``force`` queues one even where a request seems pending: its job may have died with a worker,
         and the de-duplication key would hold back every retry until it expires."""
+        if not self.breaker.available:
+            return False  # Redis failed moments ago: the sweeper queues it once Redis is back
         try:
             if not self._redis.set(pending_key(workspace_id), 1, nx=not force, ex=self._ttl):
                 return False
@@ -71,6 +78,7 @@ class RqRescoreQueue:
             )
         except RedisError:
             log.warning("rescore of workspace %s not queued; the sweeper will retry", workspace_id)
+            self.breaker.failed()
             self._release_quietly(pending_key(workspace_id))
             return False
         return True
@@ -109,12 +117,15 @@ class RqRescoreQueue:
 
     def _request_once(self, job: str, key: str, workspace_id: str) -> bool:
         """One queued job of this kind per workspace at a time; the job releases the key when it starts."""
+        if not self.breaker.available:
+            return False
         try:
             if not self._redis.set(key, 1, nx=True, ex=WORKSPACE_JOB_PENDING_SECONDS):
                 return False
             self._queue.enqueue(job, workspace_id, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=300, failure_ttl=86400)
         except RedisError:
             log.warning("%s for workspace %s not queued; the sweeper will retry", job, workspace_id)
+            self.breaker.failed()
             return False
         return True
 
@@ -146,5 +157,7 @@ class RqRescoreQueue:
 
     def _release_quietly(self, key: str) -> None:
         # If Redis is down the key expires on its own.
+        if not self.breaker.available:
+            return
         with contextlib.suppress(RedisError):
             self._redis.delete(key)

@@ -7,8 +7,10 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
 from starlette.testclient import TestClient
 
 from api.app import create_app
@@ -143,6 +145,35 @@ def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: A
     finally:
         worker.stop()
         redis_process.stop()
+
+
+def test_while_redis_is_down_writes_succeed_and_only_the_first_waits_for_it(config: AppConfig, tmp_path: Path) -> None:
+    redis_process, redis_url = start_redis(free_port(), tmp_path / "redis.log")
+    config = config.model_copy(update={"redis_url": redis_url})
+    with TestClient(create_app(config)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        customer_id = create_customer(api, shop.admin)
+        queue, limiter = client.app.state.rescore_queue, client.app.state.rate_limiter  # type: ignore[attr-defined]
+        assert queue.breaker.available and limiter.breaker.available
+        redis_process.stop()
+        orders = [record_order(api, shop.admin, customer_id, "100000", status="PAID") for _ in range(5)]
+        # every write answered; after the first failure, Redis is skipped for a few seconds instead of being
+        # retried on every request (the dirty flag in MongoDB keeps the rescore owed)
+        assert len({order["id"] for order in orders}) == 5
+        assert not queue.breaker.available and not limiter.breaker.available
+        stored = _customer_document(config, customer_id)
+        assert stored["scoring"]["dirty"] is True
+
+
+def _customer_document(config: AppConfig, customer_id: str) -> dict[str, Any]:
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri, tz_aware=True)
+    try:
+        document = client[config.mongodb_db]["customers"].find_one({"_id": customer_id})
+    finally:
+        client.close()
+    assert document is not None
+    return document
 
 
 OUTAGE = {"code": "SERVICE_UNAVAILABLE", "retryAfter": 5}
