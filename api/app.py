@@ -19,12 +19,14 @@ from starlette.routing import Route, WebSocketRoute
 from api.body_limit import BodyLimit
 from api.edge import EdgeLimits
 from api.event_hub import EventHub
+from api.persisted import PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
 from api.view import CrmGraphQL
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
+from domain.persisted_queries import PersistedQueryService
 from domain.queueing import RqRescoreQueue
 from domain.redis_clients import API_RETRIES, RedisBreaker, async_client, sync_client
 from domain.services import build_services
@@ -61,6 +63,13 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         app.state.hub = hub
         app.state.rate_limiter = RateLimiter(
             redis_async, config.rate_limit_capacity, config.rate_limit_per_second, breaker
+        )
+        graphql.persisted_queries = PersistedQueries(
+            redis_async,
+            PersistedQueryService(db),
+            config.persisted_queries,
+            config.persisted_query_ttl_seconds,
+            breaker,
         )
         app.state.rescore_queue = RqRescoreQueue(
             redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds, breaker

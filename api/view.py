@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.unset import UnsetType
@@ -21,6 +22,7 @@ from strawberry.types.unset import UnsetType
 from api.body_limit import json_error
 from api.context import RequestContext
 from api.errors import OUTAGE_MESSAGE, extensions
+from api.persisted import PersistedQueries, PersistedQueryError
 from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
 
 
@@ -77,7 +79,23 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         except HTTPException as error:
             # Refusals answer as JSON errors, like everything else the endpoint says.
             response = json_error(error.status_code, ErrorCode.BAD_REQUEST, error.reason)
+        except PersistedQueryError as error:
+            # 200, as Apollo clients expect, so that they send the document on PERSISTED_QUERY_NOT_FOUND.
+            response = json_error(200, error.code, error.message)
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying a persisted query's hash (no document) is an operation, not a browser's visit.
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        persisted = self.persisted_queries
+        if persisted is None:
+            return data
+        if isinstance(data, list):
+            return [await persisted.resolve(item) for item in data]
+        return await persisted.resolve(data)
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -90,6 +108,8 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         kwargs["subscription_protocols"] = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         super().__init__(*args, **kwargs)
         self.idle_seconds = idle_seconds
+        # Set by the app's lifespan, with the Redis client it is made with.
+        self.persisted_queries: PersistedQueries | None = None
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> RequestContext:
         state = request.app.state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -86,6 +87,17 @@ def create_key(
     user, key = _with_services(lambda services: services.workspaces.add_user_with_key(workspace_id, user_name, role))
     console.print(f"user [bold]{user.id}[/bold] ({user.name}), role {role.value}")
     console.print(f"key (shown once): [bold green]{key.token}[/bold green]")
+
+
+@app.command("allow-query")
+def allow_query(
+    files: Annotated[list[Path], typer.Argument(help="Files each holding one GraphQL document, as the app sends it")],
+) -> None:
+    """Register documents for PERSISTED_QUERIES=allowlist (and print the hash each is sent by)."""
+    queries = [file.read_text(encoding="utf-8") for file in files]
+    hashes = _with_services(lambda services: services.persisted_queries.allow(queries))
+    for file, key in zip(files, hashes, strict=True):
+        console.print(f"{key}  {file}")
 
 
 if __name__ == "__main__":

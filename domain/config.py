@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,5 +42,10 @@ class AppConfig(BaseSettings):
     key_cache_seconds: float = Field(default=5.0, ge=0)
     subscription_max_seconds: float = Field(default=3600.0, gt=0)
     websocket_idle_seconds: float = Field(default=300.0, gt=0)
+    # Persisted queries: "apq" (clients may send a document's hash instead of its text, the Apollo protocol;
+    # the cache is in Redis, shared by every API process), "allowlist" (only documents registered with
+    # `crm allow-query` run) or "off".
+    persisted_queries: Literal["apq", "allowlist", "off"] = Field(default="apq", alias="PERSISTED_QUERIES")
+    persisted_query_ttl_seconds: int = Field(default=7 * 86400, ge=60, alias="PERSISTED_QUERY_TTL_SECONDS")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

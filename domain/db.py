@@ -84,6 +84,10 @@ class Database:
         return self.db["segment_events"]
 
     @property
+    def persisted_queries(self) -> AsyncCollection[Document]:
+        return self.db["persisted_queries"]
+
+    @property
     def conversion_models(self) -> AsyncCollection[Document]:
         return self.db["conversion_models"]
 

@@ -20,6 +20,7 @@ from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
+from domain.persisted_queries import PersistedQueryService
 from domain.ports import JobQueue, Notifier, SilentNotifier
 from domain.rescoring.conversion import ConversionService
 from domain.rescoring.conversion_models import ConversionModelRepository
@@ -57,6 +58,7 @@ class Services:
     conversion: ConversionService
     segments: SegmentService
     segment_membership: SegmentEvaluator
+    persisted_queries: PersistedQueryService
     sweep: DirtySweep
 
 
@@ -105,6 +107,7 @@ def build_services(
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
         segment_membership=segment_evaluator,
+        persisted_queries=PersistedQueryService(db),
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
         ),

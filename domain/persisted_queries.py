@@ -1,0 +1,37 @@
+"""The allow-list of GraphQL documents (persisted queries): in allow-list mode only these run.
+
+Kept in MongoDB, the record of what a deployment's apps may send; registered by an operator
+(``crm allow-query``). The automatic persisted-query cache of any client lives in Redis (api/persisted.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from domain.db import Database
+
+
+def document_hash(query: str) -> str:
+    """The Apollo protocol's key: sha256 of the document's exact text, lowercase hex."""
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+class PersistedQueryService:
+    def __init__(self, db: Database) -> None:
+        self._documents = db.persisted_queries
+
+    async def allow(self, queries: list[str]) -> list[str]:
+        """Register documents (again is harmless); their hashes."""
+        hashes = []
+        for query in queries:
+            key = document_hash(query)
+            await self._documents.update_one(
+                {"_id": key}, {"$setOnInsert": {"query": query, "added_at": datetime.now(UTC)}}, upsert=True
+            )
+            hashes.append(key)
+        return hashes
+
+    async def allowed(self, key: str) -> str | None:
+        document = await self._documents.find_one({"_id": key}, {"query": 1})
+        return str(document["query"]) if document else None
