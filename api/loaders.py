@@ -28,6 +28,7 @@ class Loaders:
     interactions: DataLoader[PageKey, list[Interaction]]
     class_history: DataLoader[HistoryKey, list[ClassChangeEvent]]
     segments: DataLoader[str, Segment | None]
+    segment_counts: DataLoader[str, int]
     segment_history: DataLoader[PageKey, list[SegmentEvent]]
 
 
@@ -47,8 +48,13 @@ def build_loaders(services: Services, principal: Principal) -> Loaders:
         found = await services.segments.by_ids(principal, ids)
         return [found.get(segment_id) for segment_id in ids]
 
+    async def segment_counts(ids: list[str]) -> list[int]:
+        found = await services.segments.counts(principal, ids)
+        return [found.get(segment_id, 0) for segment_id in ids]
+
     return Loaders(
         users=DataLoader(load_fn=users),
+        segment_counts=DataLoader(load_fn=segment_counts),
         segments=DataLoader(load_fn=segments),
         segment_history=DataLoader(load_fn=_pages(lambda ids, n: services.segments.history(principal, ids, n))),
         orders=DataLoader(load_fn=_pages(lambda ids, n: services.orders.latest_for_customers(principal, ids, n))),

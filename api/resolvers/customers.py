@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from api.pagination import decode_cursor, encode_cursor
 from api.resolvers.common import CREATED, CrmInfo, respond
 from api.selection import wants_evidence
-from api.types.customer import Customer, CustomerConnection, CustomerEdge, PageInfo
+from api.types.customer import Customer, CustomerConnection, customer_connection
 from api.types.errors import UserError
 from api.types.inputs import CustomerFilter, CustomerInput, CustomerOrderInput, CustomerUpdateInput, input_to_dict
 from domain.customers.service import CREATION_ORDER
@@ -43,27 +42,9 @@ class CustomerQuery:
         after: str | None = None,
         order_by: CustomerOrderInput | None = None,
     ) -> CustomerConnection:
-        context = info.context
         spec = filter.to_domain() if filter else None
         order = order_by.to_domain() if order_by else CREATION_ORDER
-        page = await context.services.customers.page(
-            context.principal,
-            spec,
-            first,
-            decode_cursor(after, order.field),
-            order=order,
-            with_evidence=wants_evidence(info),
-        )
-        workspace = await context.workspace()
-        edges = [
-            CustomerEdge(cursor=encode_cursor(position), node=Customer.from_domain(c, workspace))
-            for c, position in zip(page.customers, page.positions, strict=True)
-        ]
-        return CustomerConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
-            filter=spec,
-        )
+        return await customer_connection(info, spec, first, after, order)
 
 
 @strawberry.type

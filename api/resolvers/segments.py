@@ -40,14 +40,6 @@ class MembershipPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
-class SegmentStats:
-    """A segment with its member count among the customers the caller sees."""
-
-    segment: Segment
-    count: int
-
-
 async def _preview(info: CrmInfo, found: Preview) -> SegmentPreview:
     context = info.context
     workspace = await context.workspace()
@@ -62,25 +54,16 @@ async def _preview(info: CrmInfo, found: Preview) -> SegmentPreview:
 
 @strawberry.type
 class SegmentQuery:
-    @strawberry.field(description="The workspace's segments with their member counts")
-    async def segments(self, info: CrmInfo) -> list[SegmentStats]:
+    @strawberry.field(description="The workspace's segments")
+    async def segments(self, info: CrmInfo) -> list[Segment]:
         context = info.context
-        found = await context.services.segments.all(context.principal)
-        return [
-            SegmentStats(
-                segment=Segment.from_domain(s), count=await context.services.segments.count(context.principal, s.id)
-            )
-            for s in found
-        ]
+        return [Segment.from_domain(s) for s in await context.services.segments.all(context.principal)]
 
     @strawberry.field
-    async def segment(self, info: CrmInfo, id: strawberry.ID) -> SegmentStats | None:
+    async def segment(self, info: CrmInfo, id: strawberry.ID) -> Segment | None:
         context = info.context
         found = await context.services.segments.get(context.principal, str(id))
-        if found is None:
-            return None
-        count = await context.services.segments.count(context.principal, found.id)
-        return SegmentStats(segment=Segment.from_domain(found), count=count)
+        return Segment.from_domain(found) if found else None
 
     @strawberry.field(description="How many customers a rule takes in now, their share and a sample; nothing saved")
     async def preview_segment(self, info: CrmInfo, rule: SegmentRuleInput) -> SegmentPreview:

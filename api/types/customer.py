@@ -8,6 +8,8 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import RequestContext
+from api.pagination import decode_cursor, encode_cursor
+from api.selection import wants_evidence
 from api.types.classes import ClassChange, CustomerClass
 from api.types.conversion import LeadVerdict
 from api.types.enums import GenderEnum, IncomeBandEnum, LegalTypeEnum
@@ -16,6 +18,7 @@ from api.types.segments import Segment, SegmentMembershipEvent
 from api.types.value import FutureValue
 from domain.customers.filters import CustomerFilter as DomainFilter
 from domain.customers.models import Customer as DomainCustomer
+from domain.customers.ordering import CustomerOrder
 from domain.money import from_minor
 from domain.workspaces.models import Workspace
 from scoring.future_value_class import SPEC as FUTURE_VALUE_SPEC
@@ -236,3 +239,28 @@ class CustomerConnection:
     async def total_count(self, info: Info[RequestContext, None]) -> int:
         context = info.context
         return await context.services.customers.count(context.principal, self.filter, await context.workspace())
+
+
+async def customer_connection(
+    info: Info[RequestContext, None], spec: DomainFilter | None, first: int, after: str | None, order: CustomerOrder
+) -> CustomerConnection:
+    """A page of the customers ``spec`` selects among those the caller sees, in ``order``."""
+    context = info.context
+    page = await context.services.customers.page(
+        context.principal,
+        spec,
+        first,
+        decode_cursor(after, order.field),
+        order=order,
+        with_evidence=wants_evidence(info),
+    )
+    workspace = await context.workspace()
+    edges = [
+        CustomerEdge(cursor=encode_cursor(position), node=Customer.from_domain(c, workspace))
+        for c, position in zip(page.customers, page.positions, strict=True)
+    ]
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=edges[-1].cursor if edges else None),
+        filter=spec,
+    )

@@ -9,15 +9,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
+from api.context import RequestContext
 from api.types.enums import InteractionKindEnum, OrderStatusEnum
+from domain.customers.filters import CustomerFilter as DomainFilter
+from domain.customers.ordering import CustomerOrder
 from domain.segments.models import MembershipChange, MembershipReason, SegmentKind
 from domain.segments.models import Segment as DomainSegment
 from domain.segments.models import SegmentEvent as DomainEvent
 from scoring.segment_rules import Anniversary, DateField, FieldOp, OrderMeasure, ProfileField, ScoreField
 
 if TYPE_CHECKING:
-    from api.types.customer import Customer
+    from api.types.customer import Customer, CustomerConnection
 
 SegmentKindEnum = strawberry.enum(SegmentKind, name="SegmentKind")
 MembershipChangeEnum = strawberry.enum(MembershipChange, name="MembershipChange")
@@ -142,6 +146,18 @@ class Segment:
     recompute_run_id: strawberry.ID | None = strawberry.field(
         description="The scoring run that applied the current rule to the workspace"
     )
+
+    @strawberry.field(description="Members among the customers the caller sees")
+    async def count(self, info: Info[RequestContext, None]) -> int:
+        return await info.context.loaders.segment_counts.load(str(self.id))
+
+    @strawberry.field(description="Members among the customers the caller sees, in creation order; first <= 100")
+    async def members(
+        self, info: Info[RequestContext, None], first: int = 20, after: str | None = None
+    ) -> Annotated[CustomerConnection, strawberry.lazy("api.types.customer")]:
+        from api.types.customer import customer_connection
+
+        return await customer_connection(info, DomainFilter(segment_id=str(self.id)), first, after, CustomerOrder())
 
     @classmethod
     def from_domain(cls, segment: DomainSegment) -> Segment:

@@ -195,6 +195,19 @@ class MembershipRepository:
     async def count(self, scope: CustomerScope, segment_id: str) -> int:
         return await self._customers.count_documents({**scope.query(), "segments": segment_id})
 
+    async def counts(self, scope: CustomerScope, segment_ids: list[str]) -> dict[str, int]:
+        """Members of each segment among the scope's customers: one aggregation for a list of segments."""
+        cursor = await self._customers.aggregate(
+            [
+                {"$match": {**scope.query(), "segments": {"$in": segment_ids}}},
+                {"$project": {"_id": 0, "segments": 1}},
+                {"$unwind": "$segments"},
+                {"$match": {"segments": {"$in": segment_ids}}},
+                {"$group": {"_id": "$segments", "n": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["n"] async for row in cursor}
+
     async def history(self, workspace_id: str, customer_ids: list[str], limit: int) -> dict[str, list[SegmentEvent]]:
         """Newest first, per customer: one aggregation for a page of customers."""
         rows = await latest_per_customer(self._events, {"workspace_id": workspace_id}, customer_ids, {"at": -1}, limit)

@@ -201,6 +201,10 @@ class SegmentService:
         principal.require(Permission.READ)
         return await self._membership.count(principal.scope, segment_id)
 
+    async def counts(self, principal: Principal, segment_ids: list[str]) -> dict[str, int]:
+        principal.require(Permission.READ)
+        return await self._membership.counts(principal.scope, segment_ids)
+
     async def history(self, principal: Principal, customer_ids: list[str], limit: int) -> dict[str, list[SegmentEvent]]:
         """Joins and leaves, newest first, of customers the caller has already been shown."""
         principal.require(Permission.READ)
