@@ -10,4 +10,4 @@ COPY devstack ./devstack
 RUN pip install --no-cache-dir .
 USER nobody
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "api.app:create_app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "api.app:serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.body_limit import BodyLimit
@@ -22,10 +24,12 @@ from api.event_hub import EventHub
 from api.persisted import PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
+from api.telemetry import ApiMetrics
 from api.view import CrmGraphQL
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
+from domain.logs import configure_logging
 from domain.persisted_queries import PersistedQueryService
 from domain.queueing import RqRescoreQueue
 from domain.redis_clients import API_RETRIES, RedisBreaker, async_client, sync_client
@@ -55,7 +59,12 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         breaker = RedisBreaker()
         db = Database.connect(mongo, config.mongodb_db)
         await db.ensure_indexes()
-        hub = EventHub(redis_async, config.event_channel_prefix, config.subscription_max_seconds)
+        hub = EventHub(
+            redis_async,
+            config.event_channel_prefix,
+            config.subscription_max_seconds,
+            delivered=lambda kind: metrics.events.labels(kind).inc(),
+        )
         await hub.start()
         app.state.config = config
         app.state.mongo = mongo
@@ -92,21 +101,26 @@ def create_app(config: AppConfig | None = None) -> Starlette:
 
     # GraphiQL does not switch introspection on: with it off, GraphiQL still runs queries, without the docs.
     limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection)
+    metrics = ApiMetrics()
     graphql = CrmGraphQL(
-        build_schema(limits),
+        build_schema(limits, metrics),
         graphql_ide="graphiql" if config.graphiql else None,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_TIMEOUT_SECONDS),
         idle_seconds=config.websocket_idle_seconds,
+        metrics=metrics,
     )
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if config.metrics_enabled:
+        routes.append(Route("/metrics", functools.partial(metrics_page, metrics)))
     return Starlette(
         middleware=[*cors_middleware(config), Middleware(BodyLimit, max_bytes=config.max_body_bytes)],
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         lifespan=lifespan,
     )
 
@@ -130,6 +144,18 @@ def cors_middleware(config: AppConfig) -> list[Middleware]:
             max_age=600,
         )
     ]
+
+
+def serve() -> Starlette:
+    """What uvicorn runs (``uvicorn --factory api.app:serve``): logging as configured, then the app."""
+    config = AppConfig()
+    configure_logging(config.log_format)
+    return create_app(config)
+
+
+async def metrics_page(metrics: ApiMetrics, request: Request) -> Response:
+    metrics.subscriptions.set(request.app.state.hub.listening())
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -31,6 +31,7 @@ class RequestContext:
     connection_params: dict[str, Any] | None = None
     outage: ServiceUnavailable | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    query_cost: int | None = None  # set once the operation's cost is known
     _loaders: Loaders | None = None
     # The read itself is shared: every resolver of the request awaits the same one, even those that
     # start before it returns.

@@ -50,6 +50,8 @@ class QueryCost(SchemaExtension):
             _require_operation_name(context.graphql_document, context._provided_operation_name)
             schema = context.schema._schema
             self.cost = operation_cost(schema, context.graphql_document, context.operation_name, context.variables)
+            if hasattr(context.context, "query_cost"):
+                context.context.query_cost = self.cost  # for the request's log line and metrics
             if self.cost > self.max_cost:
                 raise GraphQLError(
                     f"query cost {self.cost} is over the limit of {self.max_cost}; ask for fewer items (first)",

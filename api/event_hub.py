@@ -45,8 +45,15 @@ class _RunWatcher:
 
 
 class EventHub:
-    def __init__(self, redis: Redis, channel_prefix: str, max_lifetime_seconds: float = 3600.0) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        channel_prefix: str,
+        max_lifetime_seconds: float = 3600.0,
+        delivered: Callable[[str], None] | None = None,
+    ) -> None:
         self._max_lifetime = max_lifetime_seconds
+        self._delivered = delivered or (lambda kind: None)  # counts events handed to a subscription
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)
         self._revocations = revocation_channel(channel_prefix)
@@ -150,6 +157,7 @@ class EventHub:
                 continue
             try:
                 listener.queue.put_nowait(event)
+                self._delivered("segment" if isinstance(event, SegmentEvent) else "class")
             except asyncio.QueueFull:
                 # A subscriber this far behind is cut off rather than allowed to grow memory without bound.
                 log.warning("dropping a subscriber that fell %d events behind", QUEUE_SIZE)

@@ -3,6 +3,7 @@ does no I/O; ``schema.graphql`` is exported from it."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 import strawberry
@@ -18,6 +19,7 @@ from api.resolvers.keys import KeyMutation, KeyQuery
 from api.resolvers.leads import LeadMutation, LeadQuery
 from api.resolvers.orders import OrderMutation, OrderQuery
 from api.resolvers.segments import SegmentMutation, SegmentQuery, SegmentSubscription
+from api.telemetry import ApiMetrics, Telemetry
 from api.types.scalars import STRICT_DECIMAL
 
 Query = merge_types("Query", (CustomerQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery, SegmentQuery))
@@ -32,12 +34,12 @@ class CrmSchema(strawberry.Schema):
         """Logging happens in DomainErrorMasker, which logs only what it masks."""
 
 
-def build_schema(limits: EdgeLimits) -> CrmSchema:
+def build_schema(limits: EdgeLimits, metrics: ApiMetrics | None = None) -> CrmSchema:
     return CrmSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=edge_extensions(limits),
+        extensions=[functools.partial(Telemetry, metrics=metrics), *edge_extensions(limits)],
         config=StrawberryConfig(scalar_map={Decimal: STRICT_DECIMAL}),
     )
 

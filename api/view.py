@@ -23,6 +23,7 @@ from api.body_limit import json_error
 from api.context import RequestContext
 from api.errors import OUTAGE_MESSAGE, extensions
 from api.persisted import PersistedQueries, PersistedQueryError
+from api.telemetry import ApiMetrics
 from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
 
 
@@ -31,6 +32,9 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     def on_request_accepted(self) -> None:
         super().on_request_accepted()
+        self._metrics: ApiMetrics | None = getattr(self.view, "metrics", None)
+        if self._metrics is not None:
+            self._metrics.websockets.inc()
         self._last_active = asyncio.get_running_loop().time()
         self._idle_watch = asyncio.create_task(self._close_when_idle())
 
@@ -53,6 +57,9 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def shutdown(self) -> None:
         self._idle_watch.cancel()
+        metrics = getattr(self, "_metrics", None)  # set only once the connection was accepted
+        if metrics is not None:
+            metrics.websockets.dec()
         await super().shutdown()
 
     async def _close_when_idle(self) -> None:
@@ -103,11 +110,14 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         except RecursionError:
             raise HTTPException(400, "the request body is nested too deeply") from None
 
-    def __init__(self, *args: Any, idle_seconds: float = 300.0, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, idle_seconds: float = 300.0, metrics: ApiMetrics | None = None, **kwargs: Any
+    ) -> None:
         # Only graphql-transport-ws: its connection_init is where the key is checked.
         kwargs["subscription_protocols"] = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
         super().__init__(*args, **kwargs)
         self.idle_seconds = idle_seconds
+        self.metrics = metrics
         # Set by the app's lifespan, with the Redis client it is made with.
         self.persisted_queries: PersistedQueries | None = None
 

@@ -101,7 +101,7 @@ def start_api(env: dict[str, str], port: int, log: Path | None = None) -> tuple[
         "-m",
         "uvicorn",
         "--factory",
-        "api.app:create_app",
+        "api.app:serve",
         "--host",
         "127.0.0.1",
         "--port",

@@ -69,6 +69,7 @@ def main() -> None:
         env.setdefault("CRM_GRAPHIQL", "true")
         env.setdefault("CRM_INTROSPECTION", "true")
         env.setdefault("CORS_ALLOW_LOCALHOST", "true")
+        env.setdefault("LOG_FORMAT", "text")  # JSON lines are for log shippers; .run/*.log are read by people
         config = AppConfig.model_validate(env)
 
         def worker() -> ManagedProcess:

@@ -47,5 +47,10 @@ class AppConfig(BaseSettings):
     # `crm allow-query` run) or "off".
     persisted_queries: Literal["apq", "allowlist", "off"] = Field(default="apq", alias="PERSISTED_QUERIES")
     persisted_query_ttl_seconds: int = Field(default=7 * 86400, ge=60, alias="PERSISTED_QUERY_TTL_SECONDS")
+    # Operators: Prometheus metrics at the API's /metrics (not behind the API key: expose it to Prometheus
+    # only) and on the worker's own port; logs as JSON lines or text.
+    metrics_enabled: bool = Field(default=False, alias="METRICS_ENABLED")
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="WORKER_METRICS_PORT")
+    log_format: Literal["json", "text"] = Field(default="json", alias="LOG_FORMAT")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

@@ -17,9 +17,20 @@ def _compose() -> dict[str, Any]:
 
 def test_services_and_healthchecks() -> None:
     services = _compose()["services"]
-    assert set(services) == {"mongodb", "redis", "api", "worker"}
+    assert set(services) == {"mongodb", "redis", "api", "worker", "prometheus"}
     for name, service in services.items():
-        assert "healthcheck" in service, name
+        if name != "prometheus":  # optional, behind a profile
+            assert "healthcheck" in service, name
+    assert services["prometheus"]["profiles"] == ["monitoring"]
+
+
+def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics() -> None:
+    compose = _compose()
+    environment = compose["services"]["api"]["environment"]
+    assert environment["METRICS_ENABLED"] == "true"
+    scrape = yaml.safe_load(compose["configs"]["prometheus"]["content"])["scrape_configs"]
+    targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in scrape}
+    assert targets == {"crm-api": ["api:8000"], "crm-worker": [f"worker:{environment['WORKER_METRICS_PORT']}"]}
 
 
 def test_mongodb_is_a_replica_set_without_server_side_javascript() -> None:

@@ -13,6 +13,8 @@ def rescore_workspace(workspace_id: str) -> dict[str, int]:
     # Released before reading, so any change made from here on enqueues a job of its own.
     runtime.rescore_queue.release(workspace_id)
     outcome = runtime.run(runtime.rescoring.rescore_dirty(workspace_id, runtime.config.scoring_batch_size))
+    runtime.metrics.customers_rescored.inc(outcome.processed)
+    runtime.metrics.class_events.inc(outcome.events)
     return {
         "processed": outcome.processed,
         "changed": outcome.changed,

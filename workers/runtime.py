@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -27,6 +27,7 @@ from domain.rescoring.rfm_bounds import RfmBoundsService
 from domain.rescoring.service import RescoringService
 from domain.runs.service import RunBatchExecutor, ScoringRunService
 from domain.services import Services, build_services
+from workers.metrics import WorkerMetrics
 
 _bound_runtime: ContextVar[WorkerRuntime] = ContextVar("crm_worker_runtime")
 
@@ -41,6 +42,7 @@ class WorkerRuntime:
     db: Database
     services: Services
     rescore_queue: RqRescoreQueue
+    metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
 
     @classmethod
     def open(cls, config: AppConfig) -> WorkerRuntime:

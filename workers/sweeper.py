@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from rq import Queue
+
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
@@ -42,3 +44,13 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     for workspace_id in runtime.run(runtime.services.conversion.workspaces_due(now)):
         runtime.rescore_queue.request_conversion_training_now(workspace_id)
     return queued + forced
+
+
+def observe_backlog(runtime: WorkerRuntime, queue: Queue) -> None:
+    """Refresh the gauges operators watch: queue depth, dirty backlog and its age, pending run batches."""
+    metrics = runtime.metrics
+    metrics.queue_depth.set(len(queue))
+    count, oldest = runtime.run(runtime.services.sweep.backlog())
+    metrics.dirty_backlog.set(count)
+    metrics.oldest_dirty.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+    metrics.run_batches_pending.set(runtime.run(runtime.runs.pending_batches()))

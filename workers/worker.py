@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.executions import Execution
 from rq.job import Job
 
 from domain.config import AppConfig
+from domain.logs import configure_logging
 from workers.runtime import WorkerRuntime
-from workers.sweeper import sweep_dirty_customers
+from workers.sweeper import observe_backlog, sweep_dirty_customers
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,14 @@ class CrmWorker(SimpleWorker):
         return self._sweep_interval
 
     def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        kind = (job.func_name or "unknown").rsplit(".", 1)[-1]
+        started = time.perf_counter()
         with self.runtime.bound():
-            return bool(super().perform_job(job, queue, execution))
+            succeeded = bool(super().perform_job(job, queue, execution))
+        metrics = self.runtime.metrics
+        metrics.jobs.labels(kind, "ok" if succeeded else "failed").inc()
+        metrics.job_seconds.labels(kind).observe(time.perf_counter() - started)
+        return succeeded
 
     def run_maintenance_tasks(self) -> None:
         try:
@@ -46,6 +55,7 @@ class CrmWorker(SimpleWorker):
             return
         try:
             sweep_dirty_customers(self.runtime)
+            observe_backlog(self.runtime, self.queues[0])
         except Exception:
             log.exception("sweep failed; retrying at the next maintenance tick")
 
@@ -63,8 +73,11 @@ def build_worker(runtime: WorkerRuntime, burst_name: str | None = None) -> CrmWo
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = WorkerRuntime.open(AppConfig())
+    config = AppConfig()
+    configure_logging(config.log_format)
+    runtime = WorkerRuntime.open(config)
+    if config.worker_metrics_port is not None:
+        start_http_server(config.worker_metrics_port, registry=runtime.metrics.registry)
     try:
         build_worker(runtime).work(with_scheduler=False)
     finally:

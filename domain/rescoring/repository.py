@@ -158,6 +158,13 @@ class ScoringRepository:
                 {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, mark_dirty_update(datetime.now(UTC))
             )
 
+    async def dirty_backlog(self) -> tuple[int, datetime | None]:
+        """How many customers wait to be rescored (all workspaces), and since when the longest has."""
+        dirty = {"scoring.dirty": True}
+        count = await self._customers.count_documents(dirty)
+        oldest = await self._customers.find_one(dirty, {"scoring.dirty_since": 1}, sort=[("scoring.dirty_since", 1)])
+        return count, aware(((oldest or {}).get("scoring") or {}).get("dirty_since"))
+
     async def dirty_ids(self, workspace_id: str, limit: int) -> list[str]:
         """At most ``limit`` of the workspace's dirty customers (on the dirty partial index)."""
         cursor = self._customers.find({"workspace_id": workspace_id, "scoring.dirty": True}, {"_id": 1}).limit(limit)

@@ -21,6 +21,10 @@ class DirtySweep:
             await self._scoring.mark_dirty(workspace_id, ids)
         return sum(len(ids) for ids in due.values())
 
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """For operators: customers waiting to be rescored, and since when the longest has."""
+        return await self._scoring.dirty_backlog()
+
     async def dirty_workspaces(self, *, dirty_before: datetime | None = None) -> set[str]:
         """Workspaces with dirty customers (dirty since before ``dirty_before``, if given)."""
         return set(await self._scoring.dirty_customers(SWEEP_LIMIT, dirty_before=dirty_before))

@@ -149,6 +149,9 @@ class ScoringRunRepository:
                 pending += 1
         return BatchProgress(total, processed, changed, failed, pending, transitions, tuple(failed_batches))
 
+    async def pending_batch_count(self) -> int:
+        return await self._batches.count_documents({"status": BatchStatus.PENDING.value})
+
     async def active_runs(self, statuses: frozenset[RunStatus]) -> list[Document]:
         cursor = self._runs.find({"status": {"$in": [status.value for status in statuses]}})
         return [document async for document in cursor]

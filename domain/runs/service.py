@@ -154,6 +154,10 @@ class ScoringRunService:
             await self._finish_if_done(run["workspace_id"], run_id)
         return f"planned {number} batches"
 
+    async def pending_batches(self) -> int:
+        """For operators: scoring-run batches not yet done, over every active run."""
+        return await self._runs.pending_batch_count()
+
     async def requeue_stalled(self, now: datetime, older_than: datetime) -> int:
         """For the sweeper: planning or batch jobs that seem lost are enqueued again (running one twice is
         safe), and failed batches whose back-off has passed are retried."""
