@@ -1,10 +1,15 @@
-.PHONY: run test setup schema bench
+.PHONY: run reset test setup schema bench
 
 setup:
 	@bash scripts/bootstrap.sh
 
 run: setup
 	.venv/bin/python -m devstack.run
+
+# Forget the dev database `make run` keeps in .run/ (refused while a `make run` is running).
+reset:
+	@if [ -e .run/lock ] && ! flock -n .run/lock true; then echo "make run is running: stop it first"; exit 1; fi
+	rm -rf .run
 
 test: setup
 	.venv/bin/ruff check .

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from pymongo import AsyncMongoClient
+from pymongo.errors import ConnectionFailure
 from rich.console import Console
 
 from domain.auth.principals import Role
@@ -19,6 +20,7 @@ from domain.services import Services, build_services
 
 app = typer.Typer(help="Customer-classification CRM: operator commands", no_args_is_help=True)
 console = Console()
+RUN_ENV = Path(".run") / "env"  # written by `make run` while it runs
 
 
 class _NoQueue:
@@ -44,10 +46,13 @@ class _NoQueue:
 
 
 def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
-    config = AppConfig()
+    # Under `make run` the connection settings are in .run/env; environment variables still win.
+    config = AppConfig(_env_file=RUN_ENV)
 
     async def run() -> T:
-        mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
+        mongo: AsyncMongoClient[Document] = AsyncMongoClient(
+            config.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=3000
+        )
         try:
             db = Database.connect(mongo, config.mongodb_db)
             await db.ensure_indexes()
@@ -59,6 +64,12 @@ def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
         return asyncio.run(run())
     except DomainError as error:
         console.print(f"[red]{error.code}[/red] {error.field or ''} {error.message}")
+        raise typer.Exit(code=2) from None
+    except ConnectionFailure:
+        console.print(
+            f"[red]no database[/red] at {config.mongodb_uri}: start `make run` (it writes {RUN_ENV}) or set MONGODB_URI",
+            soft_wrap=True,
+        )
         raise typer.Exit(code=2) from None
 
 

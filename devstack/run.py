@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import redis
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
+from devstack import snapshot
 from devstack.demo import DemoWorkspace, load_demo
 from devstack.processes import (
     ManagedProcess,
@@ -28,7 +33,10 @@ from domain.db import Database, Document
 from domain.queueing import RqRescoreQueue
 from domain.services import build_services
 
-LOG_DIR = Path(".run")
+RUN_DIR = Path(".run")
+SNAPSHOT = RUN_DIR / "mongodb.snapshot"  # the dev database, kept across runs (`make reset` forgets it)
+CLI_ENV = RUN_DIR / "env"  # connection settings for `crm` while `make run` runs
+SNAPSHOT_SECONDS = 60
 
 EXAMPLE_QUERY = """{
   customers(first: 5, filter: {class: {classSet: "spend_tier", codes: ["diamond", "luxurious"]}}) {
@@ -53,63 +61,131 @@ async def _load(config: AppConfig, token: str | None) -> DemoWorkspace:
 
 
 def main() -> None:
-    LOG_DIR.mkdir(exist_ok=True)
-    for old_log in LOG_DIR.glob("*.log"):
+    RUN_DIR.mkdir(exist_ok=True)
+    lock = _lock()
+    # A second `make run` in this checkout keeps its logs apart and leaves the first one's data alone.
+    log_dir = RUN_DIR if lock is not None else RUN_DIR / f"run-{os.getpid()}"
+    log_dir.mkdir(exist_ok=True)
+    for old_log in log_dir.glob("*.log"):
         old_log.unlink()  # each run's logs start empty
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    own_database = False
+    reason = "stopped"
+    env = dict(os.environ)
+    config: AppConfig | None = None
     try:
-        env = dict(os.environ)
         if not env.get("REDIS_URL"):
-            process, env["REDIS_URL"] = start_redis(free_port(), LOG_DIR / "redis.log")
+            process, env["REDIS_URL"] = start_redis(free_port(), log_dir / "redis.log")
             supervisor.add(process)
         if not env.get("MONGODB_URI"):
-            process, env["MONGODB_URI"] = start_mongo_dev_server(free_port(), LOG_DIR / "mongodb.log")
+            process, env["MONGODB_URI"] = start_mongo_dev_server(free_port(), log_dir / "mongodb.log")
             supervisor.add(process)
+            own_database = lock is not None
         env.setdefault("CRM_GRAPHIQL", "true")
         env.setdefault("CRM_INTROSPECTION", "true")
         env.setdefault("CORS_ALLOW_LOCALHOST", "true")
         env.setdefault("LOG_FORMAT", "text")  # JSON lines are for log shippers; .run/*.log are read by people
         config = AppConfig.model_validate(env)
+        restored = snapshot.restore(config.mongodb_uri, config.mongodb_db, SNAPSHOT) if own_database else 0
+        if lock is not None:
+            _write_cli_env(config)
 
         def worker() -> ManagedProcess:
-            return start_worker(env, LOG_DIR / "worker.log")
+            return start_worker(env, log_dir / "worker.log")
 
         port = int(env.get("PORT", "8000"))
 
         def api() -> ManagedProcess:
-            return start_api(env, port, LOG_DIR / "api.log")[0]
+            return start_api(env, port, log_dir / "api.log")[0]
 
         supervisor.add(worker(), worker)
         supervisor.add(api(), api)
         began = time.monotonic()
-        demo = asyncio.run(_load(config, env.get("CRM_DEMO_API_KEY") or None))
-        _print_banner(f"http://127.0.0.1:{port}", demo, config.redis_url, time.monotonic() - began)
-        reason = supervisor.run()
-        print(f"stopping: {reason} (see {LOG_DIR}/)", file=sys.stderr)
+        demo = None
+        if snapshot.is_empty(config.mongodb_uri, config.mongodb_db):  # the demo only into an empty database
+            demo = asyncio.run(_load(config, env.get("CRM_DEMO_API_KEY") or None))
+        _print_banner(f"http://127.0.0.1:{port}", demo, restored, config.redis_url, log_dir, time.monotonic() - began)
+        reason = _supervise(supervisor, config if own_database else None)
     except KeyboardInterrupt:
-        print("\nstopping…")
+        reason = "interrupted"
     finally:
         # A second Ctrl-C or a SIGTERM while the children stop must not cut the stopping short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        supervisor.stop()
+        print(f"\nstopping: {reason} (see {log_dir}/)", file=sys.stderr, flush=True)
+        supervisor.stop(_snapshot_before_the_database_stops(config) if own_database and config else None)
+        if lock is not None:
+            CLI_ENV.unlink(missing_ok=True)
+
+
+def _lock() -> IO[str] | None:
+    """The checkout's run lock, or None when another `make run` holds it (kept open for the process's life)."""
+    handle = (RUN_DIR / "lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _write_cli_env(config: AppConfig) -> None:
+    """Where `crm` finds this stack without extra setup (environment variables still win)."""
+    CLI_ENV.write_text(
+        f"MONGODB_URI={config.mongodb_uri}\nMONGODB_DB={config.mongodb_db}\nREDIS_URL={config.redis_url}\n"
+    )
+
+
+def _supervise(supervisor: Supervisor, keep: AppConfig | None) -> str:
+    """Restart what crashes; snapshot the dev database every SNAPSHOT_SECONDS when it is ours."""
+    next_snapshot = time.monotonic() + SNAPSHOT_SECONDS
+    while (reason := supervisor.check()) is None:
+        time.sleep(0.5)
+        if keep is not None and time.monotonic() >= next_snapshot:
+            _save(keep)
+            next_snapshot = time.monotonic() + SNAPSHOT_SECONDS
+    return reason
+
+
+def _snapshot_before_the_database_stops(config: AppConfig) -> Callable[[ManagedProcess], None]:
+    def after(process: ManagedProcess) -> None:
+        if process.name == "worker":  # the API and the worker have stopped, the database not yet
+            _save(config)
+
+    return after
+
+
+def _save(config: AppConfig) -> None:
+    try:
+        count = snapshot.save(config.mongodb_uri, config.mongodb_db, SNAPSHOT)
+        print(f"saved {count} documents to {SNAPSHOT}", file=sys.stderr, flush=True)
+    except PyMongoError as error:
+        print(f"could not save the database to {SNAPSHOT}: {error}", file=sys.stderr, flush=True)
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _print_banner(base: str, demo: DemoWorkspace, redis_url: str, seconds: float) -> None:
-    key = demo.admin_token or "(the key printed by the first run; set CRM_DEMO_API_KEY to choose one)"
+def _print_banner(
+    base: str, demo: DemoWorkspace | None, restored: int, redis_url: str, log_dir: Path, seconds: float
+) -> None:
+    if demo is not None:
+        key = demo.admin_token or "(the key printed by the first run; set CRM_DEMO_API_KEY to choose one)"
+        data = f"Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} customers loaded in {seconds:.1f}s"
+    else:
+        key = "(the demo admin key printed by the first run, or CRM_DEMO_API_KEY)"
+        data = f"Database kept from the last run ({restored} documents from {SNAPSHOT}; `make reset` starts fresh)"
     body = json.dumps({"query": EXAMPLE_QUERY})
     print(
         f"""
-CRM is running. Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} customers loaded in {seconds:.1f}s
+CRM is running. {data}
   GraphQL (and GraphiQL): {base}/graphql
   Demo admin key:         {key}
-  Logs:                   {LOG_DIR}/ (api.log, worker.log, redis.log, mongodb.log)
+  Logs:                   {log_dir}/ (api.log, worker.log, redis.log, mongodb.log)
   Watch jobs:             .venv/bin/rq info --url {redis_url} --interval 1
+  CLI:                    .venv/bin/crm --help   (finds this stack through {CLI_ENV})
 
 Try:
   curl -s {base}/graphql -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\

@@ -53,9 +53,12 @@ class Supervisor:
             time.sleep(interval)
         return reason
 
-    def stop(self) -> None:
+    def stop(self, on_stopped: Callable[[ManagedProcess], None] | None = None) -> None:
+        """Newest first (the API and worker before the servers they use); ``on_stopped`` after each."""
         for child in reversed(self.children):
             child.process.stop()
+            if on_stopped is not None:
+                on_stopped(child.process)
 
     def _schedule(self, child: Supervised, now: float) -> None:
         if now - child.started_at >= STABLE_AFTER_SECONDS:
