@@ -67,7 +67,8 @@ def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
         raise typer.Exit(code=2) from None
     except ConnectionFailure:
         console.print(
-            f"[red]no database[/red] at {config.mongodb_uri}: start `make run` (it writes {RUN_ENV}) or set MONGODB_URI",
+            f"[red]no database[/red] at {config.mongodb_uri}: "
+            f"start `make run` (it writes {RUN_ENV}) or set MONGODB_URI",
             soft_wrap=True,
         )
         raise typer.Exit(code=2) from None
