@@ -89,6 +89,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
             scoring_batch_size=config.scoring_batch_size,
             key_cache_seconds=config.key_cache_seconds,
+            sync_settle_seconds=config.sync_settle_seconds,
         )
         hub.on_revoked(app.state.services.keys.forget)
         try:

@@ -52,5 +52,7 @@ class AppConfig(BaseSettings):
     metrics_enabled: bool = Field(default=False, alias="METRICS_ENABLED")
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535, alias="WORKER_METRICS_PORT")
     log_format: Literal["json", "text"] = Field(default="json", alias="LOG_FORMAT")
+    # Offline sync (orderBy CHANGED, deletedCustomers) returns changes at least this old (see the README).
+    sync_settle_seconds: float = Field(default=5.0, ge=0, alias="SYNC_SETTLE_SECONDS")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

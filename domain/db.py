@@ -84,6 +84,10 @@ class Database:
         return self.db["segment_events"]
 
     @property
+    def customer_tombstones(self) -> AsyncCollection[Document]:
+        return self.db["customer_tombstones"]
+
+    @property
     def persisted_queries(self) -> AsyncCollection[Document]:
         return self.db["persisted_queries"]
 
@@ -128,6 +132,10 @@ class Database:
             [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
         await self.class_events.create_indexes([IndexModel([("customer_id", ASCENDING)])])
+        # Syncing clients page through deletions in time order.
+        await self.customer_tombstones.create_indexes(
+            [IndexModel([("workspace_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)])]
+        )
         # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
         await self.customers.create_indexes([_by_workspace("segments")])
         await self.segments.create_indexes([IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)])])

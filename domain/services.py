@@ -14,7 +14,7 @@ from domain.classes.service import ClassHistoryService
 from domain.classes.settings_service import ClassSettingsService
 from domain.config import DEFAULT_SCORING_BATCH_SIZE
 from domain.customers.repository import CustomerRepository
-from domain.customers.service import CustomerService
+from domain.customers.service import DEFAULT_SYNC_SETTLE_SECONDS, CustomerService
 from domain.db import Database
 from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
@@ -69,6 +69,7 @@ def build_services(
     notifier: Notifier | None = None,
     scoring_batch_size: int = DEFAULT_SCORING_BATCH_SIZE,
     key_cache_seconds: float = 0.0,
+    sync_settle_seconds: float = DEFAULT_SYNC_SETTLE_SECONDS,
 ) -> Services:
     notifier = notifier or SilentNotifier()
     customers = CustomerRepository(db)
@@ -98,7 +99,9 @@ def build_services(
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
-        customers=CustomerService(customers, orders, interactions, workspaces, queue, segment_evaluator),
+        customers=CustomerService(
+            customers, orders, interactions, workspaces, queue, segment_evaluator, sync_settle_seconds
+        ),
         orders=OrderService(orders, customers, workspaces, queue),
         interactions=InteractionService(interactions, customers, queue),
         class_history=ClassHistoryService(ClassEventRepository(db), customers),

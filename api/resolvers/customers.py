@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
+from api.pagination import decode_cursor, encode_cursor
 from api.resolvers.common import CREATED, CrmInfo, respond
 from api.selection import wants_evidence
 from api.types.customer import Customer, CustomerConnection, customer_connection
 from api.types.errors import UserError
 from api.types.inputs import CustomerFilter, CustomerInput, CustomerOrderInput, CustomerUpdateInput, input_to_dict
+from domain.customers.ordering import OrderField, PagePosition
 from domain.customers.service import CREATION_ORDER
 
 
@@ -79,3 +83,33 @@ class CustomerMutation:
             context.services.customers.delete(context.principal, str(id)),
             lambda _: DeletePayload(deleted_id=id),
         )
+
+
+@strawberry.type(description="A customer deleted since the client last synced")
+class DeletedCustomer:
+    id: strawberry.ID
+    deleted_at: datetime
+    cursor: str
+
+
+@strawberry.type
+class SyncQuery:
+    @strawberry.field(
+        description="Tombstones for offline sync: customers deleted since a moment, oldest first, settled changes "
+        "only (like customers ordered by CHANGED); pass the last cursor as after. first is at most 100."
+    )
+    async def deleted_customers(
+        self, info: CrmInfo, since: datetime | None = None, first: int = 100, after: str | None = None
+    ) -> list[DeletedCustomer]:
+        context = info.context
+        position = decode_cursor(after, OrderField.CHANGED)
+        start = (position.value, position.customer_id) if position and isinstance(position.value, datetime) else None
+        found = await context.services.customers.deleted_since(context.principal, since, start, first)
+        return [
+            DeletedCustomer(
+                id=strawberry.ID(customer_id),
+                deleted_at=at,
+                cursor=encode_cursor(PagePosition(OrderField.CHANGED, customer_id, at)),
+            )
+            for customer_id, at in found
+        ]

@@ -99,6 +99,9 @@ class Customer:
     attributes: list[CustomAttribute]
     created_at: datetime
     updated_at: datetime
+    changed_at: datetime | None = strawberry.field(
+        description="The last change a client sees (profile, classes, stats, segments): what offline sync orders by"
+    )
     classes: list[CustomerClass]
     stats: CustomerStats
     next_class_change_at: datetime | None = strawberry.field(
@@ -202,6 +205,7 @@ class Customer:
             ],
             created_at=c.created_at,
             updated_at=c.updated_at,
+            changed_at=c.changed_at,
             classes=[CustomerClass.from_domain(assigned, workspace) for assigned in c.classes],
             stats=CustomerStats(
                 order_count=c.stats.order_count,

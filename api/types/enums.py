@@ -17,7 +17,8 @@ InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
 CustomerOrderFieldEnum = strawberry.enum(
     OrderField,
     name="CustomerOrderField",
-    description="CREATED: creation order; LEAD_SCORE; CONVERSION: probability from the learned model (customers "
+    description="CREATED: creation order; CHANGED: the last change a client sees, oldest first, settled changes "
+    "only (offline sync); LEAD_SCORE; CONVERSION: probability from the learned model (customers "
     "without one last when descending); CALL_VALUE: probability x expected order value; CLV: predicted 12-month "
     "value; NET_SPEND; LAST_ORDER_AT",
 )

@@ -126,6 +126,9 @@ class CustomerFilter:
     owner_id: strawberry.ID | None = None
     class_: ClassFilter | None = strawberry.field(default=None, name="class")
     segment_id: strawberry.ID | None = strawberry.field(default=None, description="Members of this segment")
+    updated_since: datetime | None = strawberry.field(
+        default=None, description="Changed at or after this moment (offline sync: with orderBy CHANGED)"
+    )
 
     def to_domain(self) -> DomainCustomerFilter:
         return DomainCustomerFilter(
@@ -138,6 +141,7 @@ class CustomerFilter:
             owner_id=self.owner_id,
             class_condition=ClassCondition(self.class_.class_set, list(self.class_.codes)) if self.class_ else None,
             segment_id=str(self.segment_id) if self.segment_id is not None else None,
+            updated_since=self.updated_since,
         )
 
 

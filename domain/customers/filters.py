@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
@@ -34,6 +35,7 @@ class CustomerFilter:
     owner_id: str | None = None
     class_condition: ClassCondition | None = None
     segment_id: str | None = None  # members of a segment (customers' "segments", indexed)
+    updated_since: datetime | None = None  # changed at or after (offline sync; order by CHANGED)
     ids: list[str] | None = None  # these customers only (a segment preview's sample); not a client filter
 
 
@@ -68,6 +70,8 @@ def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[st
         query.update(class_query(principal, spec.class_condition))
     if spec.segment_id is not None:
         query["segments"] = str(spec.segment_id)
+    if spec.updated_since is not None:
+        query["changed_at"] = {"$gte": spec.updated_since}
     if spec.ids is not None:
         query["_id"] = {"$in": list(spec.ids)}
     return query

@@ -165,6 +165,7 @@ class Customer:
     next_public_class_change_at: datetime | None = None
     lead_verdict: LeadVerdict | None = None
     segment_since: dict[str, datetime] = field(default_factory=dict)  # the segments it is in, and since when
+    changed_at: datetime | None = None  # the last change a client sees (profile, classes, stats, segments)
 
     def without_sensitive_fields(self) -> Customer:
         """What a role without access to personal details sees: no birth date, income, personality,
@@ -226,6 +227,7 @@ class Customer:
             next_class_change_at=aware((d.get("scoring") or {}).get("next_transition_at")),
             next_public_class_change_at=aware((d.get("scoring") or {}).get("next_public_transition_at")),
             lead_verdict=LeadVerdict.from_document(d["lead_verdict"]) if d.get("lead_verdict") else None,
+            changed_at=aware(d.get("changed_at")),
             segment_since={
                 segment_id: aware((d.get("segment_since") or {}).get(segment_id)) or aware(d["created_at"])
                 for segment_id in d.get("segments") or ()

@@ -19,6 +19,7 @@ from scoring.lead import SPEC as LEAD
 
 class OrderField(StrEnum):
     CREATED = "created"
+    CHANGED = "changed"  # the moment of the last change a client sees (offline sync)
     LEAD_SCORE = "lead_score"
     CONVERSION = "conversion"
     CALL_VALUE = "call_value"
@@ -29,6 +30,7 @@ class OrderField(StrEnum):
 
 # The stored field each order reads (every one has a (workspace_id, field, _id) index).
 SORT_PATHS: dict[OrderField, str] = {
+    OrderField.CHANGED: "changed_at",
     OrderField.LEAD_SCORE: f"classes.{LEAD.key}.evidence.score",
     OrderField.CONVERSION: f"classes.{LEAD.key}.evidence.probability",
     OrderField.CALL_VALUE: f"classes.{LEAD.key}.evidence.call_value_minor",

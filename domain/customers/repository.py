@@ -15,6 +15,7 @@ from domain.customers.models import Customer, LeadVerdict
 from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, PagePosition, SortValue
 from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
 from domain.errors import DuplicateExternalId, UnknownCustomer
+from domain.timestamps import aware
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def mark_dirty_update(now: datetime) -> dict[str, Any]:
 class CustomerRepository:
     def __init__(self, db: Database) -> None:
         self._customers = db.customers
+        self._tombstones = db.customer_tombstones
 
     async def insert(self, scope: CustomerScope, document: Document) -> tuple[Customer, bool]:
         """Insert a new customer; a retry of the same request (same external id, same content, within the
@@ -89,7 +91,7 @@ class CustomerRepository:
     ) -> Customer | None:
         now = datetime.now(UTC)
         update = mark_dirty_update(now)
-        update["$set"] = {**update["$set"], **set_fields, "updated_at": now}
+        update["$set"] = {**update["$set"], **set_fields, "updated_at": now, "changed_at": now}
         if "external_id" in set_fields:
             update["$set"]["external_key"] = external_key(scope.workspace_id, set_fields["external_id"])
         if "external_id" in unset_fields:
@@ -122,6 +124,7 @@ class CustomerRepository:
             if verdict
             else {"$unset": {"lead_verdict": ""}}
         )
+        update.setdefault("$set", {})["changed_at"] = datetime.now(UTC)
         result = await self._customers.update_one({"_id": customer_id, **scope.query()}, update)
         return result.matched_count == 1
 
@@ -130,11 +133,45 @@ class CustomerRepository:
         return {document["_id"] async for document in cursor}
 
     async def delete(self, scope: CustomerScope, customer_id: str) -> dict[str, Any] | None:
-        """The deleted customer's owner and segment memberships, or None when there was none."""
-        return await self._customers.find_one_and_delete(
+        """The deleted customer's owner and segment memberships, or None when there was none. A tombstone
+        tells syncing clients (``deleted_since``)."""
+        deleted = await self._customers.find_one_and_delete(
             {"_id": customer_id, **scope.query()},
             projection={"owner_id": 1, "segments": 1, "segment_changes": 1, "segment_pending": 1},
         )
+        if deleted is not None:
+            await self._tombstones.replace_one(
+                {"_id": customer_id},
+                {
+                    "_id": customer_id,
+                    "workspace_id": scope.workspace_id,
+                    "owner_id": deleted.get("owner_id"),
+                    "deleted_at": datetime.now(UTC),
+                },
+                upsert=True,
+            )
+        return deleted
+
+    async def deleted_since(
+        self,
+        scope: CustomerScope,
+        since: datetime | None,
+        settled: datetime,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[tuple[str, datetime]]:
+        """Customers deleted since ``since`` (and before ``settled``), oldest first, after a position."""
+        moment: dict[str, Any] = {"$lte": settled}
+        if since is not None:
+            moment["$gte"] = since
+        query: dict[str, Any] = {**scope.query(), "deleted_at": moment}
+        if after is not None:
+            at, customer_id = after
+            query = {
+                "$and": [query, {"$or": [{"deleted_at": {"$gt": at}}, {"deleted_at": at, "_id": {"$gt": customer_id}}]}]
+            }
+        cursor = self._tombstones.find(query, {"deleted_at": 1}).sort([("deleted_at", 1), ("_id", 1)]).limit(limit)
+        return [(document["_id"], aware(document["deleted_at"])) async for document in cursor]
 
 
 async def visible_customers(customers: CustomerRepository, principal: Principal, customer_ids: list[str]) -> list[str]:

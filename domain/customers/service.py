@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, overload
 
 from domain.auth.principals import Permission, Principal
@@ -13,7 +13,7 @@ from domain.classes.service import require_readable_class_set
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType
-from domain.customers.ordering import CustomerOrder, PagePosition
+from domain.customers.ordering import CustomerOrder, OrderField, PagePosition
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id
@@ -30,6 +30,9 @@ from domain.workspaces.repository import WorkspaceRepository
 
 MAX_PAGE_SIZE = 100
 CREATION_ORDER = CustomerOrder()
+# Offline sync reads changes at least this old: longer than a write takes from its stamp to its commit,
+# plus the clock difference between the hosts that stamp (keep them on NTP).
+DEFAULT_SYNC_SETTLE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +51,10 @@ class CustomerService:
         workspaces: WorkspaceRepository,
         rescore_queue: RescoreQueue,
         segments: SegmentEvaluator,
+        sync_settle_seconds: float = DEFAULT_SYNC_SETTLE_SECONDS,
     ) -> None:
         self._segments = segments
+        self._sync_settle_seconds = sync_settle_seconds
         self._customers = customers
         self._orders = orders
         self._interactions = interactions
@@ -77,10 +82,25 @@ class CustomerService:
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
         query = compile_filter(principal, spec)
+        if order.field is OrderField.CHANGED:
+            # A change stamped just now may still be committing: a syncing client reads only settled
+            # changes, so its cursor never moves past one that appears later.
+            settled = datetime.now(UTC) - timedelta(seconds=self._sync_settle_seconds)
+            query = {"$and": [query, {"changed_at": {"$lte": settled}}]}
         rows = await self._customers.page(query, order, after, first + 1, with_evidence=with_evidence)
         shown = rows[:first]
         positions = [PagePosition(order.field, customer.id, value) for customer, value in shown]
         return CustomerPage([_shown(principal, customer) for customer, _ in shown], len(rows) > first, positions)
+
+    async def deleted_since(
+        self, principal: Principal, since: datetime | None, after: tuple[datetime, str] | None, first: int
+    ) -> list[tuple[str, datetime]]:
+        """Tombstones for syncing clients: customers deleted since ``since``, settled ones only, oldest first."""
+        principal.require(Permission.READ)
+        if not 0 <= first <= MAX_PAGE_SIZE:
+            raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
+        settled = datetime.now(UTC) - timedelta(seconds=self._sync_settle_seconds)
+        return await self._customers.deleted_since(principal.scope, since, settled, after, first)
 
     async def count(self, principal: Principal, spec: CustomerFilter | None, workspace: Workspace) -> int:
         """How many customers a list holds: the workspace's own count when nothing narrows it, else
@@ -226,6 +246,7 @@ def _new_document(fields: CustomerCreate, principal: Principal, now: datetime) -
         "request_hash": fingerprint(fields.model_dump(mode="json", exclude_unset=True)),
         "created_at": now,
         "updated_at": now,
+        "changed_at": now,
         "stats": {},
         "classes": {},
         "scoring": {"dirty": True, "dirty_since": now, "seq": 1, "version": 0, "delivered_version": 0},

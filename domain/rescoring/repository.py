@@ -113,6 +113,7 @@ class ScoringRepository:
         to_write = [item for item in scored if item.needs_write]
         if not to_write:
             return set()
+        now = datetime.now(UTC)
         operations = [
             UpdateOne(
                 {
@@ -121,7 +122,10 @@ class ScoringRepository:
                     "scoring.seq": item.seq,
                     "scoring.version": _version_match(item.version),
                 },
-                {"$set": {**_result_fields(item), "scoring.written_by": writer}, "$unset": _result_unset(item)},
+                {
+                    "$set": {**_result_fields(item, now), "scoring.written_by": writer},
+                    "$unset": _result_unset(item),
+                },
             )
             for item in to_write
         ]
@@ -256,7 +260,7 @@ def _undelivered(document: dict[str, Any], version: int, delivered: int) -> list
     ]
 
 
-def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
+def _result_fields(item: ScoredCustomer, now: datetime) -> dict[str, Any]:
     settled = not item.events and not item.keep_dirty
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
@@ -271,6 +275,8 @@ def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
     for assigned in item.changed_classes:
         # The class-set key comes from our catalogue, never from a client.
         fields[f"classes.{assigned.class_set}"] = assigned.to_document()
+    if item.changed_classes or item.stats_changed:
+        fields["changed_at"] = now  # what a syncing client sees changed
     return fields
 
 

@@ -239,7 +239,11 @@ def _change_operation(workspace_id: str, event: SegmentEvent, number: int) -> Up
     segment = event.segment_id
     counted = {"$in": [None, 0]} if number == 1 else number - 1
     update: dict[str, Any] = {
-        "$set": {f"segment_changes.{segment}": number, f"segment_pending.{segment}": event.to_document()}
+        "$set": {
+            f"segment_changes.{segment}": number,
+            f"segment_pending.{segment}": event.to_document(),
+            "changed_at": event.at,
+        }
     }
     if number % 2 == 1:
         update["$addToSet"] = {"segments": segment}
