@@ -16,7 +16,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from api.body_limit import BodyLimit
 from api.edge import EdgeLimits
@@ -25,7 +26,7 @@ from api.persisted import PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
 from api.telemetry import ApiMetrics
-from api.view import CrmGraphQL
+from api.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_PATH, CrmGraphQL
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
@@ -117,6 +118,8 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if config.graphiql:
+        routes.append(Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS)))
     if config.metrics_enabled:
         routes.append(Route("/metrics", functools.partial(metrics_page, metrics)))
     return Starlette(

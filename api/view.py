@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
@@ -74,6 +75,11 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 return
 
 
+CDN = "https://unpkg.com/"
+GRAPHIQL_ASSETS_PATH = "/graphiql/static"
+GRAPHIQL_ASSETS = Path(__file__).parent / "static" / "graphiql"
+
+
 class CrmGraphQL(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = IdleClosingHandler
 
@@ -90,6 +96,11 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             # 200, as Apollo clients expect, so that they send the document on PERSISTED_QUERY_NOT_FOUND.
             response = json_error(200, error.code, error.message)
         await response(scope, receive, send)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """Strawberry's GraphiQL page with its assets served by this API (api/static/graphiql), not a CDN."""
+        return super().graphql_ide_html.replace(CDN, GRAPHIQL_ASSETS_PATH + "/")
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash (no document) is an operation, not a browser's visit.
