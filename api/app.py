@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from api.body_limit import BodyLimit
 from api.edge import EdgeLimits
 from api.event_hub import EventHub
+from api.export import export_customers
 from api.persisted import PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
@@ -117,6 +118,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/export/customers.csv", export_customers),
     ]
     if config.graphiql:
         routes.append(Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS)))

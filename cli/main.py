@@ -12,10 +12,12 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 from rich.console import Console
 
-from domain.auth.principals import Role
+from domain.auth.principals import Principal, Role
 from domain.config import AppConfig
+from domain.customers.export import csv_chunks
+from domain.customers.filters import CustomerFilter
 from domain.db import Database, Document
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 from domain.services import Services, build_services
 
 app = typer.Typer(help="Customer-classification CRM: operator commands", no_args_is_help=True)
@@ -110,6 +112,32 @@ def allow_query(
     hashes = _with_services(lambda services: services.persisted_queries.allow(queries))
     for file, key in zip(files, hashes, strict=True):
         console.print(f"{key}  {file}")
+
+
+@app.command("export")
+def export_customers(
+    workspace_id: str,
+    out: Annotated[Path, typer.Option(help="The CSV file to write")],
+    segment: Annotated[str | None, typer.Option(help="Only the members of this segment")] = None,
+) -> None:
+    """Export a workspace's customers with their classes, scores and stats as CSV (streamed to the file)."""
+    # The operator acts as the workspace's admin: every customer, sensitive fields included.
+    principal = Principal(workspace_id, "cli", Role.ADMIN, "cli")
+
+    async def write(services: Services) -> int:
+        workspace = await services.workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound(f"no workspace {workspace_id!r}", field="workspace_id")
+        written = 0
+        pages = services.customers.export_pages(principal, CustomerFilter(segment_id=segment))
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            async for chunk in csv_chunks(pages, workspace.currency):
+                handle.write(chunk)
+                written += chunk.count("\n")
+        return written - 1
+
+    count = _with_services(write)
+    console.print(f"{count} customers written to {out}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, overload
@@ -33,6 +33,7 @@ CREATION_ORDER = CustomerOrder()
 # Offline sync reads changes at least this old: longer than a write takes from its stamp to its commit,
 # plus the clock difference between the hosts that stamp (keep them on NTP).
 DEFAULT_SYNC_SETTLE_SECONDS = 5.0
+EXPORT_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,23 @@ class CustomerService:
         shown = rows[:first]
         positions = [PagePosition(order.field, customer.id, value) for customer, value in shown]
         return CustomerPage([_shown(principal, customer) for customer, _ in shown], len(rows) > first, positions)
+
+    async def export_pages(
+        self, principal: Principal, spec: CustomerFilter | None, batch: int = EXPORT_BATCH
+    ) -> AsyncIterator[list[Customer]]:
+        """Every customer the filter selects within the caller's scope, ``batch`` at a time (one read each),
+        in creation order: for streaming exports, never the whole result in memory."""
+        principal.require(Permission.READ)
+        query = compile_filter(principal, spec)
+        after: PagePosition | None = None
+        while True:
+            rows = await self._customers.page(query, CREATION_ORDER, after, batch, with_evidence=True)
+            if not rows:
+                return
+            yield [_shown(principal, customer) for customer, _ in rows]
+            if len(rows) < batch:
+                return
+            after = PagePosition(CREATION_ORDER.field, rows[-1][0].id)
 
     async def deleted_since(
         self, principal: Principal, since: datetime | None, after: tuple[datetime, str] | None, first: int
