@@ -23,6 +23,7 @@ from api.body_limit import BodyLimit
 from api.edge import EdgeLimits
 from api.event_hub import EventHub
 from api.export import export_customers
+from api.imports import download_template, upload
 from api.persisted import PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
@@ -119,13 +120,18 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/export/customers.csv", export_customers),
+        Route("/import/templates/{kind}.csv", download_template),
+        Route("/import/{kind}.csv", upload, methods=["POST"]),
     ]
     if config.graphiql:
         routes.append(Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_ASSETS)))
     if config.metrics_enabled:
         routes.append(Route("/metrics", functools.partial(metrics_page, metrics)))
     return Starlette(
-        middleware=[*cors_middleware(config), Middleware(BodyLimit, max_bytes=config.max_body_bytes)],
+        middleware=[
+            *cors_middleware(config),
+            Middleware(BodyLimit, max_bytes=config.max_body_bytes, exempt_prefix="/import/"),
+        ],
         routes=routes,
         lifespan=lifespan,
     )

@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from api.edge import EdgeLimits, edge_extensions
 from api.resolvers.classes import ClassMutation, ClassQuery, ClassSubscription
 from api.resolvers.customers import CustomerMutation, CustomerQuery, SyncQuery
+from api.resolvers.imports import ImportQuery
 from api.resolvers.keys import KeyMutation, KeyQuery
 from api.resolvers.leads import LeadMutation, LeadQuery
 from api.resolvers.orders import OrderMutation, OrderQuery
@@ -22,7 +23,9 @@ from api.resolvers.segments import SegmentMutation, SegmentQuery, SegmentSubscri
 from api.telemetry import ApiMetrics, Telemetry
 from api.types.scalars import STRICT_DECIMAL
 
-Query = merge_types("Query", (CustomerQuery, SyncQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery, SegmentQuery))
+Query = merge_types(
+    "Query", (CustomerQuery, SyncQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery, SegmentQuery, ImportQuery)
+)
 Mutation = merge_types(
     "Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation, SegmentMutation)
 )

@@ -84,6 +84,10 @@ class Database:
         return self.db["segment_events"]
 
     @property
+    def imports(self) -> AsyncCollection[Document]:
+        return self.db["imports"]
+
+    @property
     def customer_tombstones(self) -> AsyncCollection[Document]:
         return self.db["customer_tombstones"]
 

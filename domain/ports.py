@@ -34,7 +34,12 @@ class ModelQueue(Protocol):
         """Ask for the workspace's conversion model to be trained soon; a pending request absorbs this one."""
 
 
-class JobQueue(ScoringQueue, RunQueue, ModelQueue, Protocol):
+class ImportQueue(Protocol):
+    async def enqueue_import(self, import_id: str) -> None:
+        """Run the import as a job soon; the import document in MongoDB says what is left."""
+
+
+class JobQueue(ScoringQueue, RunQueue, ModelQueue, ImportQueue, Protocol):
     """Every job the domain asks for (domain.queueing.RqRescoreQueue is one)."""
 
 

@@ -28,6 +28,7 @@ RUN_PLANNING_JOB = "workers.jobs.plan_scoring_run"
 RFM_REFRESH_JOB = "workers.jobs.refresh_rfm_bounds"
 FUTURE_VALUE_JOB = "workers.jobs.fit_future_value"
 CONVERSION_JOB = "workers.jobs.train_conversion_model"
+IMPORT_JOB = "workers.jobs.run_import"
 JOB_TIMEOUT_SECONDS = 600
 # Workspace-wide jobs (RFM refresh, future-value fit, conversion training) are queued once at a time per
 # workspace. Short, so that a job lost with a worker holds back the next one only briefly (a duplicate in
@@ -144,6 +145,13 @@ class RqRescoreQueue:
                 )
 
         await asyncio.to_thread(enqueue)
+
+    async def enqueue_import(self, import_id: str) -> None:
+        await asyncio.to_thread(self.enqueue_import_now, import_id)
+
+    def enqueue_import_now(self, import_id: str) -> None:
+        # Long files take a while: the job's timeout is an hour.
+        self._queue.enqueue(IMPORT_JOB, import_id, job_timeout=3600, result_ttl=3600, failure_ttl=7 * 24 * 3600)
 
     async def enqueue_run_planning(self, run_id: str) -> None:
         await asyncio.to_thread(

@@ -16,6 +16,7 @@ from domain.config import DEFAULT_SCORING_BATCH_SIZE
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import DEFAULT_SYNC_SETTLE_SECONDS, CustomerService
 from domain.db import Database
+from domain.imports.service import ImportService
 from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
 from domain.orders.repository import OrderRepository
@@ -59,6 +60,7 @@ class Services:
     segments: SegmentService
     segment_membership: SegmentEvaluator
     persisted_queries: PersistedQueryService
+    imports: ImportService
     sweep: DirtySweep
 
 
@@ -96,14 +98,17 @@ def build_services(
         conversion_models,
         segment_evaluator,
     )
+    customer_service = CustomerService(
+        customers, orders, interactions, workspaces, queue, segment_evaluator, sync_settle_seconds
+    )
+    order_service = OrderService(orders, customers, workspaces, queue)
+    interaction_service = InteractionService(interactions, customers, queue)
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
-        customers=CustomerService(
-            customers, orders, interactions, workspaces, queue, segment_evaluator, sync_settle_seconds
-        ),
-        orders=OrderService(orders, customers, workspaces, queue),
-        interactions=InteractionService(interactions, customers, queue),
+        customers=customer_service,
+        orders=order_service,
+        interactions=interaction_service,
         class_history=ClassHistoryService(ClassEventRepository(db), customers),
         scoring_runs=scoring_runs,
         class_settings=ClassSettingsService(workspaces, scoring_runs),
@@ -111,6 +116,7 @@ def build_services(
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
         segment_membership=segment_evaluator,
         persisted_queries=PersistedQueryService(db),
+        imports=ImportService(db, customer_service, customers, order_service, interaction_service, queue),
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
         ),

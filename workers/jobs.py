@@ -55,6 +55,12 @@ def train_conversion_model(workspace_id: str) -> str:
     return outcome
 
 
+def run_import(import_id: str) -> str:
+    """A CSV import, from where it stopped (the import document says)."""
+    runtime = current_runtime()
+    return runtime.run(runtime.services.imports.run(import_id))
+
+
 def plan_scoring_run(run_id: str) -> str:
     runtime = current_runtime()
     return runtime.run(runtime.runs.plan(run_id))

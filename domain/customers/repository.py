@@ -128,6 +128,12 @@ class CustomerRepository:
         result = await self._customers.update_one({"_id": customer_id, **scope.query()}, update)
         return result.matched_count == 1
 
+    async def ids_by_external_id(self, scope: CustomerScope, external_ids: list[str]) -> dict[str, str]:
+        """Our ids of the customers the shop names by its own ids (within the scope), one read."""
+        keys = {external_key(scope.workspace_id, value): value for value in set(external_ids)}
+        cursor = self._customers.find({**scope.query(), "external_key": {"$in": list(keys)}}, {"external_key": 1})
+        return {keys[document["external_key"]]: document["_id"] async for document in cursor}
+
     async def existing_ids(self, scope: CustomerScope, customer_ids: Iterable[str]) -> set[str]:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
         return {document["_id"] async for document in cursor}

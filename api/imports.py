@@ -1,0 +1,59 @@
+"""CSV import over plain HTTP (the body is the file, not a GraphQL multipart request): simpler for
+spreadsheets exported by hand, curl and mobile clients alike.
+
+    POST /import/{customers|orders|interactions}.csv[?dryRun=true]   -> 202 {"id": ..., "status": "queued"}
+    GET  /import/templates/{kind}.csv                                 -> the header and an example row
+
+The file streams into MongoDB as it arrives (up to 50 MB); a job imports it; ``importJob(id)`` in
+GraphQL shows its progress and its per-row report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from api.body_limit import json_error
+from domain.errors import ErrorCode, Forbidden, InvalidInput, Unauthenticated
+from domain.imports.kinds import ImportKind, template
+
+
+async def upload(request: Request) -> Response:
+    services = request.app.state.services
+    kind = request.path_params["kind"]
+    try:
+        principal = await services.keys.authenticate(request.headers.get("authorization"))
+        started = await services.imports.start(
+            principal, kind, _body(request), dry_run=request.query_params.get("dryRun") in ("true", "1")
+        )
+    except Unauthenticated as error:
+        return json_error(401, ErrorCode.UNAUTHENTICATED, error.message)
+    except Forbidden as error:
+        return json_error(403, ErrorCode.FORBIDDEN, error.message)
+    except InvalidInput as error:
+        first = error.as_field_errors()[0]
+        status = 413 if first.code is ErrorCode.REQUEST_TOO_LARGE else 400
+        return json_error(status, first.code, first.message)
+    return JSONResponse(
+        {"id": started["_id"], "kind": started["kind"], "dryRun": started["dry_run"], "status": started["status"]},
+        status_code=202,
+    )
+
+
+async def download_template(request: Request) -> Response:
+    kind = request.path_params["kind"]
+    if kind not in ImportKind:
+        return json_error(404, ErrorCode.NOT_FOUND, "templates: customers, orders, interactions")
+    return Response(
+        template(ImportKind(kind)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'},
+    )
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    async for chunk in request.stream():
+        if chunk:
+            yield chunk

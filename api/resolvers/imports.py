@@ -1,0 +1,59 @@
+"""An import's progress and per-row report (the upload itself is a plain POST: api/imports.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from api.resolvers.common import CrmInfo
+from domain.timestamps import aware
+
+
+@strawberry.type(description="A row the import refused, and why")
+class ImportRowError:
+    row: int = strawberry.field(description="The line in the file (the header is line 1)")
+    column: str | None
+    code: str
+    message: str
+
+
+@strawberry.type
+class ImportJob:
+    id: strawberry.ID
+    kind: str
+    dry_run: bool = strawberry.field(description="Checked every row, wrote nothing")
+    status: str = strawberry.field(description="queued, running, completed or failed")
+    rows_done: int
+    imported: int = strawberry.field(description="Rows that passed (in a dry run: would be imported)")
+    failed: int = strawberry.field(description="Rows refused")
+    problem: str | None = strawberry.field(description="Why a failed import stopped (an unreadable file)")
+    errors: list[ImportRowError] = strawberry.field(description="The first 1,000 refusals")
+    created_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> ImportJob:
+        return cls(
+            id=strawberry.ID(d["_id"]),
+            kind=d["kind"],
+            dry_run=d["dry_run"],
+            status=d["status"],
+            rows_done=d.get("rows_done", 0),
+            imported=d.get("imported", 0),
+            failed=d.get("failed", 0),
+            problem=d.get("problem"),
+            errors=[ImportRowError(**e) for e in d.get("errors", [])],
+            created_at=aware(d["created_at"]) or datetime.min,
+            finished_at=aware(d.get("finished_at")),
+        )
+
+
+@strawberry.type
+class ImportQuery:
+    @strawberry.field(description="A CSV import started with POST /import/{kind}.csv")
+    async def import_job(self, info: CrmInfo, id: strawberry.ID) -> ImportJob | None:
+        context = info.context
+        found = await context.services.imports.get(context.principal, str(id))
+        return ImportJob.of(found) if found else None

@@ -1,0 +1,308 @@
+"""CSV imports of customers, orders and interactions: the upload is kept in MongoDB (GridFS) and a job
+reads it as a stream, a batch of rows at a time, through the same bulk paths and validation as the API.
+
+Every row that passes is imported, every row that does not is reported (row, column, code, message);
+nothing is written in a dry run. Rows are idempotent by external id (required here), so importing the
+same file twice changes nothing, and a job that dies is simply run again: it resumes after the last
+batch it recorded (MongoDB, not the queue, says what is left).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gridfs import AsyncGridFSBucket
+from pydantic.alias_generators import to_snake
+from pymongo import ReturnDocument
+
+from domain.auth.principals import Permission, Principal, Role
+from domain.customers.inputs import CustomerCreate
+from domain.customers.repository import CustomerRepository
+from domain.customers.service import CustomerService
+from domain.db import Database, new_id
+from domain.errors import DomainError, ErrorCode, FieldError, InvalidInput
+from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, ImportKind
+from domain.imports.parsing import BadValue, column_key, delimiter_of, records
+from domain.interactions.inputs import InteractionCreate
+from domain.interactions.service import InteractionService
+from domain.orders.inputs import OrderCreate
+from domain.orders.service import OrderService
+from domain.ports import ImportQueue
+from domain.validation import validate
+
+BATCH_ROWS = 500
+MAX_REPORTED_ERRORS = 1000
+MAX_FILE_BYTES = 50 * 1024 * 1024
+LEASE = timedelta(minutes=10)
+ROW_PATH = re.compile(r"rows\.(\d+)\.?(.*)")
+
+
+class ImportService:
+    def __init__(
+        self,
+        db: Database,
+        customers: CustomerService,
+        customer_records: CustomerRepository,
+        orders: OrderService,
+        interactions: InteractionService,
+        queue: ImportQueue,
+    ) -> None:
+        self._imports = db.imports
+        self._files = AsyncGridFSBucket(db.db, bucket_name="import_files")
+        self._customers = customers
+        self._customer_records = customer_records
+        self._orders = orders
+        self._interactions = interactions
+        self._queue = queue
+
+    async def start(
+        self, principal: Principal, kind: str, upload: AsyncIterator[bytes], *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Keep the upload and queue its import; returns the import's status document."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        if kind not in ImportKind:
+            raise InvalidInput.one("kind", ErrorCode.INVALID_CHOICE, "customers, orders or interactions")
+        import_id = new_id()
+        stream = self._files.open_upload_stream(f"{import_id}.csv")
+        size = 0
+        async for chunk in upload:
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                await stream.abort()
+                raise InvalidInput.one(None, ErrorCode.REQUEST_TOO_LARGE, f"at most {MAX_FILE_BYTES} bytes")
+            await stream.write(chunk)
+        await stream.close()
+        document = {
+            "_id": import_id,
+            "workspace_id": principal.workspace_id,
+            # The job acts for the uploader, within its scope (a sales key imports its own customers).
+            "principal": {"user_id": principal.user_id, "role": principal.role.value, "key_id": principal.key_id},
+            "kind": kind,
+            "dry_run": dry_run,
+            "file_id": stream._id,
+            "bytes": size,
+            "status": "queued",
+            "lines_done": 1,  # the header
+            "rows_done": 0,
+            "imported": 0,
+            "failed": 0,
+            "errors": [],
+            "created_at": datetime.now(UTC),
+            "updated_at": datetime.now(UTC),
+        }
+        await self._imports.insert_one(document)
+        await self._queue.enqueue_import(import_id)
+        return document
+
+    async def stalled(self, older_than: datetime) -> list[str]:
+        """For the sweeper: imports queued or running but not advanced for a while (their job was lost)."""
+        cursor = self._imports.find(
+            {"status": {"$in": ["queued", "running"]}, "updated_at": {"$lt": older_than}}, {"_id": 1}
+        )
+        return [document["_id"] async for document in cursor]
+
+    async def get(self, principal: Principal, import_id: str) -> dict[str, Any] | None:
+        principal.require(Permission.READ)
+        return await self._imports.find_one({"_id": import_id, "workspace_id": principal.workspace_id})
+
+    async def run(self, import_id: str) -> str:
+        """The job: rows after the last recorded batch, a batch at a time; safe to run again."""
+        document = await self._imports.find_one({"_id": import_id})
+        if document is None:
+            return "no such import"
+        if document["status"] in ("completed", "failed"):
+            return f"already {document['status']}"
+        principal = _principal(document)
+        kind = ImportKind(document["kind"])
+        now = datetime.now(UTC)
+        # One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
+        claimed = await self._imports.find_one_and_update(
+            {
+                "_id": import_id,
+                "status": {"$in": ["queued", "running"]},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+            },
+            {"$set": {"status": "running", "lease_until": now + LEASE}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if claimed is None:
+            return "another job is running this import"
+        document = claimed
+        try:
+            async for last_line, rows in self._batches(document["file_id"], kind, skip=document["lines_done"]):
+                errors, imported = await self._import_batch(principal, kind, rows, document["dry_run"])
+                await self._record(import_id, last_line, len(rows), imported, errors)
+        except (BadFile, UnicodeDecodeError, csv.Error) as error:
+            message = error.message if isinstance(error, BadFile) else f"the file cannot be read: {error}"
+            await self._imports.update_one({"_id": import_id}, {"$set": {"status": "failed", "problem": message}})
+            return f"failed: {message}"
+        final = await self._imports.find_one_and_update(
+            {"_id": import_id},
+            {"$set": {"status": "completed", "finished_at": datetime.now(UTC)}, "$unset": {"lease_until": ""}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return f"{(final or {}).get('imported')} rows imported, {(final or {}).get('failed')} refused"
+
+    async def _batches(
+        self, file_id: Any, kind: ImportKind, *, skip: int
+    ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
+        """(the batch's last line number, rows as the API takes them) per batch, after line ``skip``; a
+        cell that cannot be read comes as a ``__bad__`` entry (column, message). The upload is copied to
+        a temporary file first, so that quoted cells may span lines and nothing is held in memory."""
+        with tempfile.TemporaryFile() as raw:
+            download = await self._files.open_download_stream(file_id)
+            while chunk := await download.readchunk():
+                raw.write(chunk)
+            raw.seek(0)
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+            header_line = text.readline()
+            if not header_line.strip():
+                raise BadFile("the file is empty")
+            delimiter = delimiter_of(header_line)
+            header = [column_key(name) for name in next(records(iter([header_line]), delimiter))]
+            known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
+            unknown = [name for name in header if name and name not in known]
+            if unknown:
+                names = [c.name for c in COLUMNS[kind]]
+                raise BadFile(f"unknown columns {unknown}; the template names them: {names}")
+            reader = records(text, delimiter)
+            batch: list[dict[str, Any]] = []
+            for cells in reader:
+                line = reader.line_num + 1  # the header was read before the reader started
+                if line <= skip or not any(cell.strip() for cell in cells):
+                    continue
+                batch.append(_row(header, cells, known, line))
+                if len(batch) == BATCH_ROWS:
+                    yield line, batch
+                    batch = []
+            if batch:
+                yield reader.line_num + 1, batch
+
+    async def _import_batch(
+        self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]], dry_run: bool
+    ) -> tuple[list[dict[str, Any]], int]:
+        errors: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = []
+        for row in rows:
+            line, bad = row.pop("__line__"), row.pop("__bad__")
+            if bad:
+                errors += [_error(line, column, ErrorCode.INVALID_FORMAT.value, message) for column, message in bad]
+            elif not row.get("external_id"):
+                errors.append(_error(line, "external_id", ErrorCode.REQUIRED.value, "every row needs its external id"))
+            else:
+                pending.append({**row, "__line__": line})
+        if kind is not ImportKind.CUSTOMERS:
+            pending = await self._with_customer_ids(principal, pending, errors)
+        while pending:
+            lines = [row.pop("__line__") for row in pending]
+            try:
+                if dry_run:
+                    self._validate_each(kind, pending)
+                else:
+                    await self._write(principal, kind, pending)
+            except InvalidInput as error:
+                refused = self._refused(error, lines, errors)
+                if not refused:
+                    raise
+                pending = [{**row, "__line__": line} for i, (row, line) in enumerate(zip(pending, lines, strict=True))
+                           if i not in refused]  # fmt: skip
+                continue
+            return errors, len(pending)
+        return errors, 0
+
+    async def _write(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
+        if kind is ImportKind.CUSTOMERS:
+            await self._customers.create_many(principal, rows)
+        elif kind is ImportKind.ORDERS:
+            await self._orders.record_many(principal, rows)
+        else:
+            await self._interactions.record_many(principal, rows)
+
+    def _validate_each(self, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
+        """A dry run: the API's validation of each row, nothing written (customers get a placeholder
+        country and currency context like the real path would)."""
+        model: Any = {ImportKind.CUSTOMERS: CustomerCreate, ImportKind.ORDERS: OrderCreate}.get(kind, InteractionCreate)
+        problems: list[FieldError] = []
+        for index, row in enumerate(rows):
+            try:
+                validate(model, row, country="VN", currency="VND")
+            except InvalidInput as error:
+                problems += [FieldError(f"rows.{index}.{e.field}", e.code, e.message) for e in error.errors]
+        if problems:
+            raise InvalidInput(problems)
+
+    def _refused(self, error: InvalidInput, lines: list[int], errors: list[dict[str, Any]]) -> set[int]:
+        refused: set[int] = set()
+        for problem in error.errors:
+            found = ROW_PATH.match(problem.field or "")
+            if found is None:
+                continue
+            index = int(found.group(1))
+            refused.add(index)
+            errors.append(_error(lines[index], to_snake(found.group(2)) or None, problem.code.value, problem.message))
+        return refused
+
+    async def _with_customer_ids(
+        self, principal: Principal, rows: list[dict[str, Any]], errors: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Orders and interactions name their customer by the shop's id: one look-up per batch."""
+        wanted = [row["customer_external_id"] for row in rows if row.get("customer_external_id")]
+        found = await self._customer_records.ids_by_external_id(principal.scope, wanted)
+        kept = []
+        for row in rows:
+            external = row.pop("customer_external_id", None)
+            if external is not None:
+                if external not in found:
+                    message = f"no customer with external id {external!r}"
+                    errors.append(
+                        _error(row["__line__"], "customer_external_id", ErrorCode.UNKNOWN_CUSTOMER.value, message)
+                    )
+                    continue
+                row["customer_id"] = found[external]
+            kept.append(row)
+        return kept
+
+    async def _record(
+        self, import_id: str, last_line: int, rows: int, imported: int, errors: list[dict[str, Any]]
+    ) -> None:
+        """A batch is done: counted once (only while its lines are not yet recorded as done)."""
+        now = datetime.now(UTC)
+        await self._imports.update_one(
+            {"_id": import_id, "lines_done": {"$lt": last_line}},
+            {
+                "$inc": {"rows_done": rows, "imported": imported, "failed": len({e["row"] for e in errors})},
+                "$set": {"lines_done": last_line, "updated_at": now, "lease_until": now + LEASE},
+                "$push": {"errors": {"$each": errors, "$slice": MAX_REPORTED_ERRORS}},
+            },
+        )
+
+
+class BadFile(DomainError):
+    code = ErrorCode.INVALID_FORMAT
+
+
+def _principal(document: dict[str, Any]) -> Principal:
+    stored = document["principal"]
+    return Principal(document["workspace_id"], stored["user_id"], Role(stored["role"]), stored["key_id"])
+
+
+def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"__line__": line, "__bad__": []}
+    for name, cell in zip(header, cells, strict=False):
+        if not name or not cell.strip():
+            continue
+        try:
+            row[name] = known[name].read(cell)
+        except (BadValue, ValueError) as error:
+            row["__bad__"].append((name, f"expected {error}" if isinstance(error, BadValue) else "unreadable"))
+    return row
+
+
+def _error(row: int, column: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"row": row, "column": column, "code": code, "message": message}

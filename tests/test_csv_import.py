@@ -1,0 +1,173 @@
+"""CSV import through the API and the CLI: the articles' kinds of data (Vietnamese and Chinese names,
+accents, phone formats, amounts and dates as shops write them) with bad rows mixed in, a dry run, a
+per-row report, idempotence by external id, and a job that resumes after a crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as cli
+from domain.auth.principals import Role
+from domain.config import AppConfig
+from domain.imports import service as import_service
+from tests.conftest import Api, Workspace, add_key, run_worker
+from workers.runtime import WorkerRuntime
+
+JOB = """query($id: ID!) { importJob(id: $id) { status dryRun rowsDone imported failed problem
+  errors { row column code message } } }"""
+COUNT = "{ customers { totalCount } }"
+
+CUSTOMERS = (
+    "\ufeffExternal ID;Name;Phone;Email;Birth Date;Gender;City;Tags\n"
+    "KH-1;Nguyễn Thị Lan;0912 345 678;lan@example.vn;15/03/1990;female;Hà Nội;vip|zalo\n"
+    "KH-2;王小明;+86 138 0013 8000;;1985-07-01;male;上海;\n"
+    'KH-3;"Trần Văn Bình, Jr.";(028) 3822 1234;binh@@x;01.02.1979;;Hồ Chí Minh;\n'
+    "KH-4;Lê Thị Hoa;0987654321;;31/02/1990;female;Huế;\n"
+    ";Không có mã;0911111111;;;;Huế;\n"
+    "KH-6;Phạm Minh;0909 000 111;;;robot;Đà Nẵng;\n"
+)
+ORDERS = (
+    "external_id,customer_external_id,status,total,placed_at\n"
+    'DH-1,KH-1,paid,"1.500.000 đ",31/10/2026 14:30\n'
+    'DH-2,KH-1,paid,"2,000,000",2026-11-02\n'
+    "DH-3,KH-9,paid,500000,2026-11-02\n"
+    "DH-4,KH-2,paid,12.50,2026-11-02\n"
+)
+
+
+def _upload(api: Api, token: str, kind: str, body: str, dry_run: bool = False) -> dict[str, Any]:
+    response = api.client.post(
+        f"/import/{kind}.csv" + ("?dryRun=true" if dry_run else ""),
+        content=body.encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def _job(api: Api, token: str, import_id: str) -> dict[str, Any]:
+    body = api.gql(JOB, {"id": import_id}, token)  # the report's "errors" are data here, not a failure
+    assert "errors" not in body, body
+    return body["data"]["importJob"]  # type: ignore[no-any-return]
+
+
+def _problems(job: dict[str, Any]) -> set[tuple[int, str | None, str]]:
+    return {(e["row"], e["column"], e["code"]) for e in job["errors"]}
+
+
+def test_a_dry_run_reports_every_bad_row_and_writes_nothing_then_the_import_writes_the_good_ones(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    expected = {
+        (4, "email", "INVALID_EMAIL"),
+        (5, "birth_date", "INVALID_FORMAT"),
+        (6, "external_id", "REQUIRED"),
+        (7, "gender", "INVALID_CHOICE"),
+    }
+    dry = _upload(api, shop.admin, "customers", CUSTOMERS, dry_run=True)
+    run_worker(config)
+    report = _job(api, shop.admin, dry["id"])
+    assert (report["status"], report["dryRun"], report["imported"], report["failed"]) == ("completed", True, 2, 4)
+    assert _problems(report) == expected
+    assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 0
+
+    real = _upload(api, shop.admin, "customers", CUSTOMERS)
+    run_worker(config)
+    report = _job(api, shop.admin, real["id"])
+    assert (report["imported"], report["failed"], _problems(report)) == (2, 4, expected)
+    found = api.ok('{ customers(first: 10) { edges { node { externalId name phone city tags birthDate } } } }',
+                   None, shop.admin)["customers"]["edges"]  # fmt: skip
+    by_id = {edge["node"]["externalId"]: edge["node"] for edge in found}
+    assert by_id["KH-1"] == {"externalId": "KH-1", "name": "Nguyễn Thị Lan", "phone": "+84912345678",
+                             "city": "Hà Nội", "tags": ["vip", "zalo"], "birthDate": "1990-03-15"}  # fmt: skip
+    assert by_id["KH-2"]["name"] == "王小明" and by_id["KH-2"]["phone"] == "+8613800138000"
+
+    again = _upload(api, shop.admin, "customers", CUSTOMERS)  # the same file: nothing changes
+    run_worker(config)
+    assert _job(api, shop.admin, again["id"])["imported"] == 2
+    assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 2
+
+
+def test_orders_name_their_customer_by_the_shops_id_and_amounts_read_as_written(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", CUSTOMERS)
+    run_worker(config)
+    started = _upload(api, shop.admin, "orders", ORDERS)
+    run_worker(config)
+    report = _job(api, shop.admin, started["id"])
+    assert (report["imported"], report["failed"]) == (2, 2)
+    assert _problems(report) == {(4, "customer_external_id", "UNKNOWN_CUSTOMER"), (5, "total", "TOO_MANY_DECIMALS")}
+    lan = api.ok('{ customers(filter: {text: "Lan"}) { edges { node { stats { orderCount netSpend } } } } }',
+                 None, shop.admin)["customers"]["edges"][0]["node"]["stats"]  # fmt: skip
+    assert lan == {"orderCount": 2, "netSpend": "3500000"}
+
+
+def test_a_job_that_dies_midway_resumes_where_it_stopped(
+    api: Api, shop: Workspace, config: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(import_service, "BATCH_ROWS", 40)
+    rows = "".join(f"KH-{i},Khách {i},09{i:08d}\n" for i in range(100))
+    started = _upload(api, shop.admin, "customers", "external_id,name,phone\n" + rows)
+    runtime = WorkerRuntime.open(config)
+    try:
+        imports = runtime.services.imports
+        real_batch = imports._import_batch
+        calls = 0
+
+        async def dying(*args: Any, **kwargs: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 2:
+                raise RuntimeError("worker killed")
+            return await real_batch(*args, **kwargs)
+
+        monkeypatch.setattr(imports, "_import_batch", dying)
+        with pytest.raises(RuntimeError):
+            runtime.run(imports.run(started["id"]))
+        halfway = _job(api, shop.admin, started["id"])
+        assert (halfway["status"], halfway["rowsDone"], halfway["imported"]) == ("running", 40, 40)
+        runtime.run(runtime.db.imports.update_one({"_id": started["id"]}, {"$set": {"lease_until": None}}))
+        monkeypatch.setattr(imports, "_import_batch", real_batch)
+        runtime.run(imports.run(started["id"]))  # the job again (the sweeper re-queues a lost one)
+    finally:
+        runtime.close()
+    done = _job(api, shop.admin, started["id"])
+    assert (done["status"], done["rowsDone"], done["imported"], done["failed"]) == ("completed", 100, 100, 0)
+    assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 100
+
+
+def test_refusals_templates_and_unreadable_files(api: Api, shop: Workspace, config: AppConfig) -> None:
+    _, viewer = add_key(api, shop, Role.VIEWER)
+    assert api.client.post("/import/customers.csv", content=b"x").status_code == 401
+    refused = api.client.post("/import/customers.csv", content=b"x", headers={"Authorization": f"Bearer {viewer}"})
+    assert refused.status_code == 403
+    assert (
+        api.client.post("/import/pets.csv", content=b"x", headers={"Authorization": f"Bearer {shop.admin}"}).status_code
+        == 400
+    )
+    template = api.client.get("/import/templates/orders.csv")
+    assert template.status_code == 200 and template.text.startswith("\ufeffexternal_id,customer_external_id")
+
+    wrong = _upload(api, shop.admin, "customers", "external_id,name,shoe_size\nKH-1,A,42\n")
+    latin1 = api.client.post("/import/customers.csv", content="external_id,name\nKH-1,Nguyễn\n".encode("utf-16"),
+                             headers={"Authorization": f"Bearer {shop.admin}"}).json()  # fmt: skip
+    run_worker(config)
+    assert "shoe_size" in _job(api, shop.admin, wrong["id"])["problem"]
+    unreadable = _job(api, shop.admin, latin1["id"])
+    assert unreadable["status"] == "failed" and "cannot be read" in unreadable["problem"]
+
+
+def test_the_cli_imports_a_file(api: Api, shop: Workspace, config: AppConfig, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("MONGODB_URI", config.mongodb_uri)
+    monkeypatch.setenv("MONGODB_DB", config.mongodb_db)
+    file = tmp_path / "customers.csv"
+    file.write_text(CUSTOMERS, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", shop.id, "customers", str(file)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows imported, 4 refused" in result.output and "row 4 email: INVALID_EMAIL" in result.output
