@@ -116,7 +116,7 @@ def build_services(
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
         segment_membership=segment_evaluator,
         persisted_queries=PersistedQueryService(db),
-        imports=ImportService(db, customer_service, customers, order_service, interaction_service, queue),
+        imports=ImportService(db, customer_service, customers, order_service, interaction_service, workspaces, queue),
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
         ),

@@ -35,6 +35,7 @@ from domain.orders.inputs import OrderCreate
 from domain.orders.service import OrderService
 from domain.ports import ImportQueue
 from domain.validation import validate
+from domain.workspaces.repository import WorkspaceRepository
 
 BATCH_ROWS = 500
 MAX_REPORTED_ERRORS = 1000
@@ -51,8 +52,10 @@ class ImportService:
         customer_records: CustomerRepository,
         orders: OrderService,
         interactions: InteractionService,
+        workspaces: WorkspaceRepository,
         queue: ImportQueue,
     ) -> None:
+        self._workspaces = workspaces
         self._imports = db.imports
         self._files = AsyncGridFSBucket(db.db, bucket_name="import_files")
         self._customers = customers
@@ -203,7 +206,7 @@ class ImportService:
             lines = [row.pop("__line__") for row in pending]
             try:
                 if dry_run:
-                    self._validate_each(kind, pending)
+                    await self._validate_each(principal, kind, pending)
                 else:
                     await self._write(principal, kind, pending)
             except InvalidInput as error:
@@ -224,14 +227,16 @@ class ImportService:
         else:
             await self._interactions.record_many(principal, rows)
 
-    def _validate_each(self, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
-        """A dry run: the API's validation of each row, nothing written (customers get a placeholder
-        country and currency context like the real path would)."""
+    async def _validate_each(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
+        """A dry run: the API's validation of each row (with the workspace's country and currency, as the
+        real path has), nothing written."""
+        workspace = await self._workspaces.get(principal.workspace_id)
+        country, currency = (workspace.country, workspace.currency) if workspace else ("VN", "VND")
         model: Any = {ImportKind.CUSTOMERS: CustomerCreate, ImportKind.ORDERS: OrderCreate}.get(kind, InteractionCreate)
         problems: list[FieldError] = []
         for index, row in enumerate(rows):
             try:
-                validate(model, row, country="VN", currency="VND")
+                validate(model, row, country=country, currency=currency)
             except InvalidInput as error:
                 problems += [FieldError(f"rows.{index}.{e.field}", e.code, e.message) for e in error.errors]
         if problems:
