@@ -22,6 +22,17 @@ Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 
+async def append_once(collection: AsyncCollection[Document], documents: list[Document]) -> None:
+    """Insert records with deterministic ids (ledger events); ones already stored (a re-run) are skipped."""
+    if not documents:
+        return
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as error:
+        if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
+            raise
+
+
 def new_id() -> str:
     """Ids are ObjectId hex strings: time-ordered (a stable sort key for pagination) and URL-safe."""
     return str(ObjectId())

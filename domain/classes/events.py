@@ -8,11 +8,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo.errors import BulkWriteError
-
 from domain.auth.principals import Permission, Principal
 from domain.customers.models import AssignedClass
-from domain.db import DUPLICATE_KEY, Database, latest_per_customer
+from domain.db import Database, append_once, latest_per_customer
 from domain.timestamps import aware
 from scoring.catalogue import always_sensitive
 
@@ -104,13 +102,7 @@ class ClassEventRepository:
 
     async def append(self, events: Sequence[ClassChangeEvent]) -> None:
         """Insert events; ones already in the ledger (a re-run after a crash) are skipped."""
-        if not events:
-            return
-        try:
-            await self._events.insert_many([event.to_document() for event in events], ordered=False)
-        except BulkWriteError as error:
-            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
-                raise
+        await append_once(self._events, [event.to_document() for event in events])
 
     async def history(
         self, workspace_id: str, customer_ids: list[str], class_set: str | None, limit: int

@@ -19,7 +19,6 @@ from domain.segments.models import (
     Segment,
     SegmentEvent,
     SegmentKind,
-    event_id,
 )
 from domain.segments.repository import MembershipRepository, MemberState, SegmentRepository
 from domain.workspaces.models import Workspace
@@ -85,7 +84,7 @@ class SegmentEvaluator:
             verdict = verdicts(segment.id, frame)
             due = np.fmin(due, verdict.next_change_at)
             for i in np.flatnonzero(verdict.inside != frame.members[segment.id]):
-                event, number = _change(workspace.id, states[i], segment, bool(verdict.inside[i]), reason, now)
+                event, number = _change(workspace.id, states[i], segment, reason, now)
                 events.append(event)
                 numbers.append(number)
         scheduled = {
@@ -104,22 +103,19 @@ class SegmentEvaluator:
 
     async def customer_deleted(self, workspace_id: str, deleted: MemberState, now: datetime) -> None:
         """A deleted customer leaves every segment it was in (its timeline stays)."""
-        events = []
-        for segment_id in sorted(deleted.segments):
-            number = deleted.changes.get(segment_id, 0) + 1
-            events.append(
-                SegmentEvent(
-                    id=event_id(deleted.customer_id, segment_id, number),
-                    workspace_id=workspace_id,
-                    segment_id=segment_id,
-                    customer_id=deleted.customer_id,
-                    owner_id=deleted.owner_id,
-                    change=MembershipChange.LEFT,
-                    reason=MembershipReason.CUSTOMER_DELETED,
-                    rule_version=0,
-                    at=now,
-                )
+        events = [
+            SegmentEvent.numbered(
+                workspace_id,
+                deleted.customer_id,
+                deleted.owner_id,
+                segment_id,
+                deleted.changes.get(segment_id, 0) + 1,
+                MembershipReason.CUSTOMER_DELETED,
+                0,
+                now,
             )
+            for segment_id in sorted(deleted.segments)
+        ]
         # Changes whose events were not yet recorded when it was deleted come first.
         events = [*deleted.pending, *events]
         await self._membership.record_only(events)
@@ -157,18 +153,10 @@ def _members(states: list[MemberState], segment_id: str) -> np.ndarray:
 
 
 def _change(
-    workspace_id: str, state: MemberState, segment: Segment, joins: bool, reason: MembershipReason, now: datetime
+    workspace_id: str, state: MemberState, segment: Segment, reason: MembershipReason, now: datetime
 ) -> tuple[SegmentEvent, int]:
     number = state.changes.get(segment.id, 0) + 1
-    event = SegmentEvent(
-        id=event_id(state.customer_id, segment.id, number),
-        workspace_id=workspace_id,
-        segment_id=segment.id,
-        customer_id=state.customer_id,
-        owner_id=state.owner_id,
-        change=MembershipChange.JOINED if joins else MembershipChange.LEFT,
-        reason=reason,
-        rule_version=segment.rule_version,
-        at=now,
+    event = SegmentEvent.numbered(
+        workspace_id, state.customer_id, state.owner_id, segment.id, number, reason, segment.rule_version, now
     )
     return event, number

@@ -77,6 +77,32 @@ class SegmentEvent:
     def visible_to(self, principal: Principal) -> bool:
         return principal.scope.owner_id in (None, self.owner_id)
 
+    @classmethod
+    def numbered(
+        cls,
+        workspace_id: str,
+        customer_id: str,
+        owner_id: str | None,
+        segment_id: str,
+        number: int,
+        reason: MembershipReason,
+        rule_version: int,
+        at: datetime,
+    ) -> SegmentEvent:
+        """The pair's ``number``-th membership change: odd ones join, even ones leave (membership starts
+        out), so two jobs deciding the same change make the same event."""
+        return cls(
+            id=event_id(customer_id, segment_id, number),
+            workspace_id=workspace_id,
+            segment_id=segment_id,
+            customer_id=customer_id,
+            owner_id=owner_id,
+            change=MembershipChange.JOINED if number % 2 == 1 else MembershipChange.LEFT,
+            reason=reason,
+            rule_version=rule_version,
+            at=at,
+        )
+
     def to_document(self) -> dict[str, Any]:
         document = asdict(self)
         document["_id"] = document.pop("id")

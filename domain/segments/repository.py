@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from domain.auth.principals import CustomerScope
-from domain.db import DUPLICATE_KEY, Database, latest_per_customer
+from domain.db import Database, append_once, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -168,13 +167,7 @@ class MembershipRepository:
         )
 
     async def record_only(self, events: Sequence[SegmentEvent]) -> None:
-        if not events:
-            return
-        try:
-            await self._events.insert_many([event.to_document() for event in events], ordered=False)
-        except BulkWriteError as error:
-            if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
-                raise
+        await append_once(self._events, [event.to_document() for event in events])
 
     async def forget_segment(self, workspace_id: str, segment_id: str) -> None:
         """A deleted segment: nobody is in it any more (its timeline stays)."""

@@ -23,12 +23,10 @@ from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.runs.service import ScoringRunService
 from domain.segments.membership import SegmentEvaluator, SegmentResolver
 from domain.segments.models import (
-    MembershipChange,
     MembershipReason,
     Segment,
     SegmentEvent,
     SegmentKind,
-    event_id,
 )
 from domain.segments.repository import MembershipRepository, SegmentRepository
 from domain.segments.rule_checks import checked_rule
@@ -231,7 +229,7 @@ class SegmentService:
             {**principal.scope.query(), "_id": {"$in": wanted}}, [], workspace.currency, datetime.now(UTC)
         )
         return await self._apply(workspace, segment, [s for s in states if (segment.id in s.segments) != joins],
-                                 joins, MembershipReason.MANUAL)  # fmt: skip
+                                 MembershipReason.MANUAL)  # fmt: skip
 
     async def _freeze(
         self,
@@ -250,24 +248,17 @@ class SegmentService:
         states, _ = await self._membership.load(
             {**principal.scope.query(), "_id": {"$in": sorted(joining)}}, [], workspace.currency, now
         )
-        await self._apply(workspace, segment, states, True, MembershipReason.RULE)
+        await self._apply(workspace, segment, states, MembershipReason.RULE)
 
     async def _apply(
-        self, workspace: Workspace, segment: Segment, states: Sequence[Any], joins: bool, reason: MembershipReason
+        self, workspace: Workspace, segment: Segment, states: Sequence[Any], reason: MembershipReason
     ) -> int:
+        """Each customer's next membership change in the segment (those that must move were picked)."""
         now = datetime.now(UTC)
         numbers = [state.changes.get(segment.id, 0) + 1 for state in states]
         events = [
-            SegmentEvent(
-                id=event_id(state.customer_id, segment.id, number),
-                workspace_id=workspace.id,
-                segment_id=segment.id,
-                customer_id=state.customer_id,
-                owner_id=state.owner_id,
-                change=MembershipChange.JOINED if joins else MembershipChange.LEFT,
-                reason=reason,
-                rule_version=segment.rule_version,
-                at=now,
+            SegmentEvent.numbered(
+                workspace.id, state.customer_id, state.owner_id, segment.id, number, reason, segment.rule_version, now
             )
             for state, number in zip(states, numbers, strict=True)
         ]
