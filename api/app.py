@@ -67,6 +67,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             config.event_channel_prefix,
             config.subscription_max_seconds,
             delivered=lambda kind: metrics.events.labels(kind).inc(),
+            settle_seconds=config.event_settle_seconds,
         )
         await hub.start()
         app.state.config = config

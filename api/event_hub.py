@@ -51,8 +51,11 @@ class EventHub:
         channel_prefix: str,
         max_lifetime_seconds: float = 3600.0,
         delivered: Callable[[str], None] | None = None,
+        settle_seconds: float = 1.0,
     ) -> None:
         self._max_lifetime = max_lifetime_seconds
+        # How old a ledger event must be before a resuming subscription reads it (see customerClassChanged).
+        self.settle_seconds = settle_seconds
         self._delivered = delivered or (lambda kind: None)  # counts events handed to a subscription
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)

@@ -54,5 +54,7 @@ class AppConfig(BaseSettings):
     log_format: Literal["json", "text"] = Field(default="json", alias="LOG_FORMAT")
     # Offline sync (orderBy CHANGED, deletedCustomers) returns changes at least this old (see the README).
     sync_settle_seconds: float = Field(default=5.0, ge=0, alias="SYNC_SETTLE_SECONDS")
+    # A subscription resumed with `after` reads the ledger in order, events at least this old.
+    event_settle_seconds: float = Field(default=1.0, gt=0, alias="EVENT_SETTLE_SECONDS")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

@@ -146,7 +146,13 @@ class Database:
         await self.scoring_run_batches.create_indexes(
             [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
         )
-        await self.class_events.create_indexes([IndexModel([("customer_id", ASCENDING)])])
+        await self.class_events.create_indexes(
+            [
+                IndexModel([("customer_id", ASCENDING)]),
+                # Subscriptions that resume read the ledger in recorded order.
+                IndexModel([("workspace_id", ASCENDING), ("recorded_at", ASCENDING), ("_id", ASCENDING)]),
+            ]
+        )
         # Syncing clients page through deletions in time order.
         await self.customer_tombstones.create_indexes(
             [IndexModel([("workspace_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)])]

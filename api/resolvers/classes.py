@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import strawberry
 
@@ -150,14 +153,27 @@ class ClassMutation:
 
 @strawberry.type
 class ClassSubscription:
-    @strawberry.subscription(description="Class changes in the caller's workspace, optionally narrowed")
+    @strawberry.subscription(
+        description="Class changes in the caller's workspace, optionally narrowed. Live (at least once, drop an "
+        "id seen twice) unless after is given: then from the ledger in its order, with no gap and no duplicate. "
+        'after: "now" starts there; on reconnecting pass the id of the last event received to get what was '
+        "missed, then the new changes (each about a second after it happens)."
+    )
     async def customer_class_changed(
-        self, info: CrmInfo, customer_id: strawberry.ID | None = None, class_set: str | None = None
+        self,
+        info: CrmInfo,
+        customer_id: strawberry.ID | None = None,
+        class_set: str | None = None,
+        after: strawberry.ID | None = None,
     ) -> AsyncGenerator[ClassChange]:
         context = info.context
         principal = context.principal
         if class_set is not None:
             require_readable_class_set(principal, checked_class_set(class_set).key)
+        if after is not None:
+            async for change in _resumed(info, str(after), customer_id, class_set):
+                yield change
+            return
 
         def accepts(event: HubEvent) -> bool:
             return (
@@ -188,3 +204,47 @@ class ClassSubscription:
                     yield ScoringRun.from_domain(run)
                 if run.status not in ACTIVE_STATUSES:
                     return
+
+
+async def _resumed(
+    info: CrmInfo, after: str, customer_id: strawberry.ID | None, class_set: str | None
+) -> AsyncIterator[ClassChange]:
+    """From the ledger, in its order: what was recorded after the event ``after`` (missed while away),
+    then each new change as it settles. Live events only wake the reader up, so nothing comes twice and
+    nothing is skipped; each change arrives once it is ``settle_seconds`` old."""
+    context = info.context
+    principal = context.principal
+    history = context.services.class_history
+    position = await history.resume_from(principal, after, datetime.now(UTC))
+    workspace = await context.workspace()
+    settle = context.hub.settle_seconds
+    woken = asyncio.Event()
+
+    def wakes(event: HubEvent) -> bool:
+        if isinstance(event, ClassChangeEvent):
+            woken.set()
+        return False  # nothing is delivered from the live stream itself
+
+    async with context.hub.listen(principal.workspace_id, principal.key_id, wakes) as live:
+        ended = asyncio.ensure_future(_drain(live))
+        try:
+            while not ended.done():
+                settled = datetime.now(UTC) - timedelta(seconds=settle)
+                events, position = await history.replay(
+                    principal, position, settled, class_set, str(customer_id) if customer_id else None
+                )
+                for event in events:
+                    yield ClassChange.from_domain(event, workspace)
+                if not events:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(woken.wait(), settle)
+                    woken.clear()
+                    await asyncio.sleep(settle / 4)
+        finally:
+            ended.cancel()
+
+
+async def _drain(events: AsyncIterator[HubEvent]) -> None:
+    """Until the live stream ends (key revoked, hub stopped, lifetime reached): then the replay ends too."""
+    async for _ in events:
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
@@ -80,7 +80,7 @@ class ClassChangeEvent:
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> ClassChangeEvent:
-        fields = {key: value for key, value in document.items() if key != "_id"}
+        fields = {key: value for key, value in document.items() if key not in ("_id", "recorded_at")}
         at = fields.pop("at")
         return cls(id=document["_id"], at=aware(at), **fields)
 
@@ -96,13 +96,57 @@ class ClassChangeEvent:
         return cls(**payload)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerPosition:
+    """Where an event stands in the ledger's order (when it was recorded, then its id)."""
+
+    recorded_at: datetime
+    event_id: str
+
+
 class ClassEventRepository:
     def __init__(self, db: Database) -> None:
         self._events = db.class_events
 
     async def append(self, events: Sequence[ClassChangeEvent]) -> None:
-        """Insert events; ones already in the ledger (a re-run after a crash) are skipped."""
-        await append_once(self._events, [event.to_document() for event in events])
+        """Insert events; ones already in the ledger (a re-run after a crash) are skipped. ``recorded_at``
+        orders the ledger for subscriptions that resume (see ``after``)."""
+        now = datetime.now(UTC)
+        await append_once(self._events, [{**event.to_document(), "recorded_at": now} for event in events])
+
+    async def position(self, workspace_id: str, event_id: str) -> LedgerPosition | None:
+        document = await self._events.find_one({"_id": event_id, "workspace_id": workspace_id}, {"recorded_at": 1})
+        if document is None or document.get("recorded_at") is None:
+            return None
+        return LedgerPosition(aware(document["recorded_at"]), event_id)
+
+    async def after(
+        self,
+        workspace_id: str,
+        position: LedgerPosition,
+        settled: datetime,
+        class_set: str | None,
+        customer_id: str | None,
+        limit: int,
+    ) -> list[tuple[ClassChangeEvent, LedgerPosition]]:
+        """Events recorded after ``position`` and no later than ``settled``, in ledger order."""
+        query: dict[str, Any] = {
+            "workspace_id": workspace_id,
+            "recorded_at": {"$lte": settled},
+            "$or": [
+                {"recorded_at": {"$gt": position.recorded_at}},
+                {"recorded_at": position.recorded_at, "_id": {"$gt": position.event_id}},
+            ],
+        }
+        if class_set is not None:
+            query["class_set"] = class_set
+        if customer_id is not None:
+            query["customer_id"] = customer_id
+        cursor = self._events.find(query).sort([("recorded_at", 1), ("_id", 1)]).limit(limit)
+        return [
+            (ClassChangeEvent.from_document(document), LedgerPosition(aware(document["recorded_at"]), document["_id"]))
+            async for document in cursor
+        ]
 
     async def history(
         self, workspace_id: str, customer_ids: list[str], class_set: str | None, limit: int

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
-from domain.classes.events import ClassChangeEvent, ClassEventRepository
+from domain.classes.events import ClassChangeEvent, ClassEventRepository, LedgerPosition
 from domain.customers.repository import CustomerRepository, visible_customers
-from domain.errors import Forbidden
+from domain.errors import Forbidden, NotFound
 from scoring.catalogue import always_sensitive
 
 MAX_HISTORY = 200
@@ -30,6 +32,35 @@ class ClassHistoryService:
         )
         # Events carry their customer's owner: a sales rep sees those of its own customers only.
         return {cid: [event for event in events if event.visible_to(principal)] for cid, events in found.items()}
+
+    async def resume_from(self, principal: Principal, event_id: str, now: datetime) -> LedgerPosition:
+        """The ledger position of an event the caller received (a subscription's ``after``); ``"now"``
+        starts at the ledger's present end."""
+        principal.require(Permission.READ)
+        if event_id == START_NOW:
+            return LedgerPosition(now, "")
+        position = await self._events.position(principal.workspace_id, event_id)
+        if position is None:
+            raise NotFound(f"no class event {event_id!r} in the ledger", field="after")
+        return position
+
+    async def replay(
+        self,
+        principal: Principal,
+        position: LedgerPosition,
+        settled: datetime,
+        class_set_key: str | None,
+        customer_id: str | None,
+        limit: int = 100,
+    ) -> tuple[list[ClassChangeEvent], LedgerPosition]:
+        """The events after ``position`` the caller may see, in ledger order, and the new position."""
+        found = await self._events.after(principal.workspace_id, position, settled, class_set_key, customer_id, limit)
+        if found:
+            position = found[-1][1]
+        return [event for event, _ in found if event.visible_to(principal)], position
+
+
+START_NOW = "now"
 
 
 def require_readable_class_set(principal: Principal, key: str, field: str = "classSet") -> None:
