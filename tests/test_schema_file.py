@@ -22,6 +22,6 @@ def test_schema_keeps_the_names_clients_code_against() -> None:
         "recordOrder(input: OrderInput!): OrderPayload!",
         "setOrderStatus(id: ID!, status: OrderStatus!, refundAmount: Decimal = null): OrderPayload!",
         "recordInteraction(input: InteractionInput!): InteractionPayload!",
-        "customerClassChanged(customerId: ID = null, classSet: String = null): ClassChangeEvent!",
+        "customerClassChanged(customerId: ID = null, classSet: String = null, after: ID = null): ClassChangeEvent!",
     ]:
         assert signature in sdl, signature
