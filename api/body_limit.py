@@ -5,12 +5,27 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import ErrorCode
+from domain.errors import DomainError, ErrorCode
 
 
 def json_error(status: int, code: ErrorCode, message: str) -> JSONResponse:
     """The shape every HTTP-level refusal takes, like a GraphQL error."""
     return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
+
+
+_STATUS = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.REQUEST_TOO_LARGE: 413,
+}
+
+
+def refusal(error: DomainError) -> JSONResponse:
+    """An expected failure of a plain HTTP endpoint (CSV import and export), shaped like json_error."""
+    first = error.as_field_errors()[0]
+    message = f"{first.field}: {first.message}" if first.field else first.message
+    return json_error(_STATUS.get(first.code, 400), first.code, message)
 
 
 class BodyLimit:

@@ -13,10 +13,10 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.body_limit import json_error
+from api.body_limit import refusal
 from domain.customers.export import csv_chunks
 from domain.customers.filters import ClassCondition, CustomerFilter, compile_filter
-from domain.errors import ErrorCode, InvalidInput, Unauthenticated
+from domain.errors import DomainError, ErrorCode, InvalidInput
 from domain.timestamps import aware
 
 
@@ -26,11 +26,8 @@ async def export_customers(request: Request) -> Response:
         principal = await services.keys.authenticate(request.headers.get("authorization"))
         spec = _filter(request)
         compile_filter(principal, spec)  # refuses bad filters before the first byte is sent
-    except Unauthenticated as error:
-        return json_error(401, ErrorCode.UNAUTHENTICATED, error.message)
-    except InvalidInput as error:
-        first = error.as_field_errors()[0]
-        return json_error(400, first.code, f"{first.field}: {first.message}")
+    except DomainError as error:  # no key, a bad filter, a class set this role may not read
+        return refusal(error)
     workspace = await services.workspaces.get(principal.workspace_id)
     pages = services.customers.export_pages(principal, spec)
     return StreamingResponse(

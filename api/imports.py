@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from api.body_limit import json_error
-from domain.errors import ErrorCode, Forbidden, InvalidInput, Unauthenticated
+from api.body_limit import json_error, refusal
+from domain.errors import DomainError, ErrorCode
 from domain.imports.kinds import ImportKind, template
 
 
@@ -28,14 +28,8 @@ async def upload(request: Request) -> Response:
         started = await services.imports.start(
             principal, kind, _body(request), dry_run=request.query_params.get("dryRun") in ("true", "1")
         )
-    except Unauthenticated as error:
-        return json_error(401, ErrorCode.UNAUTHENTICATED, error.message)
-    except Forbidden as error:
-        return json_error(403, ErrorCode.FORBIDDEN, error.message)
-    except InvalidInput as error:
-        first = error.as_field_errors()[0]
-        status = 413 if first.code is ErrorCode.REQUEST_TOO_LARGE else 400
-        return json_error(status, first.code, first.message)
+    except DomainError as error:
+        return refusal(error)
     return JSONResponse(
         {"id": started["_id"], "kind": started["kind"], "dryRun": started["dry_run"], "status": started["status"]},
         status_code=202,

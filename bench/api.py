@@ -16,16 +16,15 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pymongo import monitoring
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.app import create_app
+from bench.commands import counting
 from bench.load import LoadResult, run_load
 from bench.stack import Stack, services_stack, start_bare_app, start_our_api
 from devstack.processes import free_port
@@ -46,22 +45,7 @@ RECORD_ORDER = """mutation($c: ID!) { recordOrder(input: {customerId: $c, status
   order { id } errors { code } } }"""
 
 
-class CommandCount(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.names: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.names[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COMMANDS = CommandCount()
-monitoring.register(COMMANDS)
+COMMANDS = counting()
 
 
 def scenarios(stack: Stack) -> list[tuple[str, dict[str, Any], str | None]]:

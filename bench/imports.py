@@ -13,14 +13,12 @@ import resource
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from pymongo import monitoring
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.commands import counting
 from bench.stack import services_stack
 from workers.runtime import WorkerRuntime
 
@@ -28,22 +26,7 @@ SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "王", "李", "张"]
 CITIES = ["Hà Nội", "Hồ Chí Minh", "Đà Nẵng", "上海", "广州"]
 
 
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-COMMANDS = Commands()
-monitoring.register(COMMANDS)
+COMMANDS = counting()
 
 
 def write_file(path: Path, n: int) -> None:
@@ -79,11 +62,11 @@ def main() -> None:
             started = time.perf_counter()
             job = runtime.run(imports.start(principal, "customers", chunks(file)))
             uploaded = time.perf_counter() - started
-            COMMANDS.count.clear()
+            COMMANDS.names.clear()
             started = time.perf_counter()
             outcome = runtime.run(imports.run(job["_id"]))
             seconds = time.perf_counter() - started
-            commands = sum(COMMANDS.count.values())
+            commands = COMMANDS.total()
             peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         finally:
             runtime.close()

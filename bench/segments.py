@@ -17,15 +17,13 @@ import argparse
 import statistics
 import sys
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import monitoring
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.commands import counting
 from bench.stack import Stack, services_stack
 from domain.runs.repository import ScoringRunRepository
 from domain.segments.models import MembershipReason, SegmentKind
@@ -45,25 +43,7 @@ RULE: dict[str, Any] = {
 }
 
 
-class Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.count: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self.count[event.command_name] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    def total(self) -> int:
-        return sum(count for name, count in self.count.items() if name not in {"hello", "isMaster", "endSessions"})
-
-
-COMMANDS = Commands()
-monitoring.register(COMMANDS)
+COMMANDS = counting()
 
 
 def main() -> None:

@@ -78,8 +78,9 @@ class SegmentRepository:
         cursor = self._segments.find({"workspace_id": workspace_id}).sort("_id", 1)
         return [Segment.from_document(document) async for document in cursor]
 
-    async def count(self, workspace_id: str) -> int:
-        return await self._segments.count_documents({"workspace_id": workspace_id})
+    async def by_ids(self, workspace_id: str, segment_ids: list[str]) -> dict[str, Segment]:
+        cursor = self._segments.find({"workspace_id": workspace_id, "_id": {"$in": segment_ids}})
+        return {document["_id"]: Segment.from_document(document) async for document in cursor}
 
     async def delete(self, workspace_id: str, segment_id: str) -> bool:
         result = await self._segments.delete_one({"_id": segment_id, "workspace_id": workspace_id})
@@ -92,7 +93,6 @@ class MembershipRepository:
         self._orders = db.orders
         self._interactions = db.interactions
         self._events = db.segment_events
-        self._segments_collection = db.segments
 
     async def load(
         self, query: dict[str, Any], rules: Sequence[Rule], currency: str, now: datetime, *, expected: int = 1000
@@ -205,10 +205,6 @@ class MembershipRepository:
         """Newest first, per customer: one aggregation for a page of customers."""
         rows = await latest_per_customer(self._events, {"workspace_id": workspace_id}, customer_ids, {"at": -1}, limit)
         return {cid: [SegmentEvent.from_document(row) for row in found] for cid, found in rows.items()}
-
-    async def by_ids(self, workspace_id: str, segment_ids: list[str]) -> dict[str, Segment]:
-        cursor = self._segments_collection.find({"workspace_id": workspace_id, "_id": {"$in": segment_ids}})
-        return {document["_id"]: Segment.from_document(document) async for document in cursor}
 
 
 _TEXT_FIELDS = [f.value for f in ProfileField if f not in LIST_FIELDS]

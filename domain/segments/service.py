@@ -210,7 +210,7 @@ class SegmentService:
 
     async def by_ids(self, principal: Principal, segment_ids: list[str]) -> dict[str, Segment]:
         principal.require(Permission.READ)
-        return await self._membership.by_ids(principal.workspace_id, segment_ids)
+        return await self._segments.by_ids(principal.workspace_id, segment_ids)
 
     async def _manual(self, principal: Principal, segment_id: str, customer_ids: Sequence[str], *, joins: bool) -> int:
         principal.require(Permission.DEFINE_SEGMENTS)
