@@ -29,6 +29,7 @@ from api.rate_limit import RateLimiter
 from api.schema import build_schema
 from api.telemetry import ApiMetrics
 from api.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_PATH, CrmGraphQL
+from domain.clock import Clock, SystemClock
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
@@ -46,8 +47,9 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 CONNECTION_INIT_TIMEOUT_SECONDS = 10
 
 
-def create_app(config: AppConfig | None = None) -> Starlette:
+def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> Starlette:
     config = config or AppConfig()
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,7 +81,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         )
         graphql.persisted_queries = PersistedQueries(
             redis_async,
-            PersistedQueryService(db),
+            PersistedQueryService(db, clock),
             config.persisted_queries,
             config.persisted_query_ttl_seconds,
             breaker,
@@ -94,6 +96,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             scoring_batch_size=config.scoring_batch_size,
             key_cache_seconds=config.key_cache_seconds,
             sync_settle_seconds=config.sync_settle_seconds,
+            clock=clock,
         )
         hub.on_revoked(app.state.services.keys.forget)
         try:

@@ -71,7 +71,7 @@ def full_run(stack: Stack, n: int) -> None:
         TRAFFIC.reset()
         started = time.perf_counter()
         runtime.run(runtime.runs.plan(run.id))
-        batches = runtime.run(ScoringRunRepository(runtime.db).unfinished_batches(run.id))
+        batches = runtime.run(ScoringRunRepository(runtime.db, runtime.clock).unfinished_batches(run.id))
         planning = sum(TRAFFIC.commands.values())
         per_batch = []
         for number in batches:

@@ -133,7 +133,7 @@ def recompute(runtime: WorkerRuntime, principal: Any, stack: Stack, n: int) -> N
         before = COMMANDS.total()
         started = time.perf_counter()
         runtime.run(runtime.runs.plan(run_id))
-        batches = runtime.run(ScoringRunRepository(runtime.db).unfinished_batches(run_id))
+        batches = runtime.run(ScoringRunRepository(runtime.db, runtime.clock).unfinished_batches(run_id))
         planning = COMMANDS.total() - before
         per_batch = []
         for number in batches:

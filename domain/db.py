@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -31,6 +32,28 @@ async def append_once(collection: AsyncCollection[Document], documents: list[Doc
     except BulkWriteError as error:
         if any(item.get("code") != DUPLICATE_KEY for item in error.details.get("writeErrors", [])):
             raise
+
+
+def settled(field: str, settle_seconds: float) -> Document:
+    """``field`` is a date at least ``settle_seconds`` older than the database's own time (``$$NOW``).
+
+    Stamps that order what clients read incrementally (the ledger, offline sync) are set by the database
+    in the write itself, and this cut-off is measured on the same clock: the hosts' clocks play no part.
+    What remains is the time a stamped write takes to become visible, which the settle window covers.
+    """
+    cutoff = {"$subtract": ["$$NOW", round(settle_seconds * 1000)]}
+    return {field: {"$type": "date"}, "$expr": {"$lte": [f"${field}", cutoff]}}
+
+
+async def server_time(db: AsyncDatabase[Document]) -> datetime:
+    """The database server's clock (``hello``'s localTime)."""
+    reply = await db.command("hello")
+    moment: datetime = reply["localTime"]
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Stamps the database's own time; a write can say {"$currentDate": STAMP_CHANGED} alongside its $set.
+STAMP_CHANGED: Document = {"changed_at": True}
 
 
 def new_id() -> str:

@@ -7,8 +7,8 @@ Kept in MongoDB, the record of what a deployment's apps may send; registered by 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 
+from domain.clock import Clock
 from domain.db import Database
 
 
@@ -18,7 +18,8 @@ def document_hash(query: str) -> str:
 
 
 class PersistedQueryService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._clock = clock
         self._documents = db.persisted_queries
 
     async def allow(self, queries: list[str]) -> list[str]:
@@ -27,7 +28,7 @@ class PersistedQueryService:
         for query in queries:
             key = document_hash(query)
             await self._documents.update_one(
-                {"_id": key}, {"$setOnInsert": {"query": query, "added_at": datetime.now(UTC)}}, upsert=True
+                {"_id": key}, {"$setOnInsert": {"query": query, "added_at": self._clock.now()}}, upsert=True
             )
             hashes.append(key)
         return hashes

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domain.classes.events import ClassChangeEvent
+from domain.clock import Clock as Clock  # the time port, with its real and test clocks
 from domain.segments.models import SegmentEvent
 
 

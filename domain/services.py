@@ -12,6 +12,7 @@ from domain.auth.keys import ApiKeyRepository, ApiKeyService
 from domain.classes.events import ClassEventRepository
 from domain.classes.service import ClassHistoryService
 from domain.classes.settings_service import ClassSettingsService
+from domain.clock import Clock, SystemClock
 from domain.config import DEFAULT_SCORING_BATCH_SIZE
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import DEFAULT_SYNC_SETTLE_SECONDS, CustomerService
@@ -62,6 +63,8 @@ class Services:
     persisted_queries: PersistedQueryService
     imports: ImportService
     sweep: DirtySweep
+    # The one clock every use case asks (the host's, or a test's).
+    clock: Clock
 
 
 def build_services(
@@ -72,17 +75,19 @@ def build_services(
     scoring_batch_size: int = DEFAULT_SCORING_BATCH_SIZE,
     key_cache_seconds: float = 0.0,
     sync_settle_seconds: float = DEFAULT_SYNC_SETTLE_SECONDS,
+    clock: Clock | None = None,
 ) -> Services:
     notifier = notifier or SilentNotifier()
-    customers = CustomerRepository(db)
-    orders = OrderRepository(db)
+    clock = clock or SystemClock()
+    customers = CustomerRepository(db, clock)
+    orders = OrderRepository(db, clock)
     interactions = InteractionRepository(db)
-    workspaces = WorkspaceRepository(db)
-    scoring = ScoringRepository(db)
-    runs = ScoringRunRepository(db)
-    stats = CustomerStatsRepository(db)
-    keys = ApiKeyService(ApiKeyRepository(db), workspaces, notifier, cache_seconds=key_cache_seconds)
-    scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size)
+    workspaces = WorkspaceRepository(db, clock)
+    scoring = ScoringRepository(db, clock)
+    runs = ScoringRunRepository(db, clock)
+    stats = CustomerStatsRepository(db, clock)
+    keys = ApiKeyService(ApiKeyRepository(db, clock), workspaces, notifier, cache_seconds=key_cache_seconds)
+    scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size, clock=clock)
     conversion_models = ConversionModelRepository(db)
     segment_definitions = SegmentRepository(db)
     membership = MembershipRepository(db)
@@ -97,12 +102,13 @@ def build_services(
         queue,
         conversion_models,
         segment_evaluator,
+        clock,
     )
     customer_service = CustomerService(
-        customers, orders, interactions, workspaces, queue, segment_evaluator, sync_settle_seconds
+        customers, orders, interactions, workspaces, queue, segment_evaluator, clock, sync_settle_seconds
     )
-    order_service = OrderService(orders, customers, workspaces, queue)
-    interaction_service = InteractionService(interactions, customers, queue)
+    order_service = OrderService(orders, customers, workspaces, queue, clock)
+    interaction_service = InteractionService(interactions, customers, queue, clock)
     return Services(
         keys=keys,
         workspaces=WorkspaceService(workspaces, keys),
@@ -111,17 +117,20 @@ def build_services(
         interactions=interaction_service,
         class_history=ClassHistoryService(ClassEventRepository(db), customers),
         scoring_runs=scoring_runs,
-        class_settings=ClassSettingsService(workspaces, scoring_runs),
+        class_settings=ClassSettingsService(workspaces, scoring_runs, clock),
         rescoring=rescoring,
-        run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces),
+        run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces, clock),
         segment_membership=segment_evaluator,
-        persisted_queries=PersistedQueryService(db),
-        imports=ImportService(db, customer_service, customers, order_service, interaction_service, workspaces, queue),
+        persisted_queries=PersistedQueryService(db, clock),
+        imports=ImportService(
+            db, customer_service, customers, order_service, interaction_service, workspaces, queue, clock
+        ),
         segments=SegmentService(
-            segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs
+            segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs, clock
         ),
         rfm_bounds=RfmBoundsService(stats, workspaces),
         future_value=FutureValueService(stats, workspaces, queue),
         conversion=ConversionService(stats, interactions, customers, workspaces, conversion_models, queue),
         sweep=DirtySweep(scoring),
+        clock=clock,
     )

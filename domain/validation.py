@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationError, ValidationInfo
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails, PydanticCustomError
 
@@ -119,17 +119,25 @@ def row_errors(index: int, collected: list[FieldError] | None = None) -> Iterato
         collected.extend(relabelled)
 
 
-def not_in_future(value: datetime) -> datetime:
+def _now(info: ValidationInfo) -> datetime:
+    """The moment the use case validates at: every service passes its clock's ``now`` in the context."""
+    now = (info.context or {}).get("now")
+    if not isinstance(now, datetime):
+        raise TypeError("validate() needs now=<the clock's moment> to check dates")
+    return now
+
+
+def not_in_future(value: datetime, info: ValidationInfo) -> datetime:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    if aware > datetime.now(UTC) + FUTURE_TOLERANCE:
+    if aware > _now(info) + FUTURE_TOLERANCE:
         raise PydanticCustomError(ErrorCode.IN_FUTURE, "must not be in the future")
     if aware.year < 1900:
         raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "must be after 1900")
     return aware.astimezone(UTC)
 
 
-def past_date(value: date) -> date:
-    if value >= datetime.now(UTC).date():
+def past_date(value: date, info: ValidationInfo) -> date:
+    if value >= _now(info).date():
         raise PydanticCustomError(ErrorCode.NOT_IN_PAST, "must be a date in the past")
     if value.year < 1900:
         raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "must be after 1900")

@@ -24,6 +24,7 @@ from api.app import create_app
 from devstack.processes import ManagedProcess, free_port, start_mongo_dev_server, start_redis
 from domain.auth.keys import hash_token
 from domain.auth.principals import Role
+from domain.clock import Clock, TravellingClock
 from domain.config import AppConfig
 from domain.services import Services
 from workers.runtime import WorkerRuntime
@@ -217,8 +218,14 @@ class Api:
 
 
 @pytest.fixture
-def api(config: AppConfig) -> Iterator[Api]:
-    with TestClient(create_app(config)) as client:
+def clock() -> TravellingClock:
+    """The test's clock: real time, which a test may move forward (the API and in-process workers use it)."""
+    return TravellingClock()
+
+
+@pytest.fixture
+def api(config: AppConfig, clock: TravellingClock) -> Iterator[Api]:
+    with TestClient(create_app(config, clock)) as client:
         yield Api(client)
 
 
@@ -256,9 +263,9 @@ def receive_within(ws: Any, seconds: float) -> dict[str, Any]:
         pool.shutdown(wait=False)  # a receive still blocked ends when the websocket closes
 
 
-def run_worker(config: AppConfig) -> None:
+def run_worker(config: AppConfig, clock: Clock | None = None) -> None:
     """Process every queued job in this process (RQ burst mode) with a real worker runtime."""
-    runtime = WorkerRuntime.open(config)
+    runtime = WorkerRuntime.open(config, clock)
     try:
         build_worker(runtime).work(burst=True)
     finally:

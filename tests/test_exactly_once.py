@@ -31,7 +31,7 @@ class BarrierScoringRepository(ScoringRepository):
     """Holds every loader until ``parties`` jobs have read: they all start from the same state."""
 
     def __init__(self, runtime: WorkerRuntime, parties: int) -> None:
-        super().__init__(runtime.db)
+        super().__init__(runtime.db, runtime.clock)
         self._parties = parties
         self._arrived = 0
         self._all_read = asyncio.Event()
@@ -60,14 +60,15 @@ def _service(runtime: WorkerRuntime, scoring: ScoringRepository, publisher: Reco
     db = runtime.db
     return RescoringService(
         scoring,
-        OrderRepository(db),
+        OrderRepository(db, runtime.clock),
         InteractionRepository(db),
-        WorkspaceRepository(db),
+        WorkspaceRepository(db, runtime.clock),
         ClassEventRepository(db),
         publisher,
         runtime.rescore_queue,
         ConversionModelRepository(db),
         SegmentEvaluator(SegmentRepository(db), MembershipRepository(db), publisher),
+        runtime.clock,
     )
 
 
@@ -142,14 +143,15 @@ def test_events_written_but_not_delivered_are_delivered_by_the_next_job_with_the
         db = runtime.db
         crashing = RescoringService(
             runtime.scoring,
-            OrderRepository(db),
+            OrderRepository(db, runtime.clock),
             InteractionRepository(db),
-            WorkspaceRepository(db),
+            WorkspaceRepository(db, runtime.clock),
             FailingLedger(db),
             RecordingPublisher(),
             runtime.rescore_queue,
             ConversionModelRepository(db),
             SegmentEvaluator(SegmentRepository(db), MembershipRepository(db), RecordingPublisher()),
+            runtime.clock,
         )
         with pytest.raises(ConnectionError):
             runtime.run(crashing.rescore(shop.id, [customer_id]))

@@ -133,3 +133,34 @@ def test_updated_since_and_a_sales_key_sees_its_own_changes_and_deletions(sync_a
     changed = api.ok(CHANGES, {"since": since}, seller)["customers"]["edges"]
     assert [edge["node"]["id"] for edge in changed] == [later]
     assert seller_id
+
+
+def test_a_customer_moved_to_another_owner_leaves_the_previous_owners_phone(sync_api: Api, config: AppConfig) -> None:
+    api = sync_api
+    shop = make_workspace(api)
+    lan_id, lan = add_key(api, shop, Role.SALES, "Lan")
+    minh_id, minh = add_key(api, shop, Role.SALES, "Minh")
+    moved = create_customer(api, lan, name="Chuyển đi", phone="0912345678")
+    kept = create_customer(api, lan, name="Ở lại")
+    lans_phone, minhs_phone = Phone(api, lan), Phone(api, minh)
+    time.sleep(SETTLE)
+    lans_phone.sync()
+    assert set(lans_phone.customers) == {moved, kept}
+    reassign = "mutation($id: ID!, $to: ID) { updateCustomer(id: $id, input: {ownerId: $to}) { errors { code } } }"
+    api.ok(reassign, {"id": moved, "to": minh_id}, shop.admin)
+    time.sleep(SETTLE)
+    lans_phone.sync()
+    minhs_phone.sync()
+    assert set(lans_phone.customers) == {kept}  # gone from Lan's phone, with its personal data
+    assert set(minhs_phone.customers) == {moved}
+    reasons = {t["id"]: t["reason"] for t in api.ok(DELETED_WITH_REASON, {}, lan)["deletedCustomers"]}
+    assert reasons == {moved: "REASSIGNED"}
+    # The workspace's own keys still see the customer: for them it left nobody's view.
+    assert api.ok(DELETED_WITH_REASON, {}, shop.admin)["deletedCustomers"] == []
+    api.ok(reassign, {"id": moved, "to": lan_id}, shop.admin)  # and back again: a change for Lan once more
+    time.sleep(SETTLE)
+    lans_phone.sync()
+    assert set(lans_phone.customers) == {moved, kept}
+
+
+DELETED_WITH_REASON = """query { deletedCustomers(first: 5) { id reason } }"""

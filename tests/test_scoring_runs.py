@@ -209,11 +209,12 @@ def test_cancel_during_the_last_batch_then_resume_completes(
     runtime.run(runtime.run_batches.run_batch(run["id"], 0))
     principal = api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
     executor = RunBatchExecutor(
-        ScoringRunRepository(runtime.db),
+        ScoringRunRepository(runtime.db, runtime.clock),
         CancellingRescoring(runtime, lambda: runtime.runs.cancel(principal, run["id"])),  # type: ignore[arg-type]
         runtime.runs,
         SegmentEvaluator(SegmentRepository(runtime.db), MembershipRepository(runtime.db), SilentNotifier()),
-        WorkspaceRepository(runtime.db),
+        WorkspaceRepository(runtime.db, runtime.clock),
+        runtime.clock,
     )
     runtime.run(executor.run_batch(run["id"], 1))
     cancelled = _run(api, shop.admin, run["id"])
@@ -253,7 +254,7 @@ def test_a_finished_batch_is_never_made_pending_again(
     run = _start(api, shop.admin)
     runtime.run(runtime.runs.plan(run["id"]))
     runtime.run(runtime.run_batches.run_batch(run["id"], 0))
-    repository = ScoringRunRepository(runtime.db)
+    repository = ScoringRunRepository(runtime.db, runtime.clock)
     runtime.run(repository.mark_enqueued(run["id"], [0, 1]))
     assert runtime.run(repository.unfinished_batches(run["id"])) == [1]
 

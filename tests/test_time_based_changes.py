@@ -149,7 +149,7 @@ def test_the_loyal_window_anchor_is_the_oldest_order_that_still_counts(
         )
     runtime = WorkerRuntime.open(config)
     try:
-        orders = OrderRepository(runtime.db)
+        orders = OrderRepository(runtime.db, runtime.clock)
         features = runtime.run(orders.features_for(shop.id, [customer_id], now - timedelta(days=365), 5))
         fewer = runtime.run(orders.features_for(shop.id, [customer_id], now - timedelta(days=100), 5))
     finally:

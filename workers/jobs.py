@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from workers.runtime import current_runtime
 
@@ -29,7 +29,7 @@ def refresh_rfm_bounds(workspace_id: str) -> int:
     runtime.rescore_queue.release_rfm_refresh(workspace_id)
     moved = runtime.run(
         runtime.rfm_bounds.refresh(
-            workspace_id, datetime.now(UTC), timedelta(seconds=runtime.config.rfm_refresh_seconds)
+            workspace_id, runtime.clock.now(), timedelta(seconds=runtime.config.rfm_refresh_seconds)
         )
     )
     if moved:
@@ -41,7 +41,7 @@ def fit_future_value(workspace_id: str) -> str:
     """Fit the workspace's future-value models; with new models, its buyers are rescored."""
     runtime = current_runtime()
     runtime.rescore_queue.release_future_value_fit(workspace_id)
-    outcome = runtime.run(runtime.services.future_value.refit(workspace_id, datetime.now(UTC)))
+    outcome = runtime.run(runtime.services.future_value.refit(workspace_id, runtime.clock.now()))
     runtime.rescore_queue.request_rescore_now(workspace_id)
     return outcome
 
@@ -50,7 +50,7 @@ def train_conversion_model(workspace_id: str) -> str:
     """Train the workspace's conversion model; with a new model, every customer is rescored."""
     runtime = current_runtime()
     runtime.rescore_queue.release_conversion_training(workspace_id)
-    outcome = runtime.run(runtime.services.conversion.train(workspace_id, datetime.now(UTC)))
+    outcome = runtime.run(runtime.services.conversion.train(workspace_id, runtime.clock.now()))
     runtime.rescore_queue.request_rescore_now(workspace_id)
     return outcome
 

@@ -17,6 +17,7 @@ import redis
 import redis.asyncio
 from pymongo import AsyncMongoClient
 
+from domain.clock import Clock, SystemClock
 from domain.config import AppConfig
 from domain.db import Database, Document
 from domain.event_bus import RedisEventPublisher
@@ -42,10 +43,12 @@ class WorkerRuntime:
     db: Database
     services: Services
     rescore_queue: RqRescoreQueue
+    clock: Clock
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
 
     @classmethod
-    def open(cls, config: AppConfig) -> WorkerRuntime:
+    def open(cls, config: AppConfig, clock: Clock | None = None) -> WorkerRuntime:
+        clock = clock or SystemClock()
         runner = asyncio.Runner()
         redis_sync = sync_client(config.redis_url)
 
@@ -60,8 +63,9 @@ class WorkerRuntime:
                 queue,
                 notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
                 scoring_batch_size=config.scoring_batch_size,
+                clock=clock,
             )
-            return cls(config, runner, mongo, redis_sync, redis_async, db, services, queue)
+            return cls(config, runner, mongo, redis_sync, redis_async, db, services, queue, clock)
 
         return runner.run(connect())
 
@@ -85,7 +89,7 @@ class WorkerRuntime:
     @property
     def scoring(self) -> ScoringRepository:
         """For tests that look at what the sweep will find."""
-        return ScoringRepository(self.db)
+        return ScoringRepository(self.db, self.clock)
 
     def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.runner.run(coroutine)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from rq import Queue
 
@@ -19,7 +19,7 @@ STUCK_AFTER_SWEEPS = 3
 def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     """Queue a rescore for every workspace with dirty customers, after marking dirty those whose classes
     change with time by now (birthdays, tenure boundaries); returns how many rescores were queued."""
-    now = datetime.now(UTC)
+    now = runtime.clock.now()
     sweep = runtime.services.sweep
     runtime.run(sweep.mark_due_dirty(now))
     # Dirty for several sweeps: their job most likely died with a worker while holding the de-dup key.
@@ -54,5 +54,5 @@ def observe_backlog(runtime: WorkerRuntime, queue: Queue) -> None:
     metrics.queue_depth.set(len(queue))
     count, oldest = runtime.run(runtime.services.sweep.backlog())
     metrics.dirty_backlog.set(count)
-    metrics.oldest_dirty.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0)
+    metrics.oldest_dirty.set((runtime.clock.now() - oldest).total_seconds() if oldest else 0)
     metrics.run_batches_pending.set(runtime.run(runtime.runs.pending_batches()))

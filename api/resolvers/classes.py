@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import strawberry
 
@@ -215,7 +214,7 @@ async def _resumed(
     context = info.context
     principal = context.principal
     history = context.services.class_history
-    position = await history.resume_from(principal, after, datetime.now(UTC))
+    position = await history.resume_from(principal, after)
     workspace = await context.workspace()
     settle = context.hub.settle_seconds
     woken = asyncio.Event()
@@ -229,9 +228,8 @@ async def _resumed(
         ended = asyncio.ensure_future(_drain(live))
         try:
             while not ended.done():
-                settled = datetime.now(UTC) - timedelta(seconds=settle)
                 events, position = await history.replay(
-                    principal, position, settled, class_set, str(customer_id) if customer_id else None
+                    principal, position, settle, class_set, str(customer_id) if customer_id else None
                 )
                 for event in events:
                     yield ClassChange.from_domain(event, workspace)

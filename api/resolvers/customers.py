@@ -10,6 +10,7 @@ from api.pagination import decode_cursor, encode_cursor
 from api.resolvers.common import CREATED, CrmInfo, respond
 from api.selection import wants_evidence
 from api.types.customer import Customer, CustomerConnection, customer_connection
+from api.types.enums import TombstoneReasonEnum
 from api.types.errors import UserError
 from api.types.inputs import CustomerFilter, CustomerInput, CustomerOrderInput, CustomerUpdateInput, input_to_dict
 from domain.customers.ordering import OrderField, PagePosition
@@ -85,10 +86,14 @@ class CustomerMutation:
         )
 
 
-@strawberry.type(description="A customer deleted since the client last synced")
+@strawberry.type(
+    description="A customer that left the caller's view since it last synced: deleted, or (for a sales key) "
+    "moved to another owner; the client drops it and its personal data"
+)
 class DeletedCustomer:
     id: strawberry.ID
-    deleted_at: datetime
+    deleted_at: datetime = strawberry.field(description="When it left the view (the database's clock)")
+    reason: TombstoneReasonEnum  # type: ignore[valid-type]
     cursor: str
 
 
@@ -107,9 +112,10 @@ class SyncQuery:
         found = await context.services.customers.deleted_since(context.principal, since, start, first)
         return [
             DeletedCustomer(
-                id=strawberry.ID(customer_id),
-                deleted_at=at,
-                cursor=encode_cursor(PagePosition(OrderField.CHANGED, customer_id, at)),
+                id=strawberry.ID(tombstone.customer_id),
+                deleted_at=tombstone.at,
+                reason=tombstone.reason,
+                cursor=encode_cursor(PagePosition(OrderField.CHANGED, tombstone.id, tombstone.at)),
             )
-            for customer_id, at in found
+            for tombstone in found
         ]

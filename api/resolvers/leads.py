@@ -3,7 +3,7 @@ model behind it and the sales verdicts it learns from."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
@@ -124,6 +124,8 @@ class LeadMutation:
         given = Verdict(verdict.value) if verdict is not None else None
         return await respond(
             LeadVerdictPayload,
-            context.services.conversion.record_verdict(context.principal, str(customer_id), given, datetime.now(UTC)),
+            context.services.conversion.record_verdict(
+                context.principal, str(customer_id), given, context.services.clock.now()
+            ),
             lambda stored: LeadVerdictPayload(verdict=LeadVerdict.of(stored) if stored else None),
         )

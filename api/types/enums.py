@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from domain.customers.models import Gender, IncomeBand, LegalType
+from domain.customers.models import Gender, IncomeBand, LegalType, TombstoneReason
 from domain.customers.ordering import OrderField
 from domain.interactions.models import InteractionKind
 from domain.orders.models import OrderStatus
@@ -14,6 +14,7 @@ GenderEnum = strawberry.enum(Gender, name="Gender")
 IncomeBandEnum = strawberry.enum(IncomeBand, name="IncomeBand")
 OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 InteractionKindEnum = strawberry.enum(InteractionKind, name="InteractionKind")
+TombstoneReasonEnum = strawberry.enum(TombstoneReason, name="TombstoneReason")
 CustomerOrderFieldEnum = strawberry.enum(
     OrderField,
     name="CustomerOrderField",

@@ -6,12 +6,13 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import Permission, Principal, Role
+from domain.clock import Clock
 from domain.db import Database, new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, Unauthenticated
 from domain.ports import KeyRevocationNotifier
@@ -73,8 +74,9 @@ class NewKey:
 
 
 class ApiKeyRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._keys = db.api_keys
+        self._clock = clock
 
     async def insert(self, workspace_id: str, user_id: str, role: Role, name: str, token: str) -> str:
         key_id = new_id()
@@ -86,7 +88,7 @@ class ApiKeyRepository:
             "name": name,
             "token_hash": hash_token(token),
             "hint": token[-4:],
-            "created_at": datetime.now(UTC),
+            "created_at": self._clock.now(),
             "revoked_at": None,
         }
         try:
@@ -109,7 +111,7 @@ class ApiKeyRepository:
     async def revoke(self, workspace_id: str, key_id: str) -> bool:
         result = await self._keys.update_one(
             {"_id": key_id, "workspace_id": workspace_id, "revoked_at": None},
-            {"$set": {"revoked_at": datetime.now(UTC)}},
+            {"$set": {"revoked_at": self._clock.now()}},
         )
         return result.modified_count == 1
 

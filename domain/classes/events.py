@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.customers.models import AssignedClass
-from domain.db import Database, append_once, latest_per_customer
+from domain.db import Database, append_once, latest_per_customer, server_time, settled
 from domain.timestamps import aware
 from scoring.catalogue import always_sensitive
 
@@ -80,7 +80,7 @@ class ClassChangeEvent:
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> ClassChangeEvent:
-        fields = {key: value for key, value in document.items() if key not in ("_id", "recorded_at")}
+        fields = {key: value for key, value in document.items() if key not in ("_id", "recorded_at", "unstamped")}
         at = fields.pop("at")
         return cls(id=document["_id"], at=aware(at), **fields)
 
@@ -104,15 +104,35 @@ class LedgerPosition:
     event_id: str
 
 
+# Events stamped per write: short writes, so that each is visible well within the settle window.
+STAMP_CHUNK = 1000
+
+
 class ClassEventRepository:
     def __init__(self, db: Database) -> None:
+        self._db = db
         self._events = db.class_events
 
+    async def present(self) -> LedgerPosition:
+        """The ledger's present end, on the database's clock: events stamped from now on come after it."""
+        return LedgerPosition(await server_time(self._db.db), "")
+
     async def append(self, events: Sequence[ClassChangeEvent]) -> None:
-        """Insert events; ones already in the ledger (a re-run after a crash) are skipped. ``recorded_at``
-        orders the ledger for subscriptions that resume (see ``after``)."""
-        now = datetime.now(UTC)
-        await append_once(self._events, [{**event.to_document(), "recorded_at": now} for event in events])
+        """Insert events; ones already in the ledger (a re-run after a crash) are skipped.
+
+        ``recorded_at`` orders the ledger for subscriptions that resume (see ``after``). It is the
+        database's time, stamped just after the insert, never a worker's: two workers whose clocks
+        disagree still record in the order the database saw. An event inserted but not yet stamped (a
+        crash in between) is invisible to readers until the re-delivery of its customer's pending events
+        stamps it; stamps go a chunk at a time, so each stamping write is short (see ``settled``).
+        """
+        await append_once(self._events, [{**event.to_document(), "unstamped": True} for event in events])
+        ids = [event.id for event in events]
+        for start in range(0, len(ids), STAMP_CHUNK):
+            await self._events.update_many(
+                {"_id": {"$in": ids[start : start + STAMP_CHUNK]}, "unstamped": True},
+                {"$currentDate": {"recorded_at": True}, "$unset": {"unstamped": ""}},
+            )
 
     async def position(self, workspace_id: str, event_id: str) -> LedgerPosition | None:
         document = await self._events.find_one({"_id": event_id, "workspace_id": workspace_id}, {"recorded_at": 1})
@@ -124,15 +144,15 @@ class ClassEventRepository:
         self,
         workspace_id: str,
         position: LedgerPosition,
-        settled: datetime,
+        settle_seconds: float,
         class_set: str | None,
         customer_id: str | None,
         limit: int,
     ) -> list[tuple[ClassChangeEvent, LedgerPosition]]:
-        """Events recorded after ``position`` and no later than ``settled``, in ledger order."""
+        """Events recorded after ``position`` and at least ``settle_seconds`` ago, in ledger order."""
         query: dict[str, Any] = {
             "workspace_id": workspace_id,
-            "recorded_at": {"$lte": settled},
+            **settled("recorded_at", settle_seconds),
             "$or": [
                 {"recorded_at": {"$gt": position.recorded_at}},
                 {"recorded_at": position.recorded_at, "_id": {"$gt": position.event_id}},

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.events import ClassChangeEvent, ClassEventRepository, LedgerPosition
@@ -33,12 +31,12 @@ class ClassHistoryService:
         # Events carry their customer's owner: a sales rep sees those of its own customers only.
         return {cid: [event for event in events if event.visible_to(principal)] for cid, events in found.items()}
 
-    async def resume_from(self, principal: Principal, event_id: str, now: datetime) -> LedgerPosition:
+    async def resume_from(self, principal: Principal, event_id: str) -> LedgerPosition:
         """The ledger position of an event the caller received (a subscription's ``after``); ``"now"``
         starts at the ledger's present end."""
         principal.require(Permission.READ)
         if event_id == START_NOW:
-            return LedgerPosition(now, "")
+            return await self._events.present()
         position = await self._events.position(principal.workspace_id, event_id)
         if position is None:
             raise NotFound(f"no class event {event_id!r} in the ledger", field="after")
@@ -48,13 +46,15 @@ class ClassHistoryService:
         self,
         principal: Principal,
         position: LedgerPosition,
-        settled: datetime,
+        settle_seconds: float,
         class_set_key: str | None,
         customer_id: str | None,
         limit: int = 100,
     ) -> tuple[list[ClassChangeEvent], LedgerPosition]:
         """The events after ``position`` the caller may see, in ledger order, and the new position."""
-        found = await self._events.after(principal.workspace_id, position, settled, class_set_key, customer_id, limit)
+        found = await self._events.after(
+            principal.workspace_id, position, settle_seconds, class_set_key, customer_id, limit
+        )
         if found:
             position = found[-1][1]
         return [event for event, _ in found if event.visible_to(principal)], position

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.settings import current_params, validated_update
+from domain.clock import Clock
 from domain.errors import Conflict, ErrorCode, NotFound
 from domain.runs.models import ScoringRun
 from domain.runs.service import ScoringRunService
@@ -26,7 +26,8 @@ class ClassSetUpdate:
 
 
 class ClassSettingsService:
-    def __init__(self, workspaces: WorkspaceRepository, runs: ScoringRunService) -> None:
+    def __init__(self, workspaces: WorkspaceRepository, runs: ScoringRunService, clock: Clock) -> None:
+        self._clock = clock
         self._workspaces = workspaces
         self._runs = runs
 
@@ -68,7 +69,7 @@ class ClassSettingsService:
             return workspace, None
         settings = ClassSettings(current.version + 1, {**current.sets, change.class_set: updated})
         saved = await self._workspaces.save_class_settings(
-            workspace.id, current.version, settings, change.class_set, principal.user_id, datetime.now(UTC)
+            workspace.id, current.version, settings, change.class_set, principal.user_id, self._clock.now()
         )
         if not saved:
             raise Conflict(

@@ -233,3 +233,24 @@ class Customer:
                 for segment_id in d.get("segments") or ()
             },
         )
+
+
+class TombstoneReason(StrEnum):
+    DELETED = "deleted"
+    REASSIGNED = "reassigned"  # moved to another owner: gone from the previous owner's scope only
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A customer that left a scope, for syncing clients: ``id`` orders tombstones of one moment."""
+
+    id: str
+    customer_id: str
+    at: datetime
+    reason: TombstoneReason
+
+    @classmethod
+    def from_document(cls, d: dict[str, Any]) -> Tombstone:
+        at = aware(d["deleted_at"])
+        assert at is not None
+        return cls(d["_id"], d.get("customer_id") or d["_id"], at, TombstoneReason(d.get("reason") or "deleted"))

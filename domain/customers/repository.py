@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -11,11 +11,20 @@ from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import CustomerScope, Principal
 from domain.classes.catalogue import CLASS_SETS
-from domain.customers.models import Customer, LeadVerdict
+from domain.clock import Clock
+from domain.customers.models import Customer, LeadVerdict, Tombstone, TombstoneReason
 from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, PagePosition, SortValue
-from domain.db import Database, Document, external_key, insert_idempotent, insert_many_idempotent
+from domain.db import (
+    STAMP_CHANGED,
+    Database,
+    Document,
+    external_key,
+    insert_idempotent,
+    insert_many_idempotent,
+    new_id,
+    settled,
+)
 from domain.errors import DuplicateExternalId, UnknownCustomer
-from domain.timestamps import aware
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -24,22 +33,37 @@ def mark_dirty_update(now: datetime) -> dict[str, Any]:
     return {"$set": {"scoring.dirty": True}, "$min": {"scoring.dirty_since": now}, "$inc": {"scoring.seq": 1}}
 
 
+# Customers stamped per write, so that each write is short (see domain.db.settled).
+STAMP_CHUNK = 1000
+
+
 class CustomerRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._customers = db.customers
         self._tombstones = db.customer_tombstones
+        self._clock = clock
 
     async def insert(self, scope: CustomerScope, document: Document) -> tuple[Customer, bool]:
         """Insert a new customer; a retry of the same request (same external id, same content, within the
         caller's scope) returns the stored one and False instead."""
         stored, created = await insert_idempotent(self._customers, document, scope.query())
+        if created:
+            await self._stamp_changed([stored["_id"]])
         return Customer.from_document(stored), created
 
     async def insert_many(self, scope: CustomerScope, documents: list[Document]) -> tuple[list[Customer], list[str]]:
         """Insert a batch under the same rule, row by row. Returns every row's customer (in order) and the
         ids that were newly created."""
         stored, created = await insert_many_idempotent(self._customers, documents, scope.query())
+        await self._stamp_changed(created)
         return [Customer.from_document(document) for document in stored], created
+
+    async def _stamp_changed(self, customer_ids: list[str]) -> None:
+        """New customers become visible to offline sync at the database's time (an insert cannot take it;
+        until stamped a customer has no ``changed_at`` and sync skips it, and its first rescore stamps it)."""
+        for start in range(0, len(customer_ids), STAMP_CHUNK):
+            chunk = customer_ids[start : start + STAMP_CHUNK]
+            await self._customers.update_many({"_id": {"$in": chunk}}, {"$currentDate": STAMP_CHANGED})
 
     async def get(self, scope: CustomerScope, customer_id: str, *, with_evidence: bool = True) -> Customer | None:
         document = await self._customers.find_one(
@@ -87,11 +111,20 @@ class CustomerRepository:
         return next(iter([row["n"] async for row in cursor]), 0)
 
     async def update(
-        self, scope: CustomerScope, customer_id: str, set_fields: dict[str, Any], unset_fields: list[str]
+        self,
+        scope: CustomerScope,
+        customer_id: str,
+        set_fields: dict[str, Any],
+        unset_fields: list[str],
+        *,
+        owner_was: str | None = None,
     ) -> Customer | None:
-        now = datetime.now(UTC)
+        """A profile change; with ``owner_was`` it moves the customer from that owner (compare-and-set: None
+        when someone else moved it meanwhile), so the caller can tell the previous owner exactly once."""
+        now = self._clock.now()
         update = mark_dirty_update(now)
-        update["$set"] = {**update["$set"], **set_fields, "updated_at": now, "changed_at": now}
+        update["$set"] = {**update["$set"], **set_fields, "updated_at": now}
+        update["$currentDate"] = STAMP_CHANGED
         if "external_id" in set_fields:
             update["$set"]["external_key"] = external_key(scope.workspace_id, set_fields["external_id"])
         if "external_id" in unset_fields:
@@ -99,22 +132,23 @@ class CustomerRepository:
         if unset_fields:
             update["$unset"] = dict.fromkeys(unset_fields, "")
         try:
-            document = await self._customers.find_one_and_update(
-                {"_id": customer_id, **scope.query()}, update, return_document=ReturnDocument.AFTER
-            )
+            found = {"_id": customer_id, **scope.query()}
+            if owner_was is not None:
+                found = {"$and": [found, {"owner_id": owner_was}]}
+            document = await self._customers.find_one_and_update(found, update, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
             raise DuplicateExternalId() from None
         return Customer.from_document(document) if document else None
 
     async def mark_dirty(self, scope: CustomerScope, customer_id: str) -> bool:
         result = await self._customers.update_one(
-            {"_id": customer_id, **scope.query()}, mark_dirty_update(datetime.now(UTC))
+            {"_id": customer_id, **scope.query()}, mark_dirty_update(self._clock.now())
         )
         return result.matched_count == 1
 
     async def mark_many_dirty(self, scope: CustomerScope, customer_ids: list[str]) -> None:
         await self._customers.update_many(
-            {**scope.query(), "_id": {"$in": customer_ids}}, mark_dirty_update(datetime.now(UTC))
+            {**scope.query(), "_id": {"$in": customer_ids}}, mark_dirty_update(self._clock.now())
         )
 
     async def set_lead_verdict(self, scope: CustomerScope, customer_id: str, verdict: LeadVerdict | None) -> bool:
@@ -124,7 +158,7 @@ class CustomerRepository:
             if verdict
             else {"$unset": {"lead_verdict": ""}}
         )
-        update.setdefault("$set", {})["changed_at"] = datetime.now(UTC)
+        update["$currentDate"] = STAMP_CHANGED
         result = await self._customers.update_one({"_id": customer_id, **scope.query()}, update)
         return result.matched_count == 1
 
@@ -146,38 +180,59 @@ class CustomerRepository:
             projection={"owner_id": 1, "segments": 1, "segment_changes": 1, "segment_pending": 1},
         )
         if deleted is not None:
-            await self._tombstones.replace_one(
-                {"_id": customer_id},
-                {
-                    "_id": customer_id,
-                    "workspace_id": scope.workspace_id,
-                    "owner_id": deleted.get("owner_id"),
-                    "deleted_at": datetime.now(UTC),
-                },
-                upsert=True,
-            )
+            await self._tombstone(customer_id, scope.workspace_id, deleted.get("owner_id"), TombstoneReason.DELETED)
         return deleted
+
+    async def left_owner(self, workspace_id: str, customer_id: str, owner_id: str) -> None:
+        """The customer moved to another owner: a tombstone for the previous owner's keys (their phones
+        drop it and its personal data), invisible to workspace-wide keys, which still see the customer."""
+        await self._tombstone(customer_id, workspace_id, owner_id, TombstoneReason.REASSIGNED)
+
+    async def _tombstone(
+        self, customer_id: str, workspace_id: str, owner_id: str | None, reason: TombstoneReason
+    ) -> None:
+        # One per deletion (a retry rewrites it); one per move to another owner. Stamped with the
+        # database's time, like changed_at, in the one write.
+        tombstone_id = customer_id if reason is TombstoneReason.DELETED else f"{customer_id}~{new_id()}"
+        await self._tombstones.update_one(
+            {"_id": tombstone_id},
+            {
+                "$set": {
+                    "customer_id": customer_id,
+                    "workspace_id": workspace_id,
+                    "owner_id": owner_id,
+                    "reason": reason.value,
+                },
+                "$currentDate": {"deleted_at": True},
+            },
+            upsert=True,
+        )
 
     async def deleted_since(
         self,
         scope: CustomerScope,
         since: datetime | None,
-        settled: datetime,
+        settle_seconds: float,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[tuple[str, datetime]]:
-        """Customers deleted since ``since`` (and before ``settled``), oldest first, after a position."""
-        moment: dict[str, Any] = {"$lte": settled}
+    ) -> list[Tombstone]:
+        """Customers that left the scope (deleted, or for an owner's scope moved to another owner) since
+        ``since`` and at least ``settle_seconds`` ago, oldest first, after a position."""
+        query: dict[str, Any] = {**scope.query(), **settled("deleted_at", settle_seconds)}
+        if scope.owner_id is None:
+            query["reason"] = {"$ne": TombstoneReason.REASSIGNED.value}  # still in a workspace-wide scope
+        conditions: list[dict[str, Any]] = [query]
         if since is not None:
-            moment["$gte"] = since
-        query: dict[str, Any] = {**scope.query(), "deleted_at": moment}
+            conditions.append({"deleted_at": {"$gte": since}})
         if after is not None:
-            at, customer_id = after
-            query = {
-                "$and": [query, {"$or": [{"deleted_at": {"$gt": at}}, {"deleted_at": at, "_id": {"$gt": customer_id}}]}]
-            }
-        cursor = self._tombstones.find(query, {"deleted_at": 1}).sort([("deleted_at", 1), ("_id", 1)]).limit(limit)
-        return [(document["_id"], aware(document["deleted_at"])) async for document in cursor]
+            at, tombstone_id = after
+            conditions.append({"$or": [{"deleted_at": {"$gt": at}}, {"deleted_at": at, "_id": {"$gt": tombstone_id}}]})
+        cursor = (
+            self._tombstones.find({"$and": conditions}, {"deleted_at": 1, "customer_id": 1, "reason": 1})
+            .sort([("deleted_at", 1), ("_id", 1)])
+            .limit(limit)
+        )
+        return [Tombstone.from_document(document) async for document in cursor]
 
 
 async def visible_customers(customers: CustomerRepository, principal: Principal, customer_ids: list[str]) -> list[str]:

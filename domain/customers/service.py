@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, overload
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.service import require_readable_class_set
+from domain.clock import Clock
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
-from domain.customers.models import Customer, LegalType
+from domain.customers.models import Customer, LegalType, Tombstone
 from domain.customers.ordering import CustomerOrder, OrderField, PagePosition
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
-from domain.db import fingerprint, new_id
-from domain.errors import DuplicateExternalId, ErrorCode, InvalidInput, NotFound
+from domain.db import fingerprint, new_id, settled
+from domain.errors import Conflict, DuplicateExternalId, ErrorCode, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
@@ -52,8 +53,10 @@ class CustomerService:
         workspaces: WorkspaceRepository,
         rescore_queue: RescoreQueue,
         segments: SegmentEvaluator,
+        clock: Clock,
         sync_settle_seconds: float = DEFAULT_SYNC_SETTLE_SECONDS,
     ) -> None:
+        self._clock = clock
         self._segments = segments
         self._sync_settle_seconds = sync_settle_seconds
         self._customers = customers
@@ -85,9 +88,9 @@ class CustomerService:
         query = compile_filter(principal, spec)
         if order.field is OrderField.CHANGED:
             # A change stamped just now may still be committing: a syncing client reads only settled
-            # changes, so its cursor never moves past one that appears later.
-            settled = datetime.now(UTC) - timedelta(seconds=self._sync_settle_seconds)
-            query = {"$and": [query, {"changed_at": {"$lte": settled}}]}
+            # changes (on the database's clock, which stamped them), so its cursor never moves past one
+            # that appears later.
+            query = {"$and": [query, settled("changed_at", self._sync_settle_seconds)]}
         rows = await self._customers.page(query, order, after, first + 1, with_evidence=with_evidence)
         shown = rows[:first]
         positions = [PagePosition(order.field, customer.id, value) for customer, value in shown]
@@ -112,13 +115,13 @@ class CustomerService:
 
     async def deleted_since(
         self, principal: Principal, since: datetime | None, after: tuple[datetime, str] | None, first: int
-    ) -> list[tuple[str, datetime]]:
-        """Tombstones for syncing clients: customers deleted since ``since``, settled ones only, oldest first."""
+    ) -> list[Tombstone]:
+        """Tombstones for syncing clients: customers that left the caller's scope since ``since`` (deleted,
+        or moved away from a sales key's owner), settled ones only, oldest first."""
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
-        settled = datetime.now(UTC) - timedelta(seconds=self._sync_settle_seconds)
-        return await self._customers.deleted_since(principal.scope, since, settled, after, first)
+        return await self._customers.deleted_since(principal.scope, since, self._sync_settle_seconds, after, first)
 
     async def count(self, principal: Principal, spec: CustomerFilter | None, workspace: Workspace) -> int:
         """How many customers a list holds: the workspace's own count when nothing narrows it, else
@@ -146,12 +149,12 @@ class CustomerService:
         """Idempotent on externalId: the same request again returns the customer it created; the same
         external id with other content (or another owner's customer) is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
-        fields = validate(CustomerCreate, data, country=await self._country(principal))
+        fields = validate(CustomerCreate, data, country=await self._country(principal), now=self._clock.now())
         _check_company(fields.legal_type, fields.company_name, fields.model_fields_set)
         await self._check_owners(principal, [fields.owner_id])
         try:
             customer, created = await self._customers.insert(
-                principal.scope, _new_document(fields, principal, datetime.now(UTC))
+                principal.scope, _new_document(fields, principal, self._clock.now())
             )
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
@@ -165,12 +168,12 @@ class CustomerService:
         name ``rows.N.field``); rows whose external id is already stored return the stored customer."""
         principal.require(Permission.WRITE_CUSTOMERS)
         country = await self._country(principal)
-        fields = validate_rows(CustomerCreate, rows, country=country)
+        fields = validate_rows(CustomerCreate, rows, country=country, now=self._clock.now())
         for index, item in enumerate(fields):
             with row_errors(index):
                 _check_company(item.legal_type, item.company_name, item.model_fields_set)
         await self._check_owners(principal, [item.owner_id for item in fields])
-        now = datetime.now(UTC)
+        now = self._clock.now()
         try:
             stored, created = await self._customers.insert_many(
                 principal.scope, [_new_document(item, principal, now) for item in fields]
@@ -185,7 +188,7 @@ class CustomerService:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
         principal.require(Permission.WRITE_CUSTOMERS)
         existing = await self._require(principal, customer_id)
-        patch = validate(CustomerFields, data, country=await self._country(principal))
+        patch = validate(CustomerFields, data, country=await self._country(principal), now=self._clock.now())
         given = patch.model_fields_set
         if "name" in given and patch.name is None:
             raise InvalidInput.one("name", ErrorCode.REQUIRED, "name cannot be cleared")
@@ -195,7 +198,7 @@ class CustomerService:
         if "owner_id" in given and patch.owner_id is None and principal.scope.owner_id is not None:
             raise InvalidInput.one("ownerId", ErrorCode.FORBIDDEN_OWNER, "sales cannot give up a customer")
         await self._check_owners(principal, [patch.owner_id])
-        stored = _stored_fields(patch, principal, datetime.now(UTC))
+        stored = _stored_fields(patch, principal, self._clock.now())
         set_fields = {key: value for key, value in stored.items() if value is not None}
         unset_fields = [key for key, value in stored.items() if value is None]
         if "legal_type" in given:
@@ -204,12 +207,19 @@ class CustomerService:
         merged = {"name": existing.name, "email": existing.email, "phone": existing.phone}
         merged.update({key: stored[key] for key in ("name", "email", "phone") if key in stored})
         set_fields["search_words"] = search_words(company=company, **merged)
+        moves = "owner_id" in given and patch.owner_id != existing.owner_id
         try:
-            customer = await self._customers.update(principal.scope, customer_id, set_fields, unset_fields)
+            customer = await self._customers.update(
+                principal.scope, customer_id, set_fields, unset_fields, owner_was=existing.owner_id if moves else None
+            )
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
         if customer is None:
+            if moves and await self._customers.exists(principal.scope, customer_id):
+                raise Conflict("the customer's owner changed while this request ran; read it again", field="ownerId")
             raise NotFound(f"no customer {customer_id!r}", field="id")
+        if moves and existing.owner_id is not None:
+            await self._customers.left_owner(principal.workspace_id, customer_id, existing.owner_id)
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return _shown(principal, customer)
 
@@ -220,7 +230,7 @@ class CustomerService:
         deleted = await self._customers.delete(principal.scope, customer_id)
         if deleted is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
-        await self._segments.customer_deleted(principal.workspace_id, member_state(deleted), datetime.now(UTC))
+        await self._segments.customer_deleted(principal.workspace_id, member_state(deleted), self._clock.now())
         await self._workspaces.count_customers(principal.workspace_id, -1)
         await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
         await self._orders.detach_customer(principal.workspace_id, customer_id)

@@ -14,7 +14,7 @@ import io
 import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from gridfs import AsyncGridFSBucket
@@ -22,6 +22,7 @@ from pydantic.alias_generators import to_snake
 from pymongo import ReturnDocument
 
 from domain.auth.principals import Permission, Principal, Role
+from domain.clock import Clock
 from domain.customers.inputs import CustomerCreate
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
@@ -54,7 +55,9 @@ class ImportService:
         interactions: InteractionService,
         workspaces: WorkspaceRepository,
         queue: ImportQueue,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._workspaces = workspaces
         self._imports = db.imports
         self._files = AsyncGridFSBucket(db.db, bucket_name="import_files")
@@ -96,8 +99,8 @@ class ImportService:
             "imported": 0,
             "failed": 0,
             "errors": [],
-            "created_at": datetime.now(UTC),
-            "updated_at": datetime.now(UTC),
+            "created_at": self._clock.now(),
+            "updated_at": self._clock.now(),
         }
         await self._imports.insert_one(document)
         await self._queue.enqueue_import(import_id)
@@ -123,7 +126,7 @@ class ImportService:
             return f"already {document['status']}"
         principal = _principal(document)
         kind = ImportKind(document["kind"])
-        now = datetime.now(UTC)
+        now = self._clock.now()
         # One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
         claimed = await self._imports.find_one_and_update(
             {
@@ -147,7 +150,7 @@ class ImportService:
             return f"failed: {message}"
         final = await self._imports.find_one_and_update(
             {"_id": import_id},
-            {"$set": {"status": "completed", "finished_at": datetime.now(UTC)}, "$unset": {"lease_until": ""}},
+            {"$set": {"status": "completed", "finished_at": self._clock.now()}, "$unset": {"lease_until": ""}},
             return_document=ReturnDocument.AFTER,
         )
         return f"{(final or {}).get('imported')} rows imported, {(final or {}).get('failed')} refused"
@@ -236,7 +239,7 @@ class ImportService:
         problems: list[FieldError] = []
         for index, row in enumerate(rows):
             try:
-                validate(model, row, country=country, currency=currency)
+                validate(model, row, country=country, currency=currency, now=self._clock.now())
             except InvalidInput as error:
                 problems += [FieldError(f"rows.{index}.{e.field}", e.code, e.message) for e in error.errors]
         if problems:
@@ -277,7 +280,7 @@ class ImportService:
         self, import_id: str, last_line: int, rows: int, imported: int, errors: list[dict[str, Any]]
     ) -> None:
         """A batch is done: counted once (only while its lines are not yet recorded as done)."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         await self._imports.update_one(
             {"_id": import_id, "lines_done": {"$lt": last_line}},
             {

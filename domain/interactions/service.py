@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
+from domain.clock import Clock
 from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
 from domain.errors import DuplicateExternalId, UnknownCustomer
@@ -18,20 +19,25 @@ from domain.validation import RawInput, validate, validate_rows
 
 class InteractionService:
     def __init__(
-        self, interactions: InteractionRepository, customers: CustomerRepository, rescore_queue: RescoreQueue
+        self,
+        interactions: InteractionRepository,
+        customers: CustomerRepository,
+        rescore_queue: RescoreQueue,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._interactions = interactions
         self._customers = customers
         self._rescore_queue = rescore_queue
 
     async def record(self, principal: Principal, data: RawInput) -> Recorded[Interaction]:
         principal.require(Permission.WRITE_CUSTOMERS)
-        interaction = validate(InteractionCreate, data)
+        interaction = validate(InteractionCreate, data, now=self._clock.now())
         # Dirty before and after the write, as for orders (see OrderService.record).
         if not await self._customers.mark_dirty(principal.scope, interaction.customer_id):
             raise UnknownCustomer().field_errors("customerId")
         try:
-            stored, created = await self._interactions.insert(_new_document(interaction, principal, datetime.now(UTC)))
+            stored, created = await self._interactions.insert(_new_document(interaction, principal, self._clock.now()))
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
         await self._customers.mark_dirty(principal.scope, interaction.customer_id)
@@ -41,7 +47,7 @@ class InteractionService:
     async def record_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Interaction]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
         principal.require(Permission.WRITE_CUSTOMERS)
-        interactions = validate_rows(InteractionCreate, rows)
+        interactions = validate_rows(InteractionCreate, rows, now=self._clock.now())
         customer_ids = [interaction.customer_id for interaction in interactions]
         try:
             await require_customers(self._customers, principal.scope, customer_ids)
@@ -49,7 +55,7 @@ class InteractionService:
             raise error.field_errors("customerId") from None
         distinct = list(dict.fromkeys(customer_ids))
         await self._customers.mark_many_dirty(principal.scope, distinct)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         documents = [_new_document(interaction, principal, now) for interaction in interactions]
         try:
             stored = await self._interactions.insert_many(principal.workspace_id, documents)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 
+from domain.clock import Clock
 from domain.customers.models import CustomerStats
 from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
@@ -16,8 +17,9 @@ from domain.timestamps import aware
 
 
 class OrderRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._orders = db.orders
+        self._clock = clock
 
     async def insert(self, document: Document) -> tuple[Order, bool]:
         """Insert; a retry of the same request returns the order recorded then, and False. The request's
@@ -50,7 +52,7 @@ class OrderRepository:
                 "status": order.status.value,
                 "refund_minor": order.refund_minor,
             },
-            {"$set": {"status": status.value, "refund_minor": refund_minor, "updated_at": datetime.now(UTC)}},
+            {"$set": {"status": status.value, "refund_minor": refund_minor, "updated_at": self._clock.now()}},
             return_document=ReturnDocument.AFTER,
         )
         return Order.from_document(document) if document else None
@@ -58,7 +60,7 @@ class OrderRepository:
     async def detach_customer(self, workspace_id: str, customer_id: str) -> None:
         await self._orders.update_many(
             {"workspace_id": workspace_id, "customer_id": customer_id},
-            {"$set": {"customer_deleted_at": datetime.now(UTC)}},
+            {"$set": {"customer_deleted_at": self._clock.now()}},
         )
 
     async def features_for(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
+from domain.clock import Clock
 from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
 from domain.errors import Conflict, DuplicateExternalId, ErrorCode, InvalidInput, NotFound, UnknownCustomer
@@ -29,7 +30,9 @@ class OrderService:
         customers: CustomerRepository,
         workspaces: WorkspaceRepository,
         rescore_queue: RescoreQueue,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._orders = orders
         self._customers = customers
         self._workspaces = workspaces
@@ -60,13 +63,13 @@ class OrderService:
         under the same external id is DUPLICATE_EXTERNAL_ID."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
-        order = validate(OrderCreate, data, currency=workspace.currency)
+        order = validate(OrderCreate, data, currency=workspace.currency, now=self._clock.now())
         # Dirty before the order is written, so that a crash after it cannot lose the rescore, and again
         # after: a job that read the customer in between (without the order) must not settle it.
         if not await self._customers.mark_dirty(principal.scope, order.customer_id):
             raise UnknownCustomer().field_errors("customerId")
         try:
-            stored, created = await self._orders.insert(_new_document(order, workspace, datetime.now(UTC)))
+            stored, created = await self._orders.insert(_new_document(order, workspace, self._clock.now()))
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
         await self._customers.mark_dirty(principal.scope, order.customer_id)
@@ -77,14 +80,14 @@ class OrderService:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
-        orders = validate_rows(OrderCreate, rows, currency=workspace.currency)
+        orders = validate_rows(OrderCreate, rows, currency=workspace.currency, now=self._clock.now())
         customer_ids = list(dict.fromkeys(order.customer_id for order in orders))
         try:
             await require_customers(self._customers, principal.scope, [order.customer_id for order in orders])
         except UnknownCustomer as error:
             raise error.field_errors("customerId") from None
         await self._customers.mark_many_dirty(principal.scope, customer_ids)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         documents = [_new_document(order, workspace, now) for order in orders]
         try:
             stored, _created = await self._orders.insert_many(workspace.id, documents)

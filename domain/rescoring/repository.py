@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
 
 from domain.classes.events import ClassChangeEvent
+from domain.clock import Clock
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.customers.repository import mark_dirty_update
-from domain.db import Database
+from domain.db import STAMP_CHANGED, Database
 from domain.rescoring.features import PROFILE_FIELDS, ProfileFeatures
 from domain.timestamps import aware
 
@@ -85,8 +86,9 @@ WRITE_CHUNK = 1000
 
 
 class ScoringRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._customers = db.customers
+        self._clock = clock
 
     async def load(self, workspace_id: str, customer_ids: Sequence[str]) -> list[ScoringState]:
         return await self._load({"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, len(customer_ids))
@@ -113,7 +115,6 @@ class ScoringRepository:
         to_write = [item for item in scored if item.needs_write]
         if not to_write:
             return set()
-        now = datetime.now(UTC)
         operations = [
             UpdateOne(
                 {
@@ -123,8 +124,10 @@ class ScoringRepository:
                     "scoring.version": _version_match(item.version),
                 },
                 {
-                    "$set": {**_result_fields(item, now), "scoring.written_by": writer},
+                    "$set": {**_result_fields(item), "scoring.written_by": writer},
                     "$unset": _result_unset(item),
+                    # What a syncing client sees changed, on the database's clock.
+                    **({"$currentDate": STAMP_CHANGED} if item.changed_classes or item.stats_changed else {}),
                 },
             )
             for item in to_write
@@ -159,7 +162,7 @@ class ScoringRepository:
         """Something they depend on changed (time, the workspace's RFM bounds): rescore them."""
         if customer_ids:
             await self._customers.update_many(
-                {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, mark_dirty_update(datetime.now(UTC))
+                {"workspace_id": workspace_id, "_id": {"$in": list(customer_ids)}}, mark_dirty_update(self._clock.now())
             )
 
     async def dirty_backlog(self) -> tuple[int, datetime | None]:
@@ -260,12 +263,10 @@ def _undelivered(document: dict[str, Any], version: int, delivered: int) -> list
     ]
 
 
-def _result_fields(item: ScoredCustomer, now: datetime) -> dict[str, Any]:
+def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
     settled = not item.events and not item.keep_dirty
     fields: dict[str, Any] = {
         "stats": item.stats.to_document(),
-        "scoring.next_transition_at": item.next_transition_at,
-        "scoring.next_public_transition_at": item.next_public_transition_at,
         "scoring.version": item.version + 1,
         # Events still to deliver keep the customer dirty until they are in the ledger.
         "scoring.dirty": not settled,
@@ -275,13 +276,21 @@ def _result_fields(item: ScoredCustomer, now: datetime) -> dict[str, Any]:
     for assigned in item.changed_classes:
         # The class-set key comes from our catalogue, never from a client.
         fields[f"classes.{assigned.class_set}"] = assigned.to_document()
-    if item.changed_classes or item.stats_changed:
-        fields["changed_at"] = now  # what a syncing client sees changed
+    fields.update({path: moment for path, moment in _next_moments(item).items() if moment is not None})
     return fields
 
 
+def _next_moments(item: ScoredCustomer) -> dict[str, datetime | None]:
+    return {
+        "scoring.next_transition_at": item.next_transition_at,
+        "scoring.next_public_transition_at": item.next_public_transition_at,
+    }
+
+
 def _result_unset(item: ScoredCustomer) -> dict[str, str]:
-    unset = {"scoring.error": ""}
+    # Nothing ahead is a missing field, never null: segments schedule their own moments with $min, and in
+    # BSON order null is below every date, so a stored null would keep every later moment out.
+    unset = {"scoring.error": "", **{path: "" for path, moment in _next_moments(item).items() if moment is None}}
     if not item.events and not item.keep_dirty:
         unset["scoring.dirty_since"] = ""
     return unset

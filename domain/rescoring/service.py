@@ -6,12 +6,13 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pymongo.errors import PyMongoError
 
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
+from domain.clock import Clock
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher, ScoringQueue
@@ -52,7 +53,9 @@ class RescoringService:
         queue: ScoringQueue,
         conversion_models: ConversionModelRepository,
         segments: SegmentEvaluator,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._scoring = scoring
         self._conversion_models = conversion_models
         self._segments = segments
@@ -93,7 +96,7 @@ class RescoringService:
         )
         if not dry_run:
             await self._deliver([event for state in states for event in state.pending_events])
-        now = datetime.now(UTC)
+        now = self._clock.now()
         ids = [state.customer_id for state in states]
         stage = workspace.scoring_settings.purchase_stage
         orders = await self._orders.features_for(

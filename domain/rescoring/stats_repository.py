@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from domain.clock import Clock
 from domain.customers.models import LeadVerdict
 from domain.customers.repository import mark_dirty_update
 from domain.db import Database
@@ -42,8 +43,9 @@ class LeadRecord:
 
 
 class CustomerStatsRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._customers = db.customers
+        self._clock = clock
 
     async def rfm_inputs(self, workspace_id: str, now: datetime) -> tuple[FloatArray, IntArray, IntArray]:
         """Recency (days), frequency and monetary value of every paying customer, from their stored stats."""
@@ -65,7 +67,7 @@ class CustomerStatsRepository:
         cursor = self._customers.find({"workspace_id": workspace_id, "$or": conditions}, {"_id": 1})
         ids = [document["_id"] async for document in cursor]
         await self._customers.update_many(
-            {"workspace_id": workspace_id, "_id": {"$in": ids}}, mark_dirty_update(datetime.now(UTC))
+            {"workspace_id": workspace_id, "_id": {"$in": ids}}, mark_dirty_update(self._clock.now())
         )
         return ids
 
@@ -100,14 +102,14 @@ class CustomerStatsRepository:
 
     async def mark_all_dirty(self, workspace_id: str) -> int:
         """A new conversion model changes every customer's probability: rescore them all."""
-        result = await self._customers.update_many({"workspace_id": workspace_id}, mark_dirty_update(datetime.now(UTC)))
+        result = await self._customers.update_many({"workspace_id": workspace_id}, mark_dirty_update(self._clock.now()))
         return result.modified_count
 
     async def mark_buyers_dirty(self, workspace_id: str) -> int:
         """New models change every buyer's predictions: rescore them all."""
         result = await self._customers.update_many(
             {"workspace_id": workspace_id, "stats.first_paid_at": {"$type": "date"}},
-            mark_dirty_update(datetime.now(UTC)),
+            mark_dirty_update(self._clock.now()),
         )
         return result.modified_count
 

@@ -54,18 +54,19 @@ class ScoringRun:
     settings_override: dict[str, Any] | None = None  # a proposed class-set change, for a dry run
     planned: bool = False  # every customer is in a batch
     segment_id: str | None = None  # a run that applies this segment's rule instead of scoring
+    read_at: datetime | None = None  # when it was read: the moment its ETA projects from
 
     @property
     def eta(self) -> datetime | None:
         """Projected end, from the pace so far (None until the first batch is done, or when finished)."""
         done = self.progress.processed + self.progress.failed
-        if self.status != RunStatus.RUNNING or done == 0 or done >= self.progress.total:
+        if self.status != RunStatus.RUNNING or done == 0 or done >= self.progress.total or self.read_at is None:
             return None
-        elapsed = datetime.now(self.started_at.tzinfo) - self.started_at
+        elapsed = self.read_at - self.started_at
         return self.started_at + elapsed * (self.progress.total / done)
 
     @classmethod
-    def from_document(cls, document: dict[str, Any], progress: BatchProgress) -> ScoringRun:
+    def from_document(cls, document: dict[str, Any], progress: BatchProgress, read_at: datetime) -> ScoringRun:
         finished = document.get("finished_at")
         return cls(
             id=document["_id"],
@@ -80,4 +81,5 @@ class ScoringRun:
             settings_override=document.get("settings_override"),
             planned=bool(document.get("planned")),
             segment_id=document.get("segment_id"),
+            read_at=read_at,
         )

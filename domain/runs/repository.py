@@ -7,18 +7,20 @@ customers it held when the run was planned: small documents, whatever the batch 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError
 
+from domain.clock import Clock
 from domain.db import DUPLICATE_KEY, Database, Document
 from domain.runs.models import ACTIVE_STATUSES, BatchProgress, BatchStatus, RunStatus, ScoringRun
 
 
 class ScoringRunRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._clock = clock
         self._runs = db.scoring_runs
         self._batches = db.scoring_run_batches
         self._customers = db.customers
@@ -65,17 +67,20 @@ class ScoringRunRepository:
 
     async def get(self, workspace_id: str, run_id: str) -> ScoringRun | None:
         document = await self._runs.find_one({"_id": run_id, "workspace_id": workspace_id})
-        return ScoringRun.from_document(document, await self.progress(run_id)) if document else None
+        return ScoringRun.from_document(document, await self.progress(run_id), self._clock.now()) if document else None
 
     async def get_any(self, run_id: str) -> Document | None:
         return await self._runs.find_one({"_id": run_id})
 
     async def latest(self, workspace_id: str, limit: int) -> list[ScoringRun]:
         cursor = self._runs.find({"workspace_id": workspace_id}).sort("_id", DESCENDING).limit(limit)
-        return [ScoringRun.from_document(document, await self.progress(document["_id"])) async for document in cursor]
+        return [
+            ScoringRun.from_document(document, await self.progress(document["_id"]), self._clock.now())
+            async for document in cursor
+        ]
 
     async def set_status(self, run_id: str, status: RunStatus, expected: RunStatus) -> bool:
-        finished = None if status in ACTIVE_STATUSES else datetime.now(UTC)
+        finished = None if status in ACTIVE_STATUSES else self._clock.now()
         result = await self._runs.update_one(
             {"_id": run_id, "status": expected.value}, {"$set": {"status": status.value, "finished_at": finished}}
         )
@@ -92,7 +97,7 @@ class ScoringRunRepository:
 
     async def mark_enqueued(self, run_id: str, numbers: list[int], *, reset_attempts: bool = False) -> None:
         """Pending again, unless done meanwhile: a finished batch never goes back."""
-        update: dict[str, Any] = {"enqueued_at": datetime.now(UTC), "status": BatchStatus.PENDING.value}
+        update: dict[str, Any] = {"enqueued_at": self._clock.now(), "status": BatchStatus.PENDING.value}
         if reset_attempts:
             update["attempts"] = 0
         await self._batches.update_many(

@@ -6,11 +6,12 @@ failed every attempt (a failed batch is retried with back-off first). Resume pic
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import CLASS_SETS
+from domain.clock import Clock
 from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.ports import RunProgressPublisher, RunQueue
@@ -40,7 +41,9 @@ class ScoringRunService:
         publisher: RunProgressPublisher,
         *,
         batch_size: int,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._runs = runs
         self._workspaces = workspaces
         self._queue = queue
@@ -78,7 +81,7 @@ class ScoringRunService:
                 "settings_override": settings_override,
                 "segment_id": segment_id,
                 "segment_reason": segment_reason,
-                "started_at": datetime.now(UTC),
+                "started_at": self._clock.now(),
                 "finished_at": None,
             }
         )
@@ -135,7 +138,7 @@ class ScoringRunService:
         number, previous = (last["number"] + 1, last["upto"]) if last else (0, None)
         pending: list[dict[str, Any]] = []
         async for chunk in self._runs.customer_id_chunks(run["workspace_id"], self._batch_size, previous):
-            pending.append(_batch_document(run_id, number, previous, chunk))
+            pending.append(_batch_document(run_id, number, previous, chunk, self._clock.now()))
             previous, number = chunk[-1], number + 1
             if len(pending) == PLANNING_CHUNK:
                 await self._runs.insert_batches(pending)
@@ -182,7 +185,7 @@ class ScoringRunService:
         """Retry later with back-off; after the last attempt the run fails, naming its failed batches."""
         batch = await self._runs.batch(run_id, number)
         attempts = (batch or {}).get("attempts", 0) + 1
-        retry_at = datetime.now(UTC) + RETRY_BACKOFF[attempts - 1] if attempts < MAX_ATTEMPTS else None
+        retry_at = self._clock.now() + RETRY_BACKOFF[attempts - 1] if attempts < MAX_ATTEMPTS else None
         await self._runs.fail_batch(run_id, number, error, retry_at)
         if retry_at is None:
             await self._runs.set_status(run_id, RunStatus.FAILED, expected=RunStatus.RUNNING)
@@ -217,7 +220,9 @@ class RunBatchExecutor:
         service: ScoringRunService,
         segments: SegmentEvaluator,
         workspaces: WorkspaceRepository,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._runs = runs
         self._rescoring = rescoring
         self._service = service
@@ -261,13 +266,13 @@ class RunBatchExecutor:
             id_range["$gt"] = ids.after
         reason = MembershipReason(run.get("segment_reason") or MembershipReason.RULE.value)
         outcome = await self._segments.evaluate(
-            workspace, {"_id": id_range}, datetime.now(UTC), reason=reason, only=[run["segment_id"]], expected=ids.size
+            workspace, {"_id": id_range}, self._clock.now(), reason=reason, only=[run["segment_id"]], expected=ids.size
         )
         await self._rescoring.segments_moved(workspace, outcome)
         return RescoreOutcome(outcome.evaluated, len(outcome.events), len(outcome.events), outcome.transitions)
 
 
-def _batch_document(run_id: str, number: int, after: str | None, chunk: list[str]) -> dict[str, Any]:
+def _batch_document(run_id: str, number: int, after: str | None, chunk: list[str], now: datetime) -> dict[str, Any]:
     return {
         "_id": batch_id(run_id, number),
         "run_id": run_id,
@@ -277,6 +282,9 @@ def _batch_document(run_id: str, number: int, after: str | None, chunk: list[str
         "size": len(chunk),
         "status": BatchStatus.PENDING.value,
         "attempts": 0,
+        # Pending from the moment it is planned: if planning dies before the batch's job is queued, the
+        # stalled-batch sweep finds it by this date (a missing field never matches a range).
+        "enqueued_at": now,
     }
 
 

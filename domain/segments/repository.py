@@ -20,7 +20,7 @@ import numpy as np
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
-from domain.db import Database, append_once, latest_per_customer
+from domain.db import STAMP_CHANGED, Database, append_once, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -142,10 +142,7 @@ class MembershipRepository:
         operations = [
             _change_operation(workspace_id, event, number) for event, number in zip(events, numbers, strict=True)
         ]
-        operations += [
-            UpdateOne({"_id": cid, "workspace_id": workspace_id}, {"$min": {"scoring.next_transition_at": at}})
-            for cid, at in due.items()
-        ]
+        operations += [UpdateOne({"_id": cid, "workspace_id": workspace_id}, _due_by(at)) for cid, at in due.items()]
         if operations:
             await self._customers.bulk_write(operations, ordered=False)
         await self.record(workspace_id, events, numbers)
@@ -224,6 +221,14 @@ _FRAME_FIELDS: dict[str, int] = {
 }
 
 
+def _due_by(at: datetime) -> list[dict[str, Any]]:
+    """The customer's next re-evaluation at ``at`` unless one is due sooner. Not ``$min``: in BSON order null
+    is below every date, so a stored null (nothing pending) would win over every moment for ever."""
+    current = "$scoring.next_transition_at"
+    sooner = {"$cond": [{"$eq": [{"$type": current}, "date"]}, {"$min": [current, at]}, at]}
+    return [{"$set": {"scoring.next_transition_at": sooner}}]
+
+
 def _change_operation(workspace_id: str, event: SegmentEvent, number: int) -> UpdateOne:
     segment = event.segment_id
     counted = {"$in": [None, 0]} if number == 1 else number - 1
@@ -231,8 +236,8 @@ def _change_operation(workspace_id: str, event: SegmentEvent, number: int) -> Up
         "$set": {
             f"segment_changes.{segment}": number,
             f"segment_pending.{segment}": event.to_document(),
-            "changed_at": event.at,
-        }
+        },
+        "$currentDate": STAMP_CHANGED,
     }
     if number % 2 == 1:
         update["$addToSet"] = {"segments": segment}

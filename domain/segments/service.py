@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from domain.auth.principals import Permission, Principal
+from domain.clock import Clock
 from domain.customers.repository import CustomerRepository
 from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
@@ -76,7 +77,9 @@ class SegmentService:
         customers: CustomerRepository,
         workspaces: WorkspaceRepository,
         runs: ScoringRunService,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._segments = segments
         self._membership = membership
         self._evaluator = evaluator
@@ -135,7 +138,7 @@ class SegmentService:
         rule = checked_rule(principal, raw_rule, every, sensitive, sid) if raw_rule is not None else None
         if existing is not None and existing.kind is not kind:
             raise InvalidInput.one("kind", ErrorCode.NOT_ALLOWED, "a segment keeps its kind; make a new one")
-        now = datetime.now(UTC)
+        now = self._clock.now()
         changed_rule = rule is not None and (existing is None or existing.rule != rule)
         version = (existing.rule_version if existing else 0) + (1 if changed_rule or existing is None else 0)
         stored_rule = rule.stored() if rule is not None and kind is SegmentKind.DYNAMIC else None
@@ -226,7 +229,7 @@ class SegmentService:
         if missing:
             raise InvalidInput.one("customerIds", ErrorCode.UNKNOWN_CUSTOMER, f"no customers {missing[:5]}")
         states, _ = await self._membership.load(
-            {**principal.scope.query(), "_id": {"$in": wanted}}, [], workspace.currency, datetime.now(UTC)
+            {**principal.scope.query(), "_id": {"$in": wanted}}, [], workspace.currency, self._clock.now()
         )
         return await self._apply(workspace, segment, [s for s in states if (segment.id in s.segments) != joins],
                                  MembershipReason.MANUAL)  # fmt: skip
@@ -254,7 +257,7 @@ class SegmentService:
         self, workspace: Workspace, segment: Segment, states: Sequence[Any], reason: MembershipReason
     ) -> int:
         """Each customer's next membership change in the segment (those that must move were picked)."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         numbers = [state.changes.get(segment.id, 0) + 1 for state in states]
         events = [
             SegmentEvent.numbered(
@@ -276,7 +279,7 @@ class SegmentService:
         """The rule over every customer the caller sees, with ``members_of``'s current members."""
         rules = [rule, *(s.rule for s in every.values() if s.rule is not None)]
         states, frame = await self._membership.load(
-            principal.scope.query(), rules, workspace.currency, datetime.now(UTC), expected=10_000
+            principal.scope.query(), rules, workspace.currency, self._clock.now(), expected=10_000
         )
         members = {sid: np.array([sid in s.segments for s in states], dtype=bool) for sid in every}
         frame = replace(frame, members=members)

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 
+from domain.clock import Clock
 from domain.db import Database, new_id
 from domain.workspaces.models import CachedRfmBounds, ClassSettings, ModelKind, User, Workspace
 
 
 class WorkspaceRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._clock = clock
         self._workspaces = db.workspaces
         self._users = db.users
         self._history = db.settings_history
@@ -25,7 +27,7 @@ class WorkspaceRepository:
             "currency": currency,
             "country": country,
             "class_settings": settings.to_document(),
-            "created_at": datetime.now(UTC),
+            "created_at": self._clock.now(),
             "customer_count": 0,
         }
         await self._workspaces.insert_one(document)
@@ -144,7 +146,7 @@ class WorkspaceRepository:
     async def insert_user(self, workspace_id: str, name: str) -> User:
         user = User(id=new_id(), workspace_id=workspace_id, name=name)
         await self._users.insert_one(
-            {"_id": user.id, "workspace_id": workspace_id, "name": name, "created_at": datetime.now(UTC)}
+            {"_id": user.id, "workspace_id": workspace_id, "name": name, "created_at": self._clock.now()}
         )
         return user
 
