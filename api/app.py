@@ -19,8 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from api.body_limit import BodyLimit
+from api.body_limit import BodyLimit, outage
 from api.edge import EdgeLimits
+from api.errors import OUTAGE_ERRORS
 from api.event_hub import EventHub
 from api.export import export_customers
 from api.imports import download_template, upload
@@ -135,6 +136,7 @@ def create_app(config: AppConfig | None = None) -> Starlette:
         ],
         routes=routes,
         lifespan=lifespan,
+        exception_handlers=dict.fromkeys(OUTAGE_ERRORS, outage),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from strawberry.types.unset import UnsetType
 
 from api.body_limit import json_error
 from api.context import RequestContext
-from api.errors import OUTAGE_MESSAGE, extensions
+from api.errors import OUTAGE_ERRORS, OUTAGE_MESSAGE, extensions
 from api.persisted import PersistedQueries, PersistedQueryError
 from api.telemetry import ApiMetrics
 from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -95,6 +98,11 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         except PersistedQueryError as error:
             # 200, as Apollo clients expect, so that they send the document on PERSISTED_QUERY_NOT_FOUND.
             response = json_error(200, error.code, error.message)
+        except OUTAGE_ERRORS as error:
+            # Met before execution (the allow-list's look-up): answered as execution answers an outage.
+            log.warning("backing service unavailable before execution: %s", error)
+            outage = ServiceUnavailable(OUTAGE_MESSAGE)
+            response = json_error(200, outage.code, outage.message, extensions(outage))
         await response(scope, receive, send)
 
     @property
