@@ -20,12 +20,12 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from api.body_limit import BodyLimit, outage
-from api.edge import EdgeLimits
+from api.edge import EdgeLimits, document_validator
 from api.errors import OUTAGE_ERRORS
 from api.event_hub import EventHub
 from api.export import export_customers
 from api.imports import download_template, upload
-from api.persisted import PersistedQueries
+from api.persisted import CacheBudget, PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
 from api.telemetry import ApiMetrics
@@ -82,8 +82,13 @@ def create_app(config: AppConfig | None = None) -> Starlette:
             redis_async,
             PersistedQueryService(db),
             config.persisted_queries,
-            config.persisted_query_ttl_seconds,
+            CacheBudget(
+                config.persisted_query_ttl_seconds,
+                config.persisted_query_max_documents,
+                config.persisted_query_max_bytes,
+            ),
             breaker,
+            is_valid=document_validator(schema._schema, limits),
         )
         app.state.rescore_queue = RqRescoreQueue(
             redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds, breaker
@@ -108,8 +113,9 @@ def create_app(config: AppConfig | None = None) -> Starlette:
     # GraphiQL does not switch introspection on: with it off, GraphiQL still runs queries, without the docs.
     limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection)
     metrics = ApiMetrics()
+    schema = build_schema(limits, metrics)
     graphql = CrmGraphQL(
-        build_schema(limits, metrics),
+        schema,
         graphql_ide="graphiql" if config.graphiql else None,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_TIMEOUT_SECONDS),

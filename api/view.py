@@ -8,7 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,6 +20,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from api.body_limit import json_error
@@ -26,7 +30,8 @@ from api.context import RequestContext
 from api.errors import OUTAGE_ERRORS, OUTAGE_MESSAGE, extensions
 from api.persisted import PersistedQueries, PersistedQueryError
 from api.telemetry import ApiMetrics
-from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
+from domain.auth.principals import Principal
+from domain.errors import DomainError, ErrorCode, ServiceUnavailable, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +49,39 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def handle_message(self, message: Any) -> None:
         self._last_active = asyncio.get_running_loop().time()
-        if isinstance(message, dict) and message.get("type") == "subscribe":
-            await self._recheck_key()
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Every operation sent over the websocket (query, mutation or subscription) passes the same
+        persisted-query check as over HTTP before it runs."""
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # which closes the connection, as the protocol says
+            return
+        data = _request_data(message["payload"])
+        if data is None:
+            await self.handle_invalid_message("Invalid subscribe payload")
+            return
+        try:
+            await self._recheck_key()
+            persisted = getattr(self.view, "persisted_queries", None)
+            if persisted is not None:
+                data = await persisted.resolve(data, _caller(self.context))
+        except PersistedQueryError as error:
+            await self._refuse(message["id"], error.message, {"code": error.code})
+            return
+        except OUTAGE_ERRORS as error:
+            log.warning("backing service unavailable before a websocket operation: %s", error)
+            outage = ServiceUnavailable(OUTAGE_MESSAGE)
+            await self._refuse(message["id"], outage.message, extensions(outage))
+            return
+        if data.query is None:
+            await self.handle_invalid_message("Invalid subscribe payload")
+            return
+        await super().handle_subscribe({**message, "payload": {**message["payload"], "query": data.query}})
+
+    async def _refuse(self, operation_id: str, message: str, error_extensions: dict[str, object]) -> None:
+        error = GraphQLError(message, extensions=error_extensions)
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def _recheck_key(self) -> None:
         """Before each new operation: a key revoked since the connection opened no longer works, even if
@@ -114,14 +149,26 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         # A GET carrying a persisted query's hash (no document) is an operation, not a browser's visit.
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
-    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        data = await super().parse_http_body(request)
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: RequestContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Every HTTP request (POST, GET, each of a batch) passes the persisted-query check, with its caller."""
         persisted = self.persisted_queries
-        if persisted is None:
-            return data
-        if isinstance(data, list):
-            return [await persisted.resolve(item) for item in data]
-        return await persisted.resolve(data)
+        if persisted is not None:
+            caller = _caller(context)
+            if isinstance(request_data, list):
+                request_data = [await persisted.resolve(item, caller) for item in request_data]
+            else:
+                request_data = await persisted.resolve(request_data, caller)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -171,6 +218,26 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             outage = ServiceUnavailable(OUTAGE_MESSAGE)
             raise ConnectionRejectionError({**extensions(outage), "message": outage.message}) from None
         return {"workspaceId": context.authenticated.workspace_id, "role": context.authenticated.role.value}
+
+
+def _caller(context: RequestContext) -> Principal | None:
+    """The request's valid key, if it has one (not during an outage, not once revoked)."""
+    try:
+        return context.principal
+    except DomainError:
+        return None
+
+
+def _request_data(payload: object) -> GraphQLRequestData | None:
+    """A subscribe message's payload as an HTTP body would give it; None if it is not one."""
+    if not isinstance(payload, dict):
+        return None
+    query, variables, extensions = payload.get("query"), payload.get("variables"), payload.get("extensions")
+    if not (
+        isinstance(query, str | None) and isinstance(variables, dict | None) and isinstance(extensions, dict | None)
+    ):
+        return None
+    return GraphQLRequestData(query, variables, payload.get("operationName"), extensions, "http")
 
 
 def _authorization(params: dict[str, Any] | None) -> str | None:
