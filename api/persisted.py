@@ -33,31 +33,44 @@ log = logging.getLogger(__name__)
 
 HASH = re.compile(r"[0-9a-f]{64}")
 
-# KEYS: the workspace's documents (hash -> text), their last use (sorted set), their total bytes.
-# ARGV: hash, document, ttl, max documents, max bytes. Redis's clock, so that every API process agrees.
-_KEEP = """
+# Every script takes KEYS: the workspace's documents (hash -> text), their last use (sorted set), their
+# total bytes; and reads Redis's clock, so that every API process agrees on it.
+
+# ARGV: hash, size in bytes, ttl, max documents, max bytes. Drops the entries unused for ttl, then 1 if a
+# document of this size would be kept (0 if it is already there or over the budget).
+_ROOM = """
 local documents, used, size = KEYS[1], KEYS[2], KEYS[3]
-local now, ttl = tonumber(redis.call('TIME')[1]), tonumber(ARGV[3])
-for _, stale in ipairs(redis.call('ZRANGEBYSCORE', used, '-inf', now - ttl)) do
+local now = tonumber(redis.call('TIME')[1])
+for _, stale in ipairs(redis.call('ZRANGEBYSCORE', used, '-inf', now - tonumber(ARGV[3]))) do
   redis.call('DECRBY', size, redis.call('HSTRLEN', documents, stale))
   redis.call('HDEL', documents, stale)
   redis.call('ZREM', used, stale)
 end
-local kept = redis.call('HEXISTS', documents, ARGV[1])
-if kept == 0 and redis.call('HLEN', documents) < tonumber(ARGV[4])
-    and tonumber(redis.call('GET', size) or '0') + #ARGV[2] <= tonumber(ARGV[5]) then
-  redis.call('HSET', documents, ARGV[1], ARGV[2])
-  redis.call('INCRBY', size, #ARGV[2])
-  kept = 1
+if redis.call('HEXISTS', documents, ARGV[1]) == 1 then
+  return 0
 end
-if kept == 1 then
-  redis.call('ZADD', used, now, ARGV[1])
-  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
-end
-return kept
+return (redis.call('HLEN', documents) < tonumber(ARGV[4])
+  and tonumber(redis.call('GET', size) or '0') + tonumber(ARGV[2]) <= tonumber(ARGV[5])) and 1 or 0
 """
 
-# KEYS as above; ARGV: hash, ttl. A use keeps the entry (and the workspace's keys) another ttl.
+# ARGV: hash, document, ttl, max documents, max bytes. Keeps it if the budget still has room (another
+# process may have filled it since _ROOM answered).
+_KEEP = """
+local documents, used, size = KEYS[1], KEYS[2], KEYS[3]
+local ttl = tonumber(ARGV[3])
+if redis.call('HEXISTS', documents, ARGV[1]) == 1 or redis.call('HLEN', documents) >= tonumber(ARGV[4])
+    or tonumber(redis.call('GET', size) or '0') + #ARGV[2] > tonumber(ARGV[5]) then
+  return 0
+end
+redis.call('HSET', documents, ARGV[1], ARGV[2])
+redis.call('INCRBY', size, #ARGV[2])
+redis.call('ZADD', used, tonumber(redis.call('TIME')[1]), ARGV[1])
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
+return 1
+"""
+
+# ARGV: hash, ttl. The document if it was used within ttl; a use keeps it (and the workspace's keys)
+# another ttl.
 _FIND = """
 local now, ttl = tonumber(redis.call('TIME')[1]), tonumber(ARGV[2])
 local last = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -104,6 +117,7 @@ class PersistedQueries:
         self._is_valid = is_valid
         self._keep_script = redis.register_script(_KEEP)
         self._find_script = redis.register_script(_FIND)
+        self._room_script = redis.register_script(_ROOM)
 
     async def resolve(self, data: GraphQLRequestData, caller: Principal | None) -> GraphQLRequestData:
         """The request with its document in place; raises PersistedQueryError for the client to act on.
@@ -145,14 +159,14 @@ class PersistedQueries:
         return found.decode() if isinstance(found, bytes) else found
 
     async def _keep(self, workspace_id: str, key: str, query: str) -> None:
-        budget = self._budget
-        # The cheap refusals first: parsing and validating is work the budget may make useless.
-        if not self._breaker.available or len(query.encode()) > budget.max_bytes or not self._is_valid(query):
+        budget, keys, size = self._budget, _keys(workspace_id), len(query.encode())
+        if not self._breaker.available or size > budget.max_bytes:
             return
+        limits = [budget.ttl_seconds, budget.max_documents, budget.max_bytes]
         try:
-            await self._keep_script(
-                keys=_keys(workspace_id), args=[key, query, budget.ttl_seconds, budget.max_documents, budget.max_bytes]
-            )
+            # Parsing and validating a document is work worth doing only if it would be kept.
+            if await self._room_script(keys=keys, args=[key, size, *limits]) and self._is_valid(query):
+                await self._keep_script(keys=keys, args=[key, query, *limits])
         except RedisError:
             self._breaker.failed()
             log.warning("persisted-query cache unavailable", exc_info=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,3 +199,18 @@ def test_each_workspace_keeps_its_own_documents_within_a_budget(api: Api, config
             assert sent["data"]["classSets"]
             _, by_hash = _post(client, workspace.admin, _by_hash(digest=_hash(big)))
             assert by_hash["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+def test_documents_unused_for_the_ttl_leave_and_make_room(config: AppConfig) -> None:
+    # model_copy skips the settings' lower bound of a minute: one second, so that the test waits two.
+    brief = config.model_copy(update={"persisted_query_max_documents": 1, "persisted_query_ttl_seconds": 1})
+    with TestClient(create_app(brief)) as client:
+        shop = make_workspace(Api(client))
+        old, new = _unique(QUERY), _unique(QUERY)
+        _post(client, shop.admin, _by_hash(old, _hash(old)))
+        time.sleep(2.1)  # Redis's clock counts whole seconds
+        _post(client, shop.admin, _by_hash(new, _hash(new)))
+        _, gone = _post(client, shop.admin, _by_hash(digest=_hash(old)))
+        _, kept = _post(client, shop.admin, _by_hash(digest=_hash(new)))
+    assert gone["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert kept["data"]["classSets"]
