@@ -73,6 +73,10 @@ def test_allow_list_mode_runs_registered_documents_only(api: Api, shop: Workspac
         assert by_text["data"]["classSets"] and by_hash["data"] == by_text["data"]
         _, other = _post(client, shop.admin, {"query": "{ segments { count } }"})
         assert other["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        by_get = client.get(
+            "/graphql", params={"query": "{ segments { count } }"}, headers={"Authorization": f"Bearer {shop.admin}"}
+        )
+        assert by_get.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
 
 
 def test_the_cli_registers_documents_for_the_allow_list(
