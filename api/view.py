@@ -61,23 +61,27 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if data is None:
             await self.handle_invalid_message("Invalid subscribe payload")
             return
+        resolved = await self._resolved(message["id"], data)
+        if resolved is None:
+            return  # refused, and told so
+        if resolved.query is None:
+            await self.handle_invalid_message("Invalid subscribe payload: no query")
+            return
+        await super().handle_subscribe({**message, "payload": {**message["payload"], "query": resolved.query}})
+
+    async def _resolved(self, operation_id: str, data: GraphQLRequestData) -> GraphQLRequestData | None:
+        """The operation with its document in place, or None once it was refused."""
         try:
             await self._recheck_key()
             persisted = getattr(self.view, "persisted_queries", None)
-            if persisted is not None:
-                data = await persisted.resolve(data, _caller(self.context))
+            return data if persisted is None else await persisted.resolve(data, _caller(self.context))
         except PersistedQueryError as error:
-            await self._refuse(message["id"], error.message, {"code": error.code})
-            return
+            await self._refuse(operation_id, error.message, {"code": error.code})
         except OUTAGE_ERRORS as error:
             log.warning("backing service unavailable before a websocket operation: %s", error)
             outage = ServiceUnavailable(OUTAGE_MESSAGE)
-            await self._refuse(message["id"], outage.message, extensions(outage))
-            return
-        if data.query is None:
-            await self.handle_invalid_message("Invalid subscribe payload")
-            return
-        await super().handle_subscribe({**message, "payload": {**message["payload"], "query": data.query}})
+            await self._refuse(operation_id, outage.message, extensions(outage))
+        return None
 
     async def _refuse(self, operation_id: str, message: str, error_extensions: dict[str, object]) -> None:
         error = GraphQLError(message, extensions=error_extensions)
@@ -232,12 +236,10 @@ def _request_data(payload: object) -> GraphQLRequestData | None:
     """A subscribe message's payload as an HTTP body would give it; None if it is not one."""
     if not isinstance(payload, dict):
         return None
-    query, variables, extensions = payload.get("query"), payload.get("variables"), payload.get("extensions")
-    if not (
-        isinstance(query, str | None) and isinstance(variables, dict | None) and isinstance(extensions, dict | None)
-    ):
+    query, variables, sent = payload.get("query"), payload.get("variables"), payload.get("extensions")
+    if not (isinstance(query, str | None) and isinstance(variables, dict | None) and isinstance(sent, dict | None)):
         return None
-    return GraphQLRequestData(query, variables, payload.get("operationName"), extensions, "http")
+    return GraphQLRequestData(query, variables, payload.get("operationName"), sent, "http")
 
 
 def _authorization(params: dict[str, Any] | None) -> str | None:

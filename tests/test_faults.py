@@ -249,3 +249,22 @@ def test_an_export_cut_by_an_outage_ends_without_looking_complete_and_says_why_i
     assert "Lan" in response.text and "Minh" not in response.text
     [record] = [r for r in caplog.records if r.name == "api.export"]
     assert "export cut" in record.getMessage() and "unreachable" in record.getMessage()
+
+
+@needs_local_mongo
+def test_an_outage_met_before_a_websocket_operation_runs_is_answered_on_that_operation(
+    own_mongo: tuple[AppConfig, int, ManagedProcess],
+) -> None:
+    config, _port, mongo_process = own_mongo
+    strict = config.model_copy(update={"key_cache_seconds": 60, "persisted_queries": "allowlist"})
+    with TestClient(create_app(strict)) as client:
+        shop = make_workspace(Api(client))
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            mongo_process.kill()  # the allow-list is in MongoDB
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "{ customers { totalCount } }"}})
+            message = receive_within(ws, 30)
+            assert message["type"] == "error" and [e["extensions"] for e in message["payload"]] == [OUTAGE], message
+            ws.send_json({"type": "ping"})
+            assert receive_within(ws, 10) == {"type": "pong"}  # the connection itself stays up
