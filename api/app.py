@@ -19,12 +19,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from api.body_limit import BodyLimit
-from api.edge import EdgeLimits
+from api.body_limit import BodyLimit, outage
+from api.edge import EdgeLimits, document_validator
+from api.errors import OUTAGE_ERRORS
 from api.event_hub import EventHub
 from api.export import export_customers
 from api.imports import download_template, upload
-from api.persisted import PersistedQueries
+from api.persisted import CacheBudget, PersistedQueries
 from api.rate_limit import RateLimiter
 from api.schema import build_schema
 from api.telemetry import ApiMetrics
@@ -83,8 +84,13 @@ def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> S
             redis_async,
             PersistedQueryService(db, clock),
             config.persisted_queries,
-            config.persisted_query_ttl_seconds,
+            CacheBudget(
+                config.persisted_query_ttl_seconds,
+                config.persisted_query_max_documents,
+                config.persisted_query_max_bytes,
+            ),
             breaker,
+            is_valid=document_validator(schema._schema, limits),
         )
         app.state.rescore_queue = RqRescoreQueue(
             redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds, breaker
@@ -110,8 +116,9 @@ def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> S
     # GraphiQL does not switch introspection on: with it off, GraphiQL still runs queries, without the docs.
     limits = EdgeLimits(max_cost=config.max_query_cost, introspection=config.introspection)
     metrics = ApiMetrics()
+    schema = build_schema(limits, metrics)
     graphql = CrmGraphQL(
-        build_schema(limits, metrics),
+        schema,
         graphql_ide="graphiql" if config.graphiql else None,
         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
         connection_init_wait_timeout=timedelta(seconds=CONNECTION_INIT_TIMEOUT_SECONDS),
@@ -138,6 +145,7 @@ def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> S
         ],
         routes=routes,
         lifespan=lifespan,
+        exception_handlers=dict.fromkeys(OUTAGE_ERRORS, outage),
     )
 
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import DomainError, ErrorCode
+from api.errors import OUTAGE_MESSAGE
+from domain.errors import DomainError, ErrorCode, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
-def json_error(status: int, code: ErrorCode, message: str) -> JSONResponse:
+def json_error(status: int, code: ErrorCode, message: str, extensions: dict[str, object] | None = None) -> JSONResponse:
     """The shape every HTTP-level refusal takes, like a GraphQL error."""
-    return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status)
+    error = {"message": message, "extensions": {"code": code, **(extensions or {})}}
+    return JSONResponse({"data": None, "errors": [error]}, status)
 
 
 _STATUS = {
@@ -23,9 +30,21 @@ _STATUS = {
 
 def refusal(error: DomainError) -> JSONResponse:
     """An expected failure of a plain HTTP endpoint (CSV import and export), shaped like json_error."""
+    if isinstance(error, ServiceUnavailable):
+        retry = error.retry_after_seconds
+        response = json_error(503, error.code, error.message, {"retryAfter": retry})
+        response.headers["Retry-After"] = str(retry)
+        return response
     first = error.as_field_errors()[0]
     message = f"{first.field}: {first.message}" if first.field else first.message
     return json_error(_STATUS.get(first.code, 400), first.code, message)
+
+
+async def outage(request: Request, error: Exception) -> Response:
+    """What every plain route answers while MongoDB or Redis is unreachable, wherever it is met (the key
+    check, a read, a write): 503 with Retry-After, shaped like GraphQL's SERVICE_UNAVAILABLE."""
+    log.warning("backing service unavailable at %s %s: %s", request.method, request.url.path, error)
+    return refusal(ServiceUnavailable(OUTAGE_MESSAGE))
 
 
 class BodyLimit:

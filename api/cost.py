@@ -1,8 +1,8 @@
 """Query cost, computed from the document and the schema before anything runs, counting what the
 query makes the server fetch (as GitHub's and Shopify's APIs do): scalar and enum fields are free, each
 object costs 1, and a list costs its page size (``first``, or a known size) times what it selects. A
-connection's ``first`` sizes its ``edges``. Variables count with the value that will run: the one sent,
-else the operation's own default."""
+connection's ``first`` sizes its ``edges``. Arguments count with the value that will run: coerced as
+execution coerces them (``100.0`` sent for an ``Int`` is 100), with the operation's and the field's defaults."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -21,9 +23,11 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableValues,
+    get_argument_values,
     get_named_type,
+    get_variable_values,
     is_leaf_type,
-    value_from_ast_untyped,
 )
 
 # Lists without a ``first`` argument, with the most items they hold (the catalogue's sizes, bounded input).
@@ -52,17 +56,16 @@ def operation_cost(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    values = {
-        definition.variable.name.value: value_from_ast_untyped(definition.default_value)
-        for definition in operation.variable_definitions or ()
-        if definition.default_value is not None
-    }
-    values.update(variables or {})
-    return _Costing(schema, fragments, values).selection(root, operation.selection_set, 1, ())
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return 0  # variables that do not coerce: execution refuses them and nothing runs
+    return _Costing(schema, fragments, coerced).selection(root, operation.selection_set, 1, ())
 
 
 class _Costing:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Any) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: VariableValues
+    ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
@@ -97,22 +100,21 @@ class _Costing:
         named = get_named_type(definition.type)
         if is_leaf_type(named) or not isinstance(named, GraphQLObjectType) or node.selection_set is None:
             return 0
-        first = self._first(node, definition.args)
+        first = self._first(node, definition)
         if _is_list(definition.type):
             size = page if node.name.value == "edges" else first or LIST_SIZES.get(node.name.value, DEFAULT_LIST_SIZE)
             return size * (1 + self.selection(named, node.selection_set, 1, seen))
         # A connection object: its `first` sizes the edges it holds.
         return 1 + self.selection(named, node.selection_set, first or 1, seen)
 
-    def _first(self, node: FieldNode, arguments: dict[str, Any]) -> int | None:
-        if "first" not in arguments:
+    def _first(self, node: FieldNode, definition: GraphQLField) -> int | None:
+        if "first" not in definition.args:
             return None
-        for argument in node.arguments or ():
-            if argument.name.value == "first":
-                value = value_from_ast_untyped(argument.value, self.variables)
-                return max(int(value), 0) if isinstance(value, int) else PAGE_ARGUMENT_DEFAULT
-        default = arguments["first"].default_value
-        return default if isinstance(default, int) else PAGE_ARGUMENT_DEFAULT
+        try:
+            value = get_argument_values(definition, node, self.variables).get("first")
+        except GraphQLError:
+            return PAGE_ARGUMENT_DEFAULT  # the field fails when it runs
+        return max(value, 0) if isinstance(value, int) else PAGE_ARGUMENT_DEFAULT
 
 
 def _is_list(kind: GraphQLOutputType) -> bool:

@@ -8,7 +8,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, OperationDefinitionNode
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+    validate,
+)
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -93,13 +103,31 @@ def _client_address(request: Any) -> str:
     return getattr(client, "host", None) or "unknown"
 
 
+def _shape_rules(limits: EdgeLimits) -> list[type[ASTValidationRule]]:
+    return [depth_rule(limits.max_depth, None, None), alias_rule(limits.max_aliases)]
+
+
+def document_validator(schema: GraphQLSchema, limits: EdgeLimits) -> Callable[[str], bool]:
+    """Whether a document would pass parsing and validation as a request runs them (for what is worth
+    keeping, before anything runs it)."""
+    rules = (*specified_rules, *_shape_rules(limits))
+    if not limits.introspection:
+        rules = (*rules, NoSchemaIntrospectionCustomRule)
+
+    def is_valid(query: str) -> bool:
+        try:
+            document = parse(query, max_tokens=limits.max_tokens)
+        except GraphQLError:
+            return False
+        return not validate(schema, document, rules)
+
+    return is_valid
+
+
 def edge_extensions(limits: EdgeLimits) -> list[Callable[[], SchemaExtension]]:
     # The depth and alias rules are built once: strawberry's limiter extensions build new rule classes for
     # every request, which makes every request miss the validation cache (it is keyed by the rules).
-    rules: list[type[ASTValidationRule]] = [
-        depth_rule(limits.max_depth, None, None),
-        alias_rule(limits.max_aliases),
-    ]
+    rules = _shape_rules(limits)
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
         functools.partial(ParserCache, maxsize=limits.document_cache_size),

@@ -22,8 +22,12 @@ MASKED_MESSAGE = "Internal server error"
 OUTAGE_MESSAGE = "a backing service (database or queue) is unreachable; try again shortly"
 
 
+# What a backing service being unreachable raises, wherever it is met.
+OUTAGE_ERRORS = (ConnectionFailure, RedisConnectionError, RedisTimeoutError)
+
+
 def _is_outage(error: Exception) -> bool:
-    return isinstance(error, ConnectionFailure | RedisConnectionError | RedisTimeoutError)
+    return isinstance(error, OUTAGE_ERRORS)
 
 
 def _is_unexpected(error: GraphQLError) -> bool:

@@ -8,16 +8,26 @@ may not read them. Filters are query parameters: ``segmentId``, ``city``, ``regi
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.body_limit import refusal
+from api.errors import OUTAGE_ERRORS
 from domain.customers.export import csv_chunks
 from domain.customers.filters import ClassCondition, CustomerFilter, compile_filter
 from domain.errors import DomainError, ErrorCode, InvalidInput
 from domain.timestamps import aware
+
+log = logging.getLogger(__name__)
+
+
+class ExportCut(Exception):
+    """A streamed export that could not go on: raised so that the connection is cut (the file has no
+    end), where ending the stream would hand the client a part that looks like the whole file."""
 
 
 async def export_customers(request: Request) -> Response:
@@ -31,7 +41,7 @@ async def export_customers(request: Request) -> Response:
     workspace = await services.workspaces.get(principal.workspace_id)
     pages = services.customers.export_pages(principal, spec)
     return StreamingResponse(
-        csv_chunks(pages, workspace.currency),
+        _cut_on_outage(csv_chunks(pages, workspace.currency), principal.workspace_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
     )
@@ -56,3 +66,20 @@ def _filter(request: Request) -> CustomerFilter:
         segment_id=params.get("segmentId"),
         updated_since=updated_since,
     )
+
+
+async def _cut_on_outage(chunks: AsyncIterator[str], workspace_id: str) -> AsyncIterator[str]:
+    """Once the first bytes are sent, an outage can no longer be answered with a 503: say why in the log."""
+    sent = 0
+    try:
+        async for chunk in chunks:
+            yield chunk
+            sent += 1
+    except OUTAGE_ERRORS as error:
+        log.warning(
+            "customer export cut after %d parts: a backing service is unreachable: %s",
+            sent,
+            error,
+            extra={"workspace_id": workspace_id},
+        )
+        raise ExportCut(f"customer export cut after {sent} parts: {error}") from error

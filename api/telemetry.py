@@ -21,7 +21,8 @@ from strawberry.extensions import SchemaExtension
 
 log = logging.getLogger("crm.requests")
 
-# Operation names are chosen by clients: a bounded set becomes labels, anything else is "other".
+# Operation names are chosen by clients: those of callers with a valid key become labels, up to a bound
+# per process (then "other"); without a key a name is anyone's word, so it never becomes a label.
 MAX_OPERATION_NAMES = 200
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
@@ -58,7 +59,9 @@ class ApiMetrics:
         )
         self._names: set[str] = set()
 
-    def operation_label(self, name: str | None) -> str:
+    def operation_label(self, name: str | None, authenticated: bool) -> str:
+        if not authenticated:
+            return "unauthenticated"
         if not name:
             return "anonymous"
         if not NAME.fullmatch(name):
@@ -99,7 +102,9 @@ class Telemetry(SchemaExtension):
         principal = getattr(request, "authenticated", None)
         cost = getattr(request, "query_cost", None)
         if self.metrics is not None:
-            name = self.metrics.operation_label(context.operation_name)
+            # A key revoked since a websocket opened is still set, but its operations are refused.
+            authenticated = principal is not None and outcome != "UNAUTHENTICATED"
+            name = self.metrics.operation_label(context.operation_name, authenticated)
             self.metrics.requests.labels(name, outcome).inc()
             self.metrics.seconds.labels(name).observe(seconds)
             if cost is not None:

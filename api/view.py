@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,14 +20,20 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UnsetType
 
 from api.body_limit import json_error
 from api.context import RequestContext
-from api.errors import OUTAGE_MESSAGE, extensions
+from api.errors import OUTAGE_ERRORS, OUTAGE_MESSAGE, extensions
 from api.persisted import PersistedQueries, PersistedQueryError
 from api.telemetry import ApiMetrics
-from domain.errors import ErrorCode, ServiceUnavailable, Unauthenticated
+from domain.auth.principals import Principal
+from domain.errors import DomainError, ErrorCode, ServiceUnavailable, Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -41,9 +49,43 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def handle_message(self, message: Any) -> None:
         self._last_active = asyncio.get_running_loop().time()
-        if isinstance(message, dict) and message.get("type") == "subscribe":
-            await self._recheck_key()
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """Every operation sent over the websocket (query, mutation or subscription) passes the same
+        persisted-query check as over HTTP before it runs."""
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # which closes the connection, as the protocol says
+            return
+        data = _request_data(message["payload"])
+        if data is None:
+            await self.handle_invalid_message("Invalid subscribe payload")
+            return
+        resolved = await self._resolved(message["id"], data)
+        if resolved is None:
+            return  # refused, and told so
+        if resolved.query is None:
+            await self.handle_invalid_message("Invalid subscribe payload: no query")
+            return
+        await super().handle_subscribe({**message, "payload": {**message["payload"], "query": resolved.query}})
+
+    async def _resolved(self, operation_id: str, data: GraphQLRequestData) -> GraphQLRequestData | None:
+        """The operation with its document in place, or None once it was refused."""
+        try:
+            await self._recheck_key()
+            persisted = getattr(self.view, "persisted_queries", None)
+            return data if persisted is None else await persisted.resolve(data, _caller(self.context))
+        except PersistedQueryError as error:
+            await self._refuse(operation_id, error.message, {"code": error.code})
+        except OUTAGE_ERRORS as error:
+            log.warning("backing service unavailable before a websocket operation: %s", error)
+            outage = ServiceUnavailable(OUTAGE_MESSAGE)
+            await self._refuse(operation_id, outage.message, extensions(outage))
+        return None
+
+    async def _refuse(self, operation_id: str, message: str, error_extensions: dict[str, object]) -> None:
+        error = GraphQLError(message, extensions=error_extensions)
+        await self.send_message({"id": operation_id, "type": "error", "payload": [error.formatted]})
 
     async def _recheck_key(self) -> None:
         """Before each new operation: a key revoked since the connection opened no longer works, even if
@@ -95,6 +137,11 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         except PersistedQueryError as error:
             # 200, as Apollo clients expect, so that they send the document on PERSISTED_QUERY_NOT_FOUND.
             response = json_error(200, error.code, error.message)
+        except OUTAGE_ERRORS as error:
+            # Met before execution (the allow-list's look-up): answered as execution answers an outage.
+            log.warning("backing service unavailable before execution: %s", error)
+            outage = ServiceUnavailable(OUTAGE_MESSAGE)
+            response = json_error(200, outage.code, outage.message, extensions(outage))
         await response(scope, receive, send)
 
     @property
@@ -106,14 +153,26 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
         # A GET carrying a persisted query's hash (no document) is an operation, not a browser's visit.
         return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
-    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        data = await super().parse_http_body(request)
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: RequestContext,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
+        """Every HTTP request (POST, GET, each of a batch) passes the persisted-query check, with its caller."""
         persisted = self.persisted_queries
-        if persisted is None:
-            return data
-        if isinstance(data, list):
-            return [await persisted.resolve(item) for item in data]
-        return await persisted.resolve(data)
+        if persisted is not None:
+            caller = _caller(context)
+            if isinstance(request_data, list):
+                request_data = [await persisted.resolve(item, caller) for item in request_data]
+            else:
+                request_data = await persisted.resolve(request_data, caller)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -163,6 +222,24 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             outage = ServiceUnavailable(OUTAGE_MESSAGE)
             raise ConnectionRejectionError({**extensions(outage), "message": outage.message}) from None
         return {"workspaceId": context.authenticated.workspace_id, "role": context.authenticated.role.value}
+
+
+def _caller(context: RequestContext) -> Principal | None:
+    """The request's valid key, if it has one (not during an outage, not once revoked)."""
+    try:
+        return context.principal
+    except DomainError:
+        return None
+
+
+def _request_data(payload: object) -> GraphQLRequestData | None:
+    """A subscribe message's payload as an HTTP body would give it; None if it is not one."""
+    if not isinstance(payload, dict):
+        return None
+    query, variables, sent = payload.get("query"), payload.get("variables"), payload.get("extensions")
+    if not (isinstance(query, str | None) and isinstance(variables, dict | None) and isinstance(sent, dict | None)):
+        return None
+    return GraphQLRequestData(query, variables, payload.get("operationName"), sent, "http")
 
 
 def _authorization(params: dict[str, Any] | None) -> str | None:

@@ -47,6 +47,10 @@ class AppConfig(BaseSettings):
     # `crm allow-query` run) or "off".
     persisted_queries: Literal["apq", "allowlist", "off"] = Field(default="apq", alias="PERSISTED_QUERIES")
     persisted_query_ttl_seconds: int = Field(default=7 * 86400, ge=60, alias="PERSISTED_QUERY_TTL_SECONDS")
+    # Each workspace's share of that cache (in the Redis that holds the queues): a document past it still
+    # runs, it is just not kept. An app's documents are typically a few hundred of a few KB each.
+    persisted_query_max_documents: int = Field(default=500, ge=0, alias="PERSISTED_QUERY_MAX_DOCUMENTS")
+    persisted_query_max_bytes: int = Field(default=2 * 1024 * 1024, ge=0, alias="PERSISTED_QUERY_MAX_BYTES")
     # Operators: Prometheus metrics at the API's /metrics (not behind the API key: expose it to Prometheus
     # only) and on the worker's own port; logs as JSON lines or text.
     metrics_enabled: bool = Field(default=False, alias="METRICS_ENABLED")

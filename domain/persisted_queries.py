@@ -1,7 +1,8 @@
 """The allow-list of GraphQL documents (persisted queries): in allow-list mode only these run.
 
 Kept in MongoDB, the record of what a deployment's apps may send; registered by an operator
-(``crm allow-query``). The automatic persisted-query cache of any client lives in Redis (api/persisted.py).
+(``crm allow-query``). The automatic persisted-query cache (documents clients with a key sent, a budget
+per workspace) lives in Redis (api/persisted.py).
 """
 
 from __future__ import annotations

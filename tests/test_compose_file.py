@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,13 @@ def test_mongodb_is_a_replica_set_without_server_side_javascript() -> None:
     assert "rs.initiate" in " ".join(mongodb["healthcheck"]["test"])
 
 
-def test_redis_keeps_queues() -> None:
-    command = " ".join(_compose()["services"]["redis"]["command"])
-    assert "--appendonly yes" in command and "--maxmemory-policy noeviction" in command
+def test_redis_keeps_queues_within_a_memory_limit() -> None:
+    command = _compose()["services"]["redis"]["command"]
+    joined = " ".join(command)
+    assert "--appendonly yes" in joined and "--maxmemory-policy noeviction" in joined
+    # A limit Redis refuses writes at, instead of growing until the host kills it; never by evicting queues.
+    limit = command[command.index("--maxmemory") + 1]
+    assert re.fullmatch(r"\d+(mb|gb)", limit), limit
 
 
 def test_api_and_worker_run_the_commands_the_readme_describes() -> None:

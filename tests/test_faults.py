@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,77 @@ def test_an_outage_has_one_shape_whether_the_key_check_or_the_query_meets_it(
         in_key_check = api.gql("{ customers { totalCount } }", None, "crm_a_key_never_seen_before")
     assert [error["extensions"] for error in in_query["errors"]] == [OUTAGE]
     assert [error["extensions"] for error in in_key_check["errors"]] == [OUTAGE]
+
+
+@needs_local_mongo
+def test_plain_routes_answer_an_outage_as_a_retryable_json_error(
+    own_mongo: tuple[AppConfig, int, ManagedProcess],
+) -> None:
+    config, _port, mongo_process = own_mongo
+    cached = config.model_copy(update={"key_cache_seconds": 60})
+    allow_list = cached.model_copy(update={"persisted_queries": "allowlist"})
+    with TestClient(create_app(cached)) as client, TestClient(create_app(allow_list)) as strict:
+        api = Api(client)
+        shop = make_workspace(api)
+        assert api.ok("{ customers { totalCount } }", None, shop.admin)  # the admin key is cached now
+        mongo_process.kill()
+        for token in (shop.admin, "crm_a_key_never_seen_before"):  # the outage met after or in the key check
+            headers = {"Authorization": f"Bearer {token}"}
+            answers = {
+                "export": client.get("/export/customers.csv", headers=headers),
+                "import": client.post("/import/customers.csv", content=b"name\nLan\n", headers=headers),
+            }
+            for route, response in answers.items():
+                assert response.status_code == 503, (route, token, response.text)
+                assert response.headers["retry-after"] == "5"
+                assert [error["extensions"] for error in response.json()["errors"]] == [OUTAGE]
+            # In allow-list mode the document is looked up in MongoDB before anything runs.
+            graphql = strict.post("/graphql", json={"query": "{ customers { totalCount } }"}, headers=headers)
+            assert graphql.status_code == 200, graphql.text  # as GraphQL answers an outage met while running
+            assert [error["extensions"] for error in graphql.json()["errors"]] == [OUTAGE], graphql.text
+
+
+@needs_local_mongo
+def test_an_export_cut_by_an_outage_ends_without_looking_complete_and_says_why_in_the_log(
+    own_mongo: tuple[AppConfig, int, ManagedProcess], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, _port, mongo_process = own_mongo
+    with TestClient(create_app(config), raise_server_exceptions=False) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        for name in ("Lan", "Minh", "Hoa"):
+            create_customer(api, shop.admin, name=name)
+        customers = api.services.customers
+        pages = customers.export_pages
+
+        async def one_page_then_the_outage(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            async for page in pages(*args, **{**kwargs, "batch": 1}):
+                yield page
+                mongo_process.kill()  # MongoDB goes away while the file is being sent
+
+        monkeypatch.setattr(customers, "export_pages", one_page_then_the_outage)
+        with caplog.at_level(logging.WARNING, logger="api.export"):
+            response = client.get("/export/customers.csv", headers={"Authorization": f"Bearer {shop.admin}"})
+    assert response.status_code == 200  # sent before the outage
+    assert "Lan" in response.text and "Minh" not in response.text
+    [record] = [r for r in caplog.records if r.name == "api.export"]
+    assert "export cut" in record.getMessage() and "unreachable" in record.getMessage()
+
+
+@needs_local_mongo
+def test_an_outage_met_before_a_websocket_operation_runs_is_answered_on_that_operation(
+    own_mongo: tuple[AppConfig, int, ManagedProcess],
+) -> None:
+    config, _port, mongo_process = own_mongo
+    strict = config.model_copy(update={"key_cache_seconds": 60, "persisted_queries": "allowlist"})
+    with TestClient(create_app(strict)) as client:
+        shop = make_workspace(Api(client))
+        with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {shop.admin}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            mongo_process.kill()  # the allow-list is in MongoDB
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "{ customers { totalCount } }"}})
+            message = receive_within(ws, 30)
+            assert message["type"] == "error" and [e["extensions"] for e in message["payload"]] == [OUTAGE], message
+            ws.send_json({"type": "ping"})
+            assert receive_within(ws, 10) == {"type": "pong"}  # the connection itself stays up

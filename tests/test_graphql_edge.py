@@ -194,6 +194,27 @@ def test_cost_uses_the_operations_own_variable_defaults(api: Api, shop: Workspac
     assert literal["extensions"]["cost"] == defaulted["extensions"]["cost"] == given["extensions"]["cost"]
 
 
+ORDERS_OF_TEN = "query($n: Int) { customers(first: 10) { edges { node { orders(first: $n) { items { sku } } } } } }"
+
+
+@pytest.mark.parametrize("sent", [100.0, 1e2])
+def test_a_page_size_sent_as_a_float_costs_what_runs(api: Api, shop: Workspace, sent: float) -> None:
+    # GraphQL coerces 100.0 to the Int 100, so it must cost as 100 does: over the limit here.
+    as_int = api.gql(ORDERS_OF_TEN, {"n": 100}, shop.admin)
+    as_float = api.gql(ORDERS_OF_TEN, {"n": sent}, shop.admin)
+    assert _codes(as_int) == _codes(as_float) == ["QUERY_TOO_COSTLY"]
+    assert as_float["errors"][0]["extensions"]["cost"] == as_int["errors"][0]["extensions"]["cost"]
+    under = api.gql(ORDERS_OF_TEN, {"n": 50.0}, shop.admin)
+    assert under["extensions"]["cost"] == api.gql(ORDERS_OF_TEN, {"n": 50}, shop.admin)["extensions"]["cost"]
+
+
+def test_a_page_size_that_does_not_coerce_is_refused_by_its_type(api: Api, shop: Workspace) -> None:
+    for sent in ("100", [100], True, 100.5, 2**40):
+        body = api.gql(ORDERS_OF_TEN, {"n": sent}, shop.admin)
+        assert body.get("data") is None and body["errors"], sent
+        assert "Variable '$n'" in body["errors"][0]["message"], (sent, body)
+
+
 def test_calls_without_a_key_are_rate_limited_per_client_address(strict_api: Api) -> None:
     query = "{ customers(first: 40) { edges { node { name } } } }"
     codes = [_codes(strict_api.gql(query)) for _ in range(4)]

@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 
 import pytest
 from rq import Queue
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.telemetry import MAX_OPERATION_NAMES
 from domain.config import AppConfig
 from domain.logs import log_handler
 from tests.conftest import Api, Workspace, create_customer
@@ -37,12 +39,33 @@ def test_api_metrics_count_operations_by_name_and_outcome(shop: Workspace, confi
         assert page.status_code == 200
         text = page.text
         assert _metric(text, 'crm_api_requests_total{operation="Dashboard",outcome="ok"}') == 3
-        assert _metric(text, 'crm_api_requests_total{operation="Dashboard",outcome="UNAUTHENTICATED"}') == 1
-        assert _metric(text, 'crm_api_request_seconds_count{operation="Dashboard"}') == 4
+        # Without a key, the name is the client's word only: counted, but not as a label of its own.
+        assert _metric(text, 'crm_api_requests_total{operation="unauthenticated",outcome="UNAUTHENTICATED"}') == 1
+        assert _metric(text, 'crm_api_request_seconds_count{operation="Dashboard"}') == 3
         assert _metric(text, "crm_api_query_cost_count") == 4
         assert _metric(text, "crm_api_subscriptions_open") == 0
     with TestClient(create_app(config)) as client:
         assert client.get("/metrics").status_code == 404  # off unless enabled
+
+
+def _operation_labels(text: str) -> set[str]:
+    return set(re.findall(r'crm_api_requests_total\{operation="([^"]*)"', text))
+
+
+def test_callers_without_a_key_cannot_take_the_operation_labels(shop: Workspace, config: AppConfig) -> None:
+    with TestClient(create_app(config.model_copy(update={"metrics_enabled": True}))) as client:
+        for number in range(MAX_OPERATION_NAMES + 20):
+            client.post("/graphql", json={"query": f"query Lan_0912345{number:03d} {{ classSets {{ key }} }}"})
+        headers = {"Authorization": f"Bearer {shop.admin}"}
+        client.post("/graphql", json={"query": "query Dashboard { classSets { key } }"}, headers=headers)
+        text = client.get("/metrics").text
+        assert _operation_labels(text) == {"unauthenticated", "Dashboard"}
+        assert _metric(text, 'crm_api_requests_total{operation="unauthenticated",outcome="UNAUTHENTICATED"}') == 220
+        # With a key, names are labels up to the bound; past it they count as "other".
+        for number in range(MAX_OPERATION_NAMES + 20):
+            client.post("/graphql", json={"query": f"query Screen{number} {{ classSets {{ key }} }}"}, headers=headers)
+        labels = _operation_labels(client.get("/metrics").text)
+        assert len(labels - {"unauthenticated", "other"}) == MAX_OPERATION_NAMES and "other" in labels
 
 
 def test_each_operation_logs_one_line_with_its_request_and_no_key(
