@@ -7,13 +7,40 @@ from decimal import Decimal
 from functools import cache
 
 from babel.numbers import format_decimal, get_currency_precision, list_currencies
+from bson.decimal128 import Decimal128
 
 LOCALES = {"vi": "vi_VN", "zh": "zh_CN", "en": "en"}
 # How amounts are written in requests: ASCII digits, one optional decimal point, no exponent or "_" (a
 # sign is read so that a negative amount is refused as out of range rather than as unreadable).
 AMOUNT_TEXT = re.compile(r"-?[0-9]{1,24}(\.[0-9]{1,24})?", re.ASCII)
-# The largest amount stored, in minor units: sums of many of them still fit MongoDB's 64-bit integers.
+# The largest amount of one order, in minor units.
 MAX_MINOR = 10**15
+# The largest net spend of one customer, in minor units: far below 64-bit integers (9.2 x 10^18), so a
+# customer's stats always store, and sums over a workspace's customers in numpy stay exact. Orders are
+# summed in MongoDB as decimals (exact whatever their number); a customer whose total goes beyond this
+# is set aside, as any customer whose data cannot be scored.
+MAX_CUSTOMER_MINOR = 10**17
+
+
+class AmountBeyondLimit(ValueError):
+    """A sum of a customer's money that no stored figure can hold."""
+
+
+def exact_minor(value: object) -> int:
+    """A money sum from MongoDB (summed as a decimal, see ``decimal_sum``) as an integer of minor units,
+    refused beyond ``MAX_CUSTOMER_MINOR`` either way."""
+    if isinstance(value, Decimal128):
+        value = value.to_decimal()
+    amount = int(value) if isinstance(value, int | Decimal) else 0
+    if abs(amount) > MAX_CUSTOMER_MINOR:
+        raise AmountBeyondLimit(f"a total of {amount} minor units is over the limit of {MAX_CUSTOMER_MINOR}")
+    return amount
+
+
+def decimal_sum(value: object) -> dict[str, object]:
+    """A ``$sum`` of money that cannot overflow: 64-bit integer sums fail on some servers and silently turn
+    into inexact doubles on MongoDB; decimals hold 34 digits."""
+    return {"$sum": {"$toDecimal": value}}
 
 
 @cache

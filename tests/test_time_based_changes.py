@@ -154,9 +154,9 @@ def test_the_loyal_window_anchor_is_the_oldest_order_that_still_counts(
         fewer = runtime.run(orders.features_for(shop.id, [customer_id], now - timedelta(days=100), 5))
     finally:
         runtime.close()
-    assert features[customer_id].paid_in_window == 6
-    assert features[customer_id].loyal_anchor_at == now - timedelta(days=170)
-    assert fewer[customer_id].loyal_anchor_at is None  # only 3 orders in that window
+    assert features.features[customer_id].paid_in_window == 6
+    assert features.features[customer_id].loyal_anchor_at == now - timedelta(days=170)
+    assert fewer.features[customer_id].loyal_anchor_at is None  # only 3 orders in that window
 
 
 def test_a_run_restricted_to_some_class_sets_leaves_the_customer_dirty(

@@ -11,8 +11,9 @@ from pymongo import ReturnDocument
 from domain.clock import Clock
 from domain.customers.models import CustomerStats
 from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
+from domain.money import AmountBeyondLimit, decimal_sum, exact_minor
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
-from domain.rescoring.features import NEW_PRODUCT_DAYS, PREMIUM_CATEGORIES, OrderFeatures
+from domain.rescoring.features import NEW_PRODUCT_DAYS, PREMIUM_CATEGORIES, OrderFeatures, OrderFeaturesRead
 from domain.timestamps import aware
 
 
@@ -65,7 +66,7 @@ class OrderRepository:
 
     async def features_for(
         self, workspace_id: str, customer_ids: Sequence[str], window_start: datetime, loyal_orders: int
-    ) -> dict[str, OrderFeatures]:
+    ) -> OrderFeaturesRead:
         """Per customer: stats (net spend = paid minus refunded) and what scoring reads, in two aggregations."""
         match = {"$match": {"workspace_id": workspace_id, "customer_id": {"$in": list(customer_ids)}}}
         # One reply per aggregation where it fits, not pages of 101 customers.
@@ -78,10 +79,14 @@ class OrderRepository:
             [match, {"$match": {"status": {"$in": _PAID}}}, *_ITEM_STAGES], batchSize=size
         )
         item_rows = {row["_id"]: row async for row in items}
-        return {
-            customer_id: _features(row, item_rows.get(customer_id, {}), loyal_orders)
-            for customer_id, row in rows.items()
-        }
+        features: dict[str, OrderFeatures] = {}
+        unscorable: dict[str, str] = {}
+        for customer_id, row in rows.items():
+            try:
+                features[customer_id] = _features(row, item_rows.get(customer_id, {}), loyal_orders)
+            except AmountBeyondLimit as error:
+                unscorable[customer_id] = f"orders: {error}"
+        return OrderFeaturesRead(features, unscorable)
 
 
 _PAID = [status.value for status in PAID_STATUSES]
@@ -91,7 +96,7 @@ _NOT_CANCELLED: dict[str, Any] = {"$ne": ["$status", OrderStatus.CANCELLED.value
 
 def _ORDER_GROUP(window_start: datetime, loyal_orders: int) -> dict[str, Any]:
     def paid_sum(value: Any) -> dict[str, Any]:
-        return {"$sum": {"$cond": [_IS_PAID, value, 0]}}
+        return decimal_sum({"$cond": [_IS_PAID, value, 0]})
 
     # A fully refunded order was paid once but is not a purchase the customer kept.
     kept: dict[str, Any] = {"$and": [_IS_PAID, {"$lt": ["$refund_minor", "$total_minor"]}]}
@@ -156,13 +161,14 @@ _ITEM_STAGES: list[dict[str, Any]] = [
 def _features(row: dict[str, Any], items: dict[str, Any], loyal_orders: int) -> OrderFeatures:
     first_paid, last_paid = row.get("first_paid_at"), row.get("last_paid_at")
     recent = [aware(placed) for placed in row.get("recent_in_window") or [] if placed is not None]
+    money = {key: exact_minor(row.get(key, 0)) for key in ("net_spend_minor", "gross_spend_minor", "discount_minor")}
     return OrderFeatures(
-        stats=CustomerStats.from_document(row),
+        stats=CustomerStats.from_document({**row, "net_spend_minor": money["net_spend_minor"]}),
         paid_in_window=row.get("paid_in_window", 0),
         loyal_anchor_at=min(recent) if len(recent) >= loyal_orders else None,
         unpaid_open_orders=row.get("unpaid_open_orders", 0),
-        gross_spend_minor=row.get("gross_spend_minor", 0),
-        discount_minor=row.get("discount_minor", 0),
+        gross_spend_minor=money["gross_spend_minor"],
+        discount_minor=money["discount_minor"],
         first_paid_at=aware(first_paid) if first_paid else None,
         last_paid_at=aware(last_paid) if last_paid else None,
         item_count=items.get("item_count", 0),

@@ -35,6 +35,14 @@ class OrderFeatures:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderFeaturesRead:
+    """The order features of a batch, and the customers whose orders cannot be scored (with why)."""
+
+    features: dict[str, OrderFeatures]
+    unscorable: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class InteractionFeatures:
     interaction_count: int = 0
     intent_signals: int = 0

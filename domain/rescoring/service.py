@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from domain.classes.events import ClassChangeEvent, ClassEventRepository
 from domain.clock import Clock
@@ -18,7 +18,7 @@ from domain.orders.repository import OrderRepository
 from domain.ports import EventPublisher, ScoringQueue
 from domain.rescoring.changes import compute_changes
 from domain.rescoring.conversion_models import ConversionModelRepository
-from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository
+from domain.rescoring.repository import IdRange, ScoredCustomer, ScoringRepository, ScoringState
 from domain.segments.membership import MembershipOutcome, SegmentEvaluator
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -102,13 +102,18 @@ class RescoringService:
         orders = await self._orders.features_for(
             workspace_id, ids, now - timedelta(days=stage.window_days), stage.loyal_orders
         )
+        if orders.unscorable:
+            states = await self._set_aside(workspace_id, states, orders.unscorable, dry_run)
+            ids = [state.customer_id for state in states]
+        failed = len(orders.unscorable)
         interactions = await self._interactions.features_for(workspace_id, ids, now - LEAD_LOOKBACK)
         bounds, bounds_version = workspace.rfm_bounds_in_force
         conversion = await self._conversion_models.scorer_for(workspace)
-        scored = compute_changes(workspace, states, orders, interactions, now, bounds, only, conversion)
+        scored = compute_changes(workspace, states, orders.features, interactions, now, bounds, only, conversion)
         if dry_run:
             changed = [item for item in scored if item.changed_classes]
-            return RescoreOutcome(len(states), sum(1 for item in changed if item.events), 0, _transitions(scored))
+            moves = sum(1 for item in changed if item.events)
+            return RescoreOutcome(len(states), moves, 0, _transitions(scored), failed=failed)
         written = await self._scoring.write_results(workspace_id, scored, writer=uuid.uuid4().hex)
         events = [event for item in scored if item.customer_id in written for event in item.events]
         await self._deliver(events)
@@ -119,7 +124,18 @@ class RescoringService:
         membership = await self._segments.evaluate(workspace, {"_id": {"$in": ids}}, now, expected=len(ids))
         await self.segments_moved(workspace, membership)
         moved = [item for item in scored if item.customer_id in written and item.events]
-        return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved))
+        return RescoreOutcome(len(states), len(moved), len(events), _transitions(moved), failed=failed)
+
+    async def _set_aside(
+        self, workspace_id: str, states: list[ScoringState], problems: dict[str, str], dry_run: bool
+    ) -> list[ScoringState]:
+        """Customers whose own data cannot be scored (a money total beyond what can be stored) are set
+        aside with the reason, like any customer that fails to score; the rest of the batch goes on."""
+        for customer_id, reason in problems.items():
+            log.warning("customer %s cannot be scored (%s); set aside until its next change", customer_id, reason)
+            if not dry_run:
+                await self._scoring.set_aside(workspace_id, customer_id, reason)
+        return [state for state in states if state.customer_id not in problems]
 
     async def segments_moved(self, workspace: Workspace, membership: MembershipOutcome) -> None:
         """Market fit can be defined by a segment: whoever joined or left it is rescored."""
@@ -151,23 +167,29 @@ class RescoringService:
     async def _rescore_isolating_failures(self, workspace_id: str, ids: list[str]) -> RescoreOutcome:
         try:
             return await self.rescore(workspace_id, ids)
-        except PyMongoError:
-            raise  # the database, not a customer: the job fails and is retried
+        except ConnectionFailure:
+            raise  # the database is away, not a customer's fault: the job fails and is retried
         except Exception:
             log.exception("a batch of %d customers failed to score; scoring them one by one", len(ids))
         processed = changed = events = failed = 0
+        refused: list[tuple[str, Exception]] = []
         for customer_id in ids:
             try:
                 outcome = await self.rescore(workspace_id, [customer_id])
-            except PyMongoError:
+            except ConnectionFailure:
                 raise
             except Exception as error:
-                log.exception("customer %s cannot be scored; set aside until its next change", customer_id)
-                await self._scoring.set_aside(workspace_id, customer_id, f"{type(error).__name__}: {error}")
-                failed += 1
+                refused.append((customer_id, error))
                 continue
-            processed, changed, events = processed + 1, changed + outcome.changed, events + outcome.events
-        return RescoreOutcome(processed, changed, events, failed=failed)
+            processed, changed = processed + 1, changed + outcome.changed
+            events, failed = events + outcome.events, failed + outcome.failed
+        if refused and not processed and any(isinstance(problem, PyMongoError) for _, problem in refused):
+            # The database refused every customer: something of its own, not one customer's data.
+            raise refused[0][1]
+        for customer_id, problem in refused:
+            log.error("customer %s cannot be scored; set aside until its next change", customer_id, exc_info=problem)
+            await self._scoring.set_aside(workspace_id, customer_id, f"{type(problem).__name__}: {problem}")
+        return RescoreOutcome(processed, changed, events, failed=failed + len(refused))
 
     async def _check_rfm_bounds(
         self, workspace_id: str, scored: Sequence[ScoredCustomer], written: set[str], bounds_version: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.money import decimal_sum
 from scoring.segment_rules import OrderCondition, OrderMeasure, Rule
 
 NET = {"$subtract": ["$total_minor", {"$ifNull": ["$refund_minor", 0]}]}
@@ -49,6 +50,8 @@ def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict
         if leaf.measure in (OrderMeasure.MIN, OrderMeasure.MAX):
             operator = "$min" if leaf.measure is OrderMeasure.MIN else "$max"
             accumulators[f"v{key}"] = {operator: {"$cond": [counted, measured, None]}}
+        elif leaf.measure in (OrderMeasure.SUM, OrderMeasure.AVG):
+            accumulators[f"v{key}"] = decimal_sum({"$cond": [counted, measured, 0]})
         else:
             accumulators[f"v{key}"] = {"$sum": {"$cond": [counted, measured, 0]}}
         # An average is a sum over a count; the count is kept for every measure (0: nothing counted).

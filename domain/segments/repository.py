@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
@@ -271,6 +272,8 @@ def _leaf(
         if row is None or not row.get(f"n{key}"):
             continue
         value = row.get(f"v{key}")
+        if isinstance(value, Decimal128):
+            value = float(value.to_decimal())  # a money sum (exact in MongoDB; a float is what rules compare)
         if value is not None:
             values[i] = (value / row[f"n{key}"] if average else value) / scale
         first = row.get(f"e{key}")
