@@ -196,6 +196,15 @@ def test_pagination_walks_every_customer_once_in_stable_order(api: Api, shop: Wo
     assert seen == created
 
 
+def test_a_cursor_never_widens_a_filter_that_matches_nobody(api: Api, shop: Workspace) -> None:
+    for name in ("Một", "Hai"):
+        create_customer(api, shop.admin, name=name)
+    cursor = api.ok(LIST, {"first": 1}, shop.admin)["customers"]["pageInfo"]["endCursor"]
+    nobody = {"text": "!!!"}
+    assert api.ok(LIST, {"filter": nobody, "first": 10}, shop.admin)["customers"]["edges"] == []
+    assert api.ok(LIST, {"filter": nobody, "first": 10, "after": cursor}, shop.admin)["customers"]["edges"] == []
+
+
 def test_page_size_and_cursor_are_checked(api: Api, shop: Workspace) -> None:
     too_many = api.gql(LIST, {"first": 101}, shop.admin)
     assert too_many["errors"][0]["extensions"] == {"code": "OUT_OF_RANGE", "field": "first"}

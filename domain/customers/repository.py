@@ -88,7 +88,10 @@ class CustomerRepository:
             return []
         if after is not None:
             condition = order.after(after)
-            query = {**query, **condition} if order.path is None else {"$and": [query, condition]}
+            # Merged only when no key is shared: a filter's own _id condition (one that matches nobody) must
+            # not be replaced by the cursor's.
+            shared = query.keys() & condition.keys()
+            query = {**query, **condition} if order.path is None and not shared else {"$and": [query, condition]}
         projection = _read_projection(with_evidence, keep=EVIDENCE_OF.get(order.field))
         cursor = self._customers.find(query, projection).sort(order.sort()).limit(limit)
         return [(Customer.from_document(document), order.value_of(document)) async for document in cursor]
