@@ -21,6 +21,10 @@ class AppConfig(BaseSettings):
     rq_queue: str = Field(default="crm")
     event_channel_prefix: str = Field(default="crm:events")
     sweep_interval_seconds: int = Field(default=30, ge=1)
+    # A worker beats this often; one not seen for worker_dead_after_seconds is dead and its work is taken
+    # over by the next sweep (so, within about a minute by default).
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, alias="WORKER_HEARTBEAT_SECONDS")
+    worker_dead_after_seconds: float = Field(default=45.0, gt=0, alias="WORKER_DEAD_AFTER_SECONDS")
     scoring_batch_size: int = Field(default=DEFAULT_SCORING_BATCH_SIZE, ge=1, le=50_000)
     rescore_pending_ttl_seconds: int = Field(default=600, ge=10)
     # The workspace's RFM quintiles are recomputed at most this often (each refresh reads every paying customer).

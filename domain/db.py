@@ -130,6 +130,10 @@ class Database:
         return self.db["persisted_queries"]
 
     @property
+    def workers(self) -> AsyncCollection[Document]:
+        return self.db["workers"]
+
+    @property
     def conversion_models(self) -> AsyncCollection[Document]:
         return self.db["conversion_models"]
 

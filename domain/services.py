@@ -20,6 +20,7 @@ from domain.db import Database
 from domain.imports.service import ImportService
 from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
+from domain.liveness import WorkerLiveness
 from domain.orders.repository import OrderRepository
 from domain.orders.service import OrderService
 from domain.persisted_queries import PersistedQueryService
@@ -33,7 +34,7 @@ from domain.rescoring.service import RescoringService
 from domain.rescoring.stats_repository import CustomerStatsRepository
 from domain.rescoring.sweep import DirtySweep
 from domain.runs.repository import ScoringRunRepository
-from domain.runs.service import RunBatchExecutor, ScoringRunService
+from domain.runs.service import DEFAULT_DEAD_AFTER_SECONDS, RunBatchExecutor, ScoringRunService
 from domain.segments.membership import SegmentEvaluator
 from domain.segments.repository import MembershipRepository, SegmentRepository
 from domain.segments.service import SegmentService
@@ -65,6 +66,7 @@ class Services:
     sweep: DirtySweep
     # The one clock every use case asks (the host's, or a test's).
     clock: Clock
+    liveness: WorkerLiveness
 
 
 def build_services(
@@ -76,9 +78,11 @@ def build_services(
     key_cache_seconds: float = 0.0,
     sync_settle_seconds: float = DEFAULT_SYNC_SETTLE_SECONDS,
     clock: Clock | None = None,
+    worker_dead_after_seconds: float = DEFAULT_DEAD_AFTER_SECONDS,
 ) -> Services:
     notifier = notifier or SilentNotifier()
     clock = clock or SystemClock()
+    liveness = WorkerLiveness(db)
     customers = CustomerRepository(db, clock)
     orders = OrderRepository(db, clock)
     interactions = InteractionRepository(db)
@@ -87,7 +91,16 @@ def build_services(
     runs = ScoringRunRepository(db, clock)
     stats = CustomerStatsRepository(db, clock)
     keys = ApiKeyService(ApiKeyRepository(db, clock), workspaces, notifier, cache_seconds=key_cache_seconds)
-    scoring_runs = ScoringRunService(runs, workspaces, queue, notifier, batch_size=scoring_batch_size, clock=clock)
+    scoring_runs = ScoringRunService(
+        runs,
+        workspaces,
+        queue,
+        notifier,
+        batch_size=scoring_batch_size,
+        clock=clock,
+        liveness=liveness,
+        dead_after_seconds=worker_dead_after_seconds,
+    )
     conversion_models = ConversionModelRepository(db)
     segment_definitions = SegmentRepository(db)
     membership = MembershipRepository(db)
@@ -133,4 +146,5 @@ def build_services(
         conversion=ConversionService(stats, interactions, customers, workspaces, conversion_models, queue),
         sweep=DirtySweep(scoring),
         clock=clock,
+        liveness=liveness,
     )

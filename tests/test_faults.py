@@ -110,6 +110,36 @@ def test_a_worker_killed_mid_run_loses_nothing_and_applies_nothing_twice(config:
             assert {e["classSet"] for e in history} >= {"spend_tier", "age_band", "deal_status"}  # nothing lost
 
 
+def test_the_batch_a_killed_worker_held_is_taken_over_without_waiting_for_the_long_timeout(
+    config: AppConfig, tmp_path: Path
+) -> None:
+    config = config.model_copy(update={"scoring_batch_size": 2})
+    # Beats every half second, dead after three: the same rule as the defaults (10 s, 45 s), sooner.
+    env = {**process_env(config), "WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}
+    with TestClient(create_app(config)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        admin = api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
+        customers = api.call(lambda: api.services.customers.create_many(admin, [{"name": f"K {i}"} for i in range(60)]))
+        orders = [{"customer_id": c.id, "total": 6_000_000, "status": "paid"} for c in customers[::3]]
+        api.call(lambda: api.services.orders.record_many(admin, orders))
+        run_id = api.ok("mutation { startScoringRun { run { id } } }", None, shop.admin)["startScoringRun"]["run"]["id"]
+        worker = start_worker(env, tmp_path / "worker-1.log")
+        mongo: MongoClient[dict[str, object]] = MongoClient(config.mongodb_uri)
+        batches = mongo[config.mongodb_db]["scoring_run_batches"]
+        assert _wait_for(lambda: batches.count_documents({"run_id": run_id, "status": "done"}) >= 2, 60)
+        assert _wait_for(lambda: batches.count_documents({"run_id": run_id, "running_on": {"$type": "string"}}), 60)
+        worker.kill()  # in the middle of a batch: its job is lost with it
+        mongo.close()
+        replacement = start_worker(env, tmp_path / "worker-2.log")
+        try:  # nobody resumes the run: the sweeper sees the dead worker's batch and queues it again
+            assert _wait_for(lambda: api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]["status"] == "COMPLETED", 90)
+        finally:
+            replacement.stop()
+        done = api.ok(RUN, {"id": run_id}, shop.admin)["scoringRun"]
+        assert (done["total"], done["processed"], done["failed"]) == (60, 60, 0)
+
+
 def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: AppConfig, tmp_path: Path) -> None:
     port = free_port()
     redis_process, redis_url = start_redis(port, tmp_path / "redis.log")

@@ -68,4 +68,4 @@ def plan_scoring_run(run_id: str) -> str:
 
 def score_run_batch(run_id: str, number: int) -> str:
     runtime = current_runtime()
-    return runtime.run(runtime.run_batches.run_batch(run_id, number))
+    return runtime.run(runtime.run_batches.run_batch(run_id, number, runtime.worker_name))

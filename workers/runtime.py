@@ -45,6 +45,8 @@ class WorkerRuntime:
     rescore_queue: RqRescoreQueue
     clock: Clock
     metrics: WorkerMetrics = field(default_factory=WorkerMetrics)
+    # Set for a long-running worker that beats (see workers.heartbeat); work it starts records the name.
+    worker_name: str | None = None
 
     @classmethod
     def open(cls, config: AppConfig, clock: Clock | None = None) -> WorkerRuntime:
@@ -64,6 +66,7 @@ class WorkerRuntime:
                 notifier=RedisEventPublisher(redis_async, config.event_channel_prefix),
                 scoring_batch_size=config.scoring_batch_size,
                 clock=clock,
+                worker_dead_after_seconds=config.worker_dead_after_seconds,
             )
             return cls(config, runner, mongo, redis_sync, redis_async, db, services, queue, clock)
 

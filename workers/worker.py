@@ -14,6 +14,7 @@ from rq.job import Job
 
 from domain.config import AppConfig
 from domain.logs import configure_logging
+from workers.heartbeat import Heartbeat
 from workers.runtime import WorkerRuntime
 from workers.sweeper import observe_backlog, sweep_dirty_customers
 
@@ -78,9 +79,14 @@ def main() -> None:
     runtime = WorkerRuntime.open(config)
     if config.worker_metrics_port is not None:
         start_http_server(config.worker_metrics_port, registry=runtime.metrics.registry)
+    worker = build_worker(runtime)
+    runtime.worker_name = worker.name
+    heartbeat = Heartbeat(config, worker.name)
+    heartbeat.start()
     try:
-        build_worker(runtime).work(with_scheduler=False)
+        worker.work(with_scheduler=False)
     finally:
+        heartbeat.stop()
         runtime.close()
 
 

@@ -102,8 +102,23 @@ class ScoringRunRepository:
             update["attempts"] = 0
         await self._batches.update_many(
             {"run_id": run_id, "number": {"$in": numbers}, "status": {"$ne": BatchStatus.DONE.value}},
-            {"$set": update},
+            {"$set": update, "$unset": {"running_on": ""}},
         )
+
+    async def mark_running(self, run_id: str, number: int, worker: str) -> None:
+        """The batch is being scored by ``worker``: if that worker dies, the sweeper queues the batch again."""
+        await self._batches.update_one(
+            {"_id": batch_id(run_id, number), "status": {"$ne": BatchStatus.DONE.value}},
+            {"$set": {"running_on": worker}},
+        )
+
+    async def batches_held(self, run_ids: list[str]) -> list[tuple[str, int, str]]:
+        """Unfinished batches some worker has started: (run, number, worker)."""
+        cursor = self._batches.find(
+            {"run_id": {"$in": run_ids}, "status": BatchStatus.PENDING.value, "running_on": {"$type": "string"}},
+            {"run_id": 1, "number": 1, "running_on": 1},
+        )
+        return [(document["run_id"], document["number"], document["running_on"]) async for document in cursor]
 
     async def finish_batch(
         self, run_id: str, number: int, processed: int, changed: int, transitions: dict[str, dict[str, int]]
@@ -117,7 +132,8 @@ class ScoringRunRepository:
                     "processed": processed,
                     "changed": changed,
                     "transitions": transitions,
-                }
+                },
+                "$unset": {"running_on": ""},
             },
         )
         return result.modified_count == 1
@@ -129,6 +145,7 @@ class ScoringRunRepository:
             {
                 "$set": {"status": BatchStatus.FAILED.value, "error": error[:500], "retry_at": retry_at},
                 "$inc": {"attempts": 1},
+                "$unset": {"running_on": ""},
             },
         )
 

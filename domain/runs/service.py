@@ -14,6 +14,7 @@ from domain.classes.catalogue import CLASS_SETS
 from domain.clock import Clock
 from domain.db import new_id
 from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
+from domain.liveness import WorkerLiveness
 from domain.ports import RunProgressPublisher, RunQueue
 from domain.rescoring.repository import IdRange
 from domain.rescoring.service import RescoreOutcome, RescoringService
@@ -30,6 +31,8 @@ MAX_ATTEMPTS = 3
 RETRY_BACKOFF = (timedelta(seconds=10), timedelta(seconds=60))
 # Planning inserts batch documents this many at a time.
 PLANNING_CHUNK = 100
+# A worker not seen for this long is dead: the batches it was scoring are queued again.
+DEFAULT_DEAD_AFTER_SECONDS = 45.0
 
 
 class ScoringRunService:
@@ -42,8 +45,12 @@ class ScoringRunService:
         *,
         batch_size: int,
         clock: Clock,
+        liveness: WorkerLiveness,
+        dead_after_seconds: float = DEFAULT_DEAD_AFTER_SECONDS,
     ) -> None:
         self._clock = clock
+        self._liveness = liveness
+        self._dead_after_seconds = dead_after_seconds
         self._runs = runs
         self._workspaces = workspaces
         self._queue = queue
@@ -173,6 +180,10 @@ class ScoringRunService:
             return 0
         again = await self._runs.stalled_batches(running, older_than)
         again += await self._runs.batches_to_retry(running, now)
+        held = await self._runs.batches_held(running)
+        dead = await self._liveness.dead({worker for _, _, worker in held}, self._dead_after_seconds)
+        again += [(run_id, number) for run_id, number, worker in held if worker in dead]
+        again = list(dict.fromkeys(again))
         for run_id, number in again:
             await self._enqueue(run_id, [number])
         return len(again)
@@ -229,13 +240,17 @@ class RunBatchExecutor:
         self._segments = segments
         self._workspaces = workspaces
 
-    async def run_batch(self, run_id: str, number: int) -> str:
+    async def run_batch(self, run_id: str, number: int, worker: str | None = None) -> str:
+        """``worker``: the name of the long-running worker process scoring it, whose death the sweeper
+        notices (see domain.liveness); None for one that does not beat (a burst worker)."""
         run = await self._runs.get_any(run_id)
         batch = await self._runs.batch(run_id, number)
         if run is None or batch is None or run["status"] != RunStatus.RUNNING.value:
             return "skipped: run not running"
         if batch["status"] == BatchStatus.DONE.value:
             return "skipped: batch already done"
+        if worker is not None:
+            await self._runs.mark_running(run_id, number, worker)
         only = frozenset(run["class_sets"]) if run.get("class_sets") else None
         ids = IdRange(batch.get("after"), batch["upto"], batch["size"])
         try:
