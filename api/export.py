@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from api.body_limit import refusal
 from api.errors import OUTAGE_ERRORS
 from domain.customers.export import csv_chunks
-from domain.customers.filters import ClassCondition, CustomerFilter, compile_filter
+from domain.customers.filters import ClassCondition, CustomerFilter
 from domain.errors import DomainError, ErrorCode, InvalidInput
 from domain.timestamps import aware
 
@@ -35,7 +35,7 @@ async def export_customers(request: Request) -> Response:
     try:
         principal = await services.keys.authenticate(request.headers.get("authorization"))
         spec = _filter(request)
-        compile_filter(principal, spec)  # refuses bad filters before the first byte is sent
+        await services.customers.readable_query(principal, spec)  # refuses bad filters before the first byte
     except DomainError as error:  # no key, a bad filter, a class set this role may not read
         return refusal(error)
     workspace = await services.workspaces.get(principal.workspace_id)

@@ -121,9 +121,8 @@ def recompute(runtime: WorkerRuntime, principal: Any, stack: Stack, n: int) -> N
     (nothing to change: the commands a recompute costs when membership is current)."""
     for label in ("first recompute (everyone joins or stays out)", "recompute with nothing to change"):
         if label.startswith("first"):
-            segment, run_id = runtime.run(
-                runtime.services.segments.save(principal, None, "Bench", SegmentKind.DYNAMIC, RULE)
-            )
+            saved = runtime.run(runtime.services.segments.save(principal, None, "Bench", SegmentKind.DYNAMIC, RULE))
+            segment, run_id = saved.segment, saved.run_id
         else:
             run = runtime.run(
                 runtime.runs.start(principal, segment_id=segment.id, segment_reason=MembershipReason.RULE.value)

@@ -186,7 +186,14 @@ class Database:
         )
         # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
         await self.customers.create_indexes([_by_workspace("segments")])
-        await self.segments.create_indexes([IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)])])
+        await self.segments.create_indexes(
+            [
+                IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)]),
+                # A client's external id makes a retried save idempotent; saves that left work undone.
+                _unique_external_id(),
+                IndexModel([("pending.since", ASCENDING)], partialFilterExpression={"pending": {"$type": "object"}}),
+            ]
+        )
         await self.segment_events.create_indexes(
             [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)])]
         )

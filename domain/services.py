@@ -104,7 +104,7 @@ def build_services(
     conversion_models = ConversionModelRepository(db)
     segment_definitions = SegmentRepository(db)
     membership = MembershipRepository(db)
-    segment_evaluator = SegmentEvaluator(segment_definitions, membership, notifier)
+    segment_evaluator = SegmentEvaluator(segment_definitions, membership, notifier, workspaces)
     rescoring = RescoringService(
         scoring,
         orders,

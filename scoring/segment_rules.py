@@ -28,6 +28,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scoring.future_value_class import SPEC as FUTURE_VALUE
+from scoring.lead import SPEC as LEAD
 from scoring.spec import RefusedValue, ShortText
 
 MAX_DEPTH = 6
@@ -95,6 +97,14 @@ class ScoreField(StrEnum):
     PAID_ORDERS = "paid_orders"
     ORDERS = "orders"
     AGE = "age"  # whole years, from the birth date (a personal detail)
+
+
+# Scores stored as a class set's evidence: as sensitive as that class set is under the workspace's settings.
+SCORE_CLASS_SETS: dict[ScoreField, str] = {
+    ScoreField.LEAD_SCORE: LEAD.key,
+    ScoreField.CONVERSION: LEAD.key,
+    ScoreField.CLV: FUTURE_VALUE.key,
+}
 
 
 class OrderMeasure(StrEnum):
@@ -278,3 +288,29 @@ def reads(rule: Rule) -> set[str]:
         elif node.segment is not None:
             found.add("segments")
     return found
+
+
+def personal_detail(node: Rule, sensitive_sets: frozenset[str]) -> tuple[str, str] | None:
+    """When this node reads a personal detail itself (``sensitive_sets``: the class sets read from one
+    under the workspace's settings): the part of the node that does (its input field) and why."""
+    if node.field is not None and node.field.field in SENSITIVE_PROFILE_FIELDS:
+        return "field.field", "a rule on a personal detail needs a role that may read it"
+    if node.date is not None and node.date.field is DateField.BIRTH_DATE:
+        return "date.field", "a rule on birth dates needs a role that may read them"
+    if node.score is not None and node.score.score is ScoreField.AGE:
+        return "score.score", "a rule on age needs a role that may read birth dates"
+    if node.score is not None and SCORE_CLASS_SETS.get(node.score.score) in sensitive_sets:
+        return "score.score", f"this score is part of {SCORE_CLASS_SETS[node.score.score]}, read from personal details"
+    if node.class_ is not None and node.class_.class_set in sensitive_sets:
+        return "class.classSet", "this class set is read from personal details"
+    return None
+
+
+def reads_personal_details(rule: Rule, sensitive_sets: frozenset[str]) -> bool:
+    """Whether any node of the rule reads a personal detail (not counting the segments it references)."""
+    return any(personal_detail(node, sensitive_sets) is not None for node in rule.nodes())
+
+
+def aggregate_leaves(rules: list[Rule]) -> set[str]:
+    """The distinct order and interaction aggregates the rules need (leaves with the same content share one)."""
+    return {node.key() for rule in rules for node in rule.nodes() if node.orders or node.interactions}

@@ -196,3 +196,54 @@ def test_sensitive_fields_are_learned_only_when_an_admin_allows_them(
     run_worker(config)
     lead = api.ok(LEAD, {"id": keen}, ops)["customer"]["lead"]
     assert (lead["model"], lead["probability"]) == ("RULES", None)
+
+
+ORDERED = """query($field: CustomerOrderField!) {
+  customers(first: 5, orderBy: {field: $field, direction: DESC}) { edges { node { id } } } }"""
+CONVERSION_LEAF = """query($name: String!) { previewSegment(rule: {all: [
+  {field: {field: NAME, op: EQUALS, value: $name}}, {score: {score: CONVERSION, min: "0.5"}}]}) { count } }"""
+
+
+def _refusal(body: dict[str, Any]) -> dict[str, Any]:
+    assert body.get("errors"), body
+    return body["errors"][0]["extensions"]  # type: ignore[no-any-return]
+
+
+def test_a_model_learned_from_age_ranks_only_for_roles_that_may_read_age(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    update = """mutation($params: JSON) {
+      updateClassSet(input: {classSet: "lead_tier", params: $params}) { errors { field code } } }"""
+    _, ops = add_key(api, shop, Role.OPS)
+    _, viewer = add_key(api, shop, Role.VIEWER)
+    _history(api, shop, 160)
+    keen, _idle = _fresh_leads(api, shop.admin)
+    api.ok(update, {"params": {"learn_from_sensitive": ["age"]}}, shop.admin)
+    api.ok(TRAIN, None, shop.admin)
+    run_worker(config)
+    assert api.ok(LEAD, {"id": keen}, ops)["customer"]["lead"] is None
+
+    # Every order read from the lead tier ranks customers by it, one page after another: refused, by name.
+    for field in ("CONVERSION", "CALL_VALUE", "LEAD_SCORE"):
+        assert api.ok(ORDERED, {"field": field}, shop.admin)["customers"]["edges"]
+        for token in (ops, viewer):
+            assert _refusal(api.gql(ORDERED, {"field": field}, token)) == {"code": "FORBIDDEN", "field": "orderBy"}
+    assert api.ok(ORDERED, {"field": "NET_SPEND"}, ops)["customers"]["edges"]  # not read from the lead tier
+
+    # The call list is that ranking: refused, not answered in some other order.
+    assert _refusal(api.gql(CALL_LIST, None, ops)) == {"code": "FORBIDDEN", "field": "callList"}
+    assert api.ok(CALL_LIST, None, shop.admin)["callList"][0]["customer"]["id"] == keen
+
+    # A rule leaf on the probability, one customer at a time, would read it back: refused at that node.
+    assert _refusal(api.gql(CONVERSION_LEAF, {"name": "Trần Thị Keen"}, ops)) == {
+        "code": "FORBIDDEN",
+        "field": "rule.all[1].score.score",
+    }
+    assert api.ok(CONVERSION_LEAF, {"name": "Trần Thị Keen"}, shop.admin)["previewSegment"]["count"] == 1
+
+    # Opting out: until the run the change started has rescored them, the stored tiers were still learned
+    # from age, so the ranking leaves those customers out; once rescored, they are back.
+    api.ok(update, {"params": {"learn_from_sensitive": []}}, shop.admin)
+    assert api.ok(ORDERED, {"field": "CONVERSION"}, ops)["customers"]["edges"] == []
+    run_worker(config)
+    assert len(api.ok(ORDERED, {"field": "CONVERSION"}, ops)["customers"]["edges"]) == 5

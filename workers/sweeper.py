@@ -34,6 +34,7 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     )
     if queued:
         log.info("sweeper queued rescores for %d workspaces with dirty customers", queued)
+    runtime.run(runtime.services.segments.finish_stalled_saves(now))
     stalled = runtime.run(runtime.runs.requeue_stalled(now, now - STALLED_AFTER))
     if stalled:
         log.info("sweeper re-enqueued %d scoring-run batches (lost jobs, retries)", stalled)

@@ -17,7 +17,7 @@ from api.types.errors import UserError
 from api.types.lead import Lead, LeadFactor, LeadModel
 from domain.customers.filters import CustomerFilter
 from domain.customers.models import Verdict
-from domain.customers.ordering import CustomerOrder, OrderField
+from domain.customers.ordering import CustomerOrder, OrderField, readable_order
 from domain.money import from_minor
 
 BY_LEAD_SCORE = CustomerOrder(OrderField.LEAD_SCORE, descending=True)
@@ -54,7 +54,8 @@ class LeadVerdictPayload:
 class LeadQuery:
     @strawberry.field(
         description="Leads ranked by what a call is likely worth. A sales key gets its own customers; admin "
-        "and ops the workspace's, or one owner's with ownerId. first is at most 100."
+        "and ops the workspace's, or one owner's with ownerId. first is at most 100. FORBIDDEN to roles that "
+        "may not read personal details while the lead tier is learned from them (learn_from_sensitive)."
     )
     async def call_list(
         self, info: CrmInfo, first: int = 20, owner_id: strawberry.ID | None = None
@@ -63,12 +64,16 @@ class LeadQuery:
         workspace = await context.workspace()
         learned = workspace.conversion is not None
         spec = CustomerFilter(owner_id=str(owner_id)) if owner_id else None
+        order = BY_CALL_VALUE if learned else BY_LEAD_SCORE
+        # With the lead tier read from personal details, every lead ranking reveals them and any other
+        # order would not be a call list: refused, by this field's name.
+        readable_order(context.principal, order, workspace.scoring_settings, field="callList")
         page = await context.services.customers.page(
             context.principal,
             spec,
             first,
             None,
-            order=BY_CALL_VALUE if learned else BY_LEAD_SCORE,
+            order=order,
             with_evidence=wants_evidence(info),
         )
         entries = []

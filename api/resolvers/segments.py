@@ -3,12 +3,14 @@ joins and leaves live."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 
 from api.event_hub import HubEvent
-from api.resolvers.common import CrmInfo, respond
+from api.resolvers.common import CREATED, CrmInfo, respond
 from api.resolvers.customers import DeletePayload
 from api.types.customer import Customer
 from api.types.errors import UserError
@@ -22,15 +24,16 @@ from api.types.segments import (
     SegmentRuleInput,
 )
 from domain.customers.filters import CustomerFilter
-from domain.segments.models import Segment as DomainSegment
+from domain.errors import ErrorCode
 from domain.segments.models import SegmentEvent, SegmentKind
-from domain.segments.service import Preview
+from domain.segments.service import Charge, Preview, Saved
 
 
 @strawberry.type
 class SegmentPayload:
     segment: Segment | None = None
     run: ScoringRun | None = strawberry.field(default=None, description="The run applying a new or changed rule")
+    created: bool | None = strawberry.field(default=None, description=CREATED)
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -38,6 +41,25 @@ class SegmentPayload:
 class MembershipPayload:
     changed: int = strawberry.field(default=0, description="Customers who joined (or left)")
     errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def _charge(info: CrmInfo) -> Charge:
+    """A preview's cost, known once its rule is read, taken from the key's rate limit like a query's."""
+    context = info.context
+
+    async def charge(cost: int) -> None:
+        context.query_cost = (context.query_cost or 0) + cost  # for the request's log line and metrics
+        if context.rate_limiter is None:
+            return
+        decision = await context.rate_limiter.take(context.principal.key_id, cost)
+        if not decision.allowed:
+            retry_after = math.ceil(decision.retry_after_seconds)
+            raise GraphQLError(
+                f"rate limit reached for this key; retry in {retry_after} s",
+                extensions={"code": ErrorCode.RATE_LIMITED, "retryAfter": retry_after, "cost": cost},
+            )
+
+    return charge
 
 
 async def _preview(info: CrmInfo, found: Preview) -> SegmentPreview:
@@ -49,7 +71,8 @@ async def _preview(info: CrmInfo, found: Preview) -> SegmentPreview:
             context.principal, CustomerFilter(ids=found.sample_ids), len(found.sample_ids), None
         )
         sample = [Customer.from_domain(customer, workspace) for customer in page.customers]
-    return SegmentPreview(count=found.count, total=found.total, share=round(found.share, 4), sample=sample)
+    share = round(found.share, 4)
+    return SegmentPreview(count=found.count, total=found.total, share=share, sample=sample, cost=found.cost)
 
 
 @strawberry.type
@@ -68,18 +91,20 @@ class SegmentQuery:
     @strawberry.field(description="How many customers a rule takes in now, their share and a sample; nothing saved")
     async def preview_segment(self, info: CrmInfo, rule: SegmentRuleInput) -> SegmentPreview:
         context = info.context
-        return await _preview(info, await context.services.segments.preview(context.principal, rule.to_raw()))
+        found = await context.services.segments.preview(context.principal, rule.to_raw(), _charge(info))
+        return await _preview(info, found)
 
     @strawberry.field(description="Who would enter and who would leave if the segment's rule changed; nothing saved")
     async def segment_change_preview(
         self, info: CrmInfo, id: strawberry.ID, rule: SegmentRuleInput
     ) -> SegmentChangePreview:
         context = info.context
-        found = await context.services.segments.change_preview(context.principal, str(id), rule.to_raw())
+        found = await context.services.segments.change_preview(context.principal, str(id), rule.to_raw(), _charge(info))
         return SegmentChangePreview(
             entering=await _preview(info, found.entering),
             leaving=await _preview(info, found.leaving),
             staying=found.staying,
+            cost=found.cost,
         )
 
 
@@ -92,19 +117,24 @@ class SegmentMutation:
     async def save_segment(self, info: CrmInfo, input: SegmentInput) -> SegmentPayload:
         context = info.context
 
-        async def saved() -> tuple[DomainSegment, ScoringRun | None]:
-            segment, run_id = await context.services.segments.save(
+        async def saved() -> tuple[Saved, ScoringRun | None]:
+            done = await context.services.segments.save(
                 context.principal,
                 str(input.id) if input.id is not None else None,
                 input.name,
                 SegmentKind(input.kind),
                 input.rule.to_raw() if input.rule is not None else None,
+                input.external_id,
             )
-            run = await context.services.scoring_runs.get(context.principal, run_id) if run_id else None
-            return segment, ScoringRun.from_domain(run) if run else None
+            run = await context.services.scoring_runs.get(context.principal, done.run_id) if done.run_id else None
+            return done, ScoringRun.from_domain(run) if run else None
 
         return await respond(
-            SegmentPayload, saved(), lambda done: SegmentPayload(segment=Segment.from_domain(done[0]), run=done[1])
+            SegmentPayload,
+            saved(),
+            lambda done: SegmentPayload(
+                segment=Segment.from_domain(done[0].segment), run=done[1], created=done[0].created
+            ),
         )
 
     @strawberry.mutation(description="Delete a segment no other segment's rule uses (ops, admin)")
@@ -150,6 +180,9 @@ class SegmentSubscription:
     ) -> AsyncGenerator[SegmentMembershipEvent]:
         context = info.context
         principal = context.principal
+        if segment_id is not None:
+            # One read from personal details this role may not read: refused now, not silently empty.
+            await context.services.segments.get(principal, str(segment_id))
 
         def accepts(event: HubEvent) -> bool:
             return (

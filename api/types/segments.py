@@ -126,6 +126,12 @@ def _raw(value: Any) -> Any:
 class SegmentInput:
     id: strawberry.ID | None = strawberry.field(default=None, description="Given: change that segment")
     name: str
+    external_id: str | None = strawberry.field(
+        default=None,
+        description="Your id for a new segment, unique in the workspace: saving it again with the same content "
+        "(a retry after a timeout) returns the segment and run the first save made; other content is "
+        "DUPLICATE_EXTERNAL_ID",
+    )
     kind: SegmentKindEnum = SegmentKind.DYNAMIC  # type: ignore[valid-type]
     rule: SegmentRuleInput | None = strawberry.field(
         default=None, description="Required for DYNAMIC; for STATIC, freezes today's matches as the members"
@@ -204,6 +210,12 @@ class SegmentPreview:
     sample: list[Annotated[Customer, strawberry.lazy("api.types.customer")]] = strawberry.field(
         description="Up to 10 of them"
     )
+    cost: int = strawberry.field(
+        default=0,
+        description="What the preview was charged to the key's rate limit, besides the query's own cost: 500 to "
+        "read the customers, 500 per distinct order or interaction condition, 50 per segment it reads (a "
+        "request may spend at most 10,000: more is QUERY_TOO_COSTLY, refused before anything is read)",
+    )
 
 
 @strawberry.type(description="What changing a segment's rule would do, before saving")
@@ -211,3 +223,4 @@ class SegmentChangePreview:
     entering: SegmentPreview
     leaving: SegmentPreview
     staying: int
+    cost: int = strawberry.field(default=0, description="Charged as for previewSegment")

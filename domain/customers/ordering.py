@@ -13,6 +13,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.auth.principals import Permission, Principal
+from domain.errors import Forbidden
+from scoring.catalogue import ScoringSettings, sensitive_class_sets
 from scoring.future_value_class import SPEC as FUTURE_VALUE
 from scoring.lead import SPEC as LEAD
 
@@ -93,3 +96,21 @@ class PagePosition:
     order: OrderField
     customer_id: str
     value: SortValue = None
+
+
+def readable_order(
+    principal: Principal, order: CustomerOrder, settings: ScoringSettings, field: str = "orderBy"
+) -> dict[str, Any]:
+    """A list in an order read from a class set's evidence ranks customers by that class set: a role that
+    may not read personal details gets FORBIDDEN when the class set is read from them under the
+    workspace's settings (the lead tier of a model learned from age), and otherwise a condition leaving
+    out the customers whose stored class still is (scored under earlier settings, until rescored)."""
+    key = EVIDENCE_OF.get(order.field)
+    if key is None or principal.can(Permission.READ_SENSITIVE):
+        return {}
+    if key in sensitive_class_sets(settings):
+        raise Forbidden(
+            f"{order.field.name} ranks customers by {key}, derived from personal details this role may not read",
+            field=field,
+        )
+    return {f"classes.{key}.sensitive": {"$ne": True}}

@@ -14,7 +14,7 @@ from domain.clock import Clock
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType, Tombstone
-from domain.customers.ordering import CustomerOrder, OrderField, PagePosition
+from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, OrderField, PagePosition, readable_order
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id, settled
@@ -85,7 +85,9 @@ class CustomerService:
         principal.require(Permission.READ)
         if not 0 <= first <= MAX_PAGE_SIZE:
             raise InvalidInput.one("first", ErrorCode.OUT_OF_RANGE, f"first must be between 0 and {MAX_PAGE_SIZE}")
-        query = compile_filter(principal, spec)
+        query = await self.readable_query(principal, spec)
+        if order.field in EVIDENCE_OF and not principal.can(Permission.READ_SENSITIVE):
+            query |= readable_order(principal, order, (await self._workspace(principal)).scoring_settings)
         if order.field is OrderField.CHANGED:
             # A change stamped just now may still be committing: a syncing client reads only settled
             # changes (on the database's clock, which stamped them), so its cursor never moves past one
@@ -102,7 +104,7 @@ class CustomerService:
         """Every customer the filter selects within the caller's scope, ``batch`` at a time (one read each),
         in creation order: for streaming exports, never the whole result in memory."""
         principal.require(Permission.READ)
-        query = compile_filter(principal, spec)
+        query = await self.readable_query(principal, spec)
         after: PagePosition | None = None
         while True:
             rows = await self._customers.page(query, CREATION_ORDER, after, batch, with_evidence=True)
@@ -127,7 +129,7 @@ class CustomerService:
         """How many customers a list holds: the workspace's own count when nothing narrows it, else
         counted by MongoDB on the filter's index."""
         principal.require(Permission.READ)
-        query = compile_filter(principal, spec)
+        query = await self.readable_query(principal, spec)
         if query == {"workspace_id": workspace.id} and workspace.customer_count is not None:
             return workspace.customer_count
         return await self._customers.count(query)
@@ -139,11 +141,20 @@ class CustomerService:
         principal.require(Permission.READ)
         definition = class_set(class_set_key)
         require_readable_class_set(principal, definition.key)
-        query = compile_filter(principal, spec)
+        query = await self.readable_query(principal, spec)
         if not principal.can(Permission.READ_SENSITIVE):
             query[f"classes.{definition.key}.sensitive"] = {"$ne": True}
         counts = await self._customers.count_by_class(query, definition.key)
         return [(code.code, counts.get(code.code, 0)) for code in definition.codes]
+
+    async def readable_query(self, principal: Principal, spec: CustomerFilter | None) -> dict[str, Any]:
+        """The filter compiled, or the reason the caller may not use it: besides compile_filter's checks, a
+        segment read from personal details is no filter for a role that may not read them (its members
+        would reveal them). What an export checks before it streams."""
+        query = compile_filter(principal, spec)
+        if spec is not None and spec.segment_id is not None:
+            await self._segments.require_readable(principal, str(spec.segment_id), "filter.segmentId")
+        return query
 
     async def create(self, principal: Principal, data: RawInput) -> Recorded[Customer]:
         """Idempotent on externalId: the same request again returns the customer it created; the same
@@ -240,6 +251,12 @@ class CustomerService:
         if customer is None:
             raise NotFound(f"no customer {customer_id!r}", field="id")
         return customer
+
+    async def _workspace(self, principal: Principal) -> Workspace:
+        workspace = await self._workspaces.get(principal.workspace_id)
+        if workspace is None:
+            raise NotFound("workspace no longer exists")
+        return workspace
 
     async def _country(self, principal: Principal) -> str:
         workspace = await self._workspaces.get(principal.workspace_id)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.clock import Clock
 from domain.db import DUPLICATE_KEY, Database, Document
@@ -40,8 +40,13 @@ class ScoringRunRepository:
         if chunk:
             yield chunk
 
-    async def insert_run(self, run: Document) -> None:
-        await self._runs.insert_one(run)
+    async def insert_run(self, run: Document) -> bool:
+        """False when a run with this id is stored already (a retried start)."""
+        try:
+            await self._runs.insert_one(run)
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def insert_batches(self, batches: list[Document]) -> None:
         """In order, so that whatever happens the run's batches are a gap-free prefix (planning resumes

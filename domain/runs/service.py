@@ -73,17 +73,45 @@ class ScoringRunService:
         applied to the whole workspace; ``segment_reason`` goes on the joins and leaves)."""
         principal.require(Permission.RUN_JOBS)
         selected = _checked_class_sets(class_sets)
-        workspace = await self._workspaces.get(principal.workspace_id)
+        run_id = new_id()
+        await self._insert(
+            principal.workspace_id, run_id, dry_run, selected, settings_override, segment_id, segment_reason
+        )
+        await self._queue.enqueue_run_planning(run_id)
+        return await self._require(principal, run_id)
+
+    async def start_segment_run(self, workspace_id: str, run_id: str, segment_id: str, reason: str) -> ScoringRun:
+        """The run applying a segment's saved rule, by the id the save chose: starting it again (a retried
+        save, the sweeper finishing one) starts the same run, and plans it again only while it is planning
+        (planning twice is harmless). The save checked who may do it."""
+        created = await self._insert(workspace_id, run_id, False, None, None, segment_id, reason)
+        run = await self._runs.get(workspace_id, run_id)
+        if run is None:
+            raise NotFound("workspace no longer exists")
+        if created or run.status is RunStatus.PLANNING:
+            await self._queue.enqueue_run_planning(run_id)
+        return run
+
+    async def _insert(
+        self,
+        workspace_id: str,
+        run_id: str,
+        dry_run: bool,
+        class_sets: list[str] | None,
+        settings_override: dict[str, Any] | None,
+        segment_id: str | None,
+        segment_reason: str | None,
+    ) -> bool:
+        workspace = await self._workspaces.get(workspace_id)
         if workspace is None:
             raise NotFound("workspace no longer exists")
-        run_id = new_id()
-        await self._runs.insert_run(
+        return await self._runs.insert_run(
             {
                 "_id": run_id,
-                "workspace_id": principal.workspace_id,
+                "workspace_id": workspace_id,
                 "status": RunStatus.PLANNING.value,
                 "dry_run": dry_run,
-                "class_sets": selected,
+                "class_sets": class_sets,
                 "settings_version": workspace.class_settings.version,
                 "settings_override": settings_override,
                 "segment_id": segment_id,
@@ -92,8 +120,6 @@ class ScoringRunService:
                 "finished_at": None,
             }
         )
-        await self._queue.enqueue_run_planning(run_id)
-        return await self._require(principal, run_id)
 
     async def get(self, principal: Principal, run_id: str) -> ScoringRun | None:
         principal.require(Permission.READ)

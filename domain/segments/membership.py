@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from domain.auth.principals import Principal
 from domain.ports import SegmentEventPublisher
 from domain.segments.models import (
     MembershipChange,
@@ -21,7 +22,10 @@ from domain.segments.models import (
     SegmentKind,
 )
 from domain.segments.repository import MembershipRepository, MemberState, SegmentRepository
+from domain.segments.sensitivity import SegmentAccess, sensitive_segments
 from domain.workspaces.models import Workspace
+from domain.workspaces.repository import WorkspaceRepository
+from scoring.catalogue import sensitive_class_sets
 from scoring.segments import SegmentFrame, Verdict, evaluate
 
 
@@ -43,11 +47,20 @@ class MembershipOutcome:
 
 class SegmentEvaluator:
     def __init__(
-        self, segments: SegmentRepository, membership: MembershipRepository, publisher: SegmentEventPublisher
+        self,
+        segments: SegmentRepository,
+        membership: MembershipRepository,
+        publisher: SegmentEventPublisher,
+        workspaces: WorkspaceRepository | None = None,
     ) -> None:
         self._segments = segments
         self._membership = membership
         self._publisher = publisher
+        self._access = SegmentAccess(segments, workspaces)
+
+    async def require_readable(self, principal: Principal, segment_id: str, field: str) -> None:
+        """FORBIDDEN when the segment reads a personal detail the caller may not read (as a filter, say)."""
+        await self._access.require_readable(principal, segment_id, field)
 
     async def evaluate(
         self,
@@ -77,6 +90,7 @@ class SegmentEvaluator:
         await self._deliver([event for state in states for event in state.pending])
         frame = replace(frame, members={sid: _members(states, sid) for sid in every})
         verdicts = SegmentResolver(every, frame)
+        sensitive = sensitive_segments(every, sensitive_class_sets(workspace.scoring_settings))
         events: list[SegmentEvent] = []
         numbers: list[int] = []
         due = np.full(len(states), np.nan)
@@ -84,7 +98,7 @@ class SegmentEvaluator:
             verdict = verdicts(segment.id, frame)
             due = np.fmin(due, verdict.next_change_at)
             for i in np.flatnonzero(verdict.inside != frame.members[segment.id]):
-                event, number = _change(workspace.id, states[i], segment, reason, now)
+                event, number = _change(workspace.id, states[i], segment, reason, now, segment.id in sensitive)
                 events.append(event)
                 numbers.append(number)
         scheduled = {
@@ -103,6 +117,7 @@ class SegmentEvaluator:
 
     async def customer_deleted(self, workspace_id: str, deleted: MemberState, now: datetime) -> None:
         """A deleted customer leaves every segment it was in (its timeline stays)."""
+        sensitive = await self._access.sensitive(workspace_id) if deleted.segments else frozenset()
         events = [
             SegmentEvent.numbered(
                 workspace_id,
@@ -113,6 +128,7 @@ class SegmentEvaluator:
                 MembershipReason.CUSTOMER_DELETED,
                 0,
                 now,
+                sensitive=segment_id in sensitive,
             )
             for segment_id in sorted(deleted.segments)
         ]
@@ -153,10 +169,18 @@ def _members(states: list[MemberState], segment_id: str) -> np.ndarray:
 
 
 def _change(
-    workspace_id: str, state: MemberState, segment: Segment, reason: MembershipReason, now: datetime
+    workspace_id: str, state: MemberState, segment: Segment, reason: MembershipReason, now: datetime, sensitive: bool
 ) -> tuple[SegmentEvent, int]:
     number = state.changes.get(segment.id, 0) + 1
     event = SegmentEvent.numbered(
-        workspace_id, state.customer_id, state.owner_id, segment.id, number, reason, segment.rule_version, now
+        workspace_id,
+        state.customer_id,
+        state.owner_id,
+        segment.id,
+        number,
+        reason,
+        segment.rule_version,
+        now,
+        sensitive=sensitive,
     )
     return event, number

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.auth.principals import Principal
+from domain.auth.principals import Permission, Principal
 from domain.timestamps import aware
 from scoring.segment_rules import Rule, parse_rule
 
@@ -32,6 +32,33 @@ class MembershipReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PendingWork:
+    """What a save still owes once its segment is written: the run applying a new or changed rule
+    (``id`` is that run's id, so starting it again starts the same run), or, for a static list given a
+    rule, freezing today's matches. Whoever comes next (the retried request, or the sweeper after a
+    while) does it and clears it by ``id``."""
+
+    id: str
+    since: datetime
+    reason: MembershipReason | None = None  # None: freeze the static list's members
+
+    @property
+    def run_id(self) -> str | None:
+        return self.id if self.reason is not None else None
+
+    def to_document(self) -> dict[str, Any]:
+        return {"id": self.id, "since": self.since, "reason": self.reason.value if self.reason else None}
+
+    @classmethod
+    def from_document(cls, d: dict[str, Any] | None) -> PendingWork | None:
+        if not d:
+            return None
+        since = aware(d["since"])
+        assert since is not None
+        return cls(d["id"], since, MembershipReason(d["reason"]) if d.get("reason") else None)
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     id: str
     workspace_id: str
@@ -42,6 +69,16 @@ class Segment:
     created_at: datetime
     updated_at: datetime
     recompute_run_id: str | None = None  # the run that last recomputed the membership
+    # A static list frozen from a rule: that rule chose its members (and says whether they are sensitive).
+    frozen_rule: Rule | None = None
+    external_id: str | None = None  # the client's id for it: a retried create returns this segment
+    request_hash: str | None = None  # what the create that made it asked for (a retry asks the same)
+    pending: PendingWork | None = None
+
+    @property
+    def defining_rule(self) -> Rule | None:
+        """The rule its members follow or were frozen from."""
+        return self.rule or self.frozen_rule
 
     @classmethod
     def from_document(cls, d: dict[str, Any]) -> Segment:
@@ -55,6 +92,10 @@ class Segment:
             created_at=aware(d["created_at"]),
             updated_at=aware(d["updated_at"]),
             recompute_run_id=d.get("recompute_run_id"),
+            frozen_rule=parse_rule(d["frozen_rule"]) if d.get("frozen_rule") else None,
+            external_id=d.get("external_id"),
+            request_hash=d.get("request_hash"),
+            pending=PendingWork.from_document(d.get("pending")),
         )
 
 
@@ -72,10 +113,13 @@ class SegmentEvent:
     reason: MembershipReason
     rule_version: int
     at: datetime
+    # The segment read a personal detail when this was decided: shown only to roles that may read those.
+    sensitive: bool = False
     type: str = "segment"  # tells these from class events on the workspace's channel
 
     def visible_to(self, principal: Principal) -> bool:
-        return principal.scope.owner_id in (None, self.owner_id)
+        in_scope = principal.scope.owner_id in (None, self.owner_id)
+        return in_scope and (not self.sensitive or principal.can(Permission.READ_SENSITIVE))
 
     @classmethod
     def numbered(
@@ -88,6 +132,8 @@ class SegmentEvent:
         reason: MembershipReason,
         rule_version: int,
         at: datetime,
+        *,
+        sensitive: bool = False,
     ) -> SegmentEvent:
         """The pair's ``number``-th membership change: odd ones join, even ones leave (membership starts
         out), so two jobs deciding the same change make the same event."""
@@ -101,6 +147,7 @@ class SegmentEvent:
             reason=reason,
             rule_version=rule_version,
             at=at,
+            sensitive=sensitive,
         )
 
     def to_document(self) -> dict[str, Any]:
@@ -121,6 +168,7 @@ class SegmentEvent:
             reason=MembershipReason(d["reason"]),
             rule_version=d.get("rule_version", 0),
             at=aware(d["at"]),
+            sensitive=bool(d.get("sensitive")),
         )
 
     def to_json(self) -> str:

@@ -21,7 +21,7 @@ from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
-from domain.db import STAMP_CHANGED, Database, append_once, latest_per_customer
+from domain.db import STAMP_CHANGED, Database, append_once, external_key, insert_idempotent, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -31,8 +31,15 @@ from domain.segments.aggregates import (
 )
 from domain.segments.models import Segment, SegmentEvent
 from domain.timestamps import aware
+from scoring.catalogue import always_sensitive
 from scoring.registry import CLASS_SETS
-from scoring.segment_rules import LIST_FIELDS, OrderMeasure, ProfileField, Rule
+from scoring.segment_rules import (
+    LIST_FIELDS,
+    OrderMeasure,
+    ProfileField,
+    Rule,
+    referenced_segments,
+)
 from scoring.segments import LeafValues, SegmentFrame
 
 MONEY_MEASURES = (OrderMeasure.SUM, OrderMeasure.AVG, OrderMeasure.MIN, OrderMeasure.MAX)
@@ -45,6 +52,7 @@ _SCORE_PATHS = {
     "orders": ("stats", "order_count"),
 }
 _MONEY_SCORES = frozenset({"clv", "net_spend"})
+ALL_SEGMENTS_BATCH = 250  # above the most segments a workspace may hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +70,46 @@ class SegmentRepository:
     def __init__(self, db: Database) -> None:
         self._segments = db.segments
 
-    async def insert(self, document: dict[str, Any]) -> None:
-        await self._segments.insert_one(document)
+    async def insert(self, document: dict[str, Any]) -> tuple[Segment, bool]:
+        """Idempotent on the client's external id: when this request stored it already, the stored
+        segment and False; another request's is DuplicateExternalId."""
+        stored, created = await insert_idempotent(self._segments, document, {"workspace_id": document["workspace_id"]})
+        return Segment.from_document(stored), created
+
+    async def by_external_id(self, workspace_id: str, external_id: str) -> dict[str, Any] | None:
+        return await self._segments.find_one({"external_key": external_key(workspace_id, external_id)})
+
+    async def settle(self, workspace_id: str, segment_id: str, pending_id: str, run_id: str | None) -> None:
+        """The save's pending work is done: cleared, unless a later save gave it other work meanwhile."""
+        update: dict[str, Any] = {"$unset": {"pending": ""}}
+        if run_id is not None:
+            update["$set"] = {"recompute_run_id": run_id}
+        await self._segments.update_one(
+            {"_id": segment_id, "workspace_id": workspace_id, "pending.id": pending_id}, update
+        )
+
+    async def pending_since(self, before: datetime) -> list[Segment]:
+        """Segments, in any workspace, whose save left work undone since before ``before``."""
+        cursor = self._segments.find({"pending.since": {"$lt": before}}).sort("pending.since", 1)
+        return [Segment.from_document(document) async for document in cursor]
+
+    async def count(self, workspace_id: str) -> int:
+        return await self._segments.count_documents({"workspace_id": workspace_id})
+
+    async def with_references(self, workspace_id: str, segment_ids: set[str]) -> dict[str, Segment]:
+        """These segments and every one their rules reference, transitively: one read per level of
+        references, whatever else the workspace holds."""
+        found: dict[str, Segment] = {}
+        asked: set[str] = set()
+        wanted = set(segment_ids)
+        while wanted:
+            asked |= wanted
+            batch = await self.by_ids(workspace_id, sorted(wanted))
+            found.update(batch)
+            # Unknown ids (deleted, or never there) are asked for once.
+            wanted = {ref for s in batch.values() if s.defining_rule for ref in referenced_segments(s.defining_rule)}
+            wanted -= asked
+        return found
 
     async def update(self, workspace_id: str, segment_id: str, fields: dict[str, Any]) -> Segment | None:
         document = await self._segments.find_one_and_update(
@@ -76,7 +122,8 @@ class SegmentRepository:
         return Segment.from_document(document) if document else None
 
     async def all(self, workspace_id: str) -> list[Segment]:
-        cursor = self._segments.find({"workspace_id": workspace_id}).sort("_id", 1)
+        # One reply for the most a workspace may hold.
+        cursor = self._segments.find({"workspace_id": workspace_id}, batch_size=ALL_SEGMENTS_BATCH).sort("_id", 1)
         return [Segment.from_document(document) async for document in cursor]
 
     async def by_ids(self, workspace_id: str, segment_ids: list[str]) -> dict[str, Segment]:
@@ -96,17 +143,30 @@ class MembershipRepository:
         self._events = db.segment_events
 
     async def load(
-        self, query: dict[str, Any], rules: Sequence[Rule], currency: str, now: datetime, *, expected: int = 1000
+        self,
+        query: dict[str, Any],
+        rules: Sequence[Rule],
+        currency: str,
+        now: datetime,
+        *,
+        expected: int = 1000,
+        hide_personal: bool = False,
     ) -> tuple[list[MemberState], SegmentFrame]:
         """The customers matching ``query`` (within one workspace), as a frame for ``rules``: one read of
-        the customers, and one aggregation per collection whose leaves the rules have."""
-        cursor = self._customers.find(query, _FRAME_FIELDS, batch_size=max(expected, 1)).sort("_id", 1)
+        the customers, and one aggregation per collection whose leaves the rules have. ``hide_personal``
+        leaves out what a role without access to personal details may not read, classes stored as read
+        from them included (rules on them are refused; this covers classes read so under earlier settings)."""
+        fields = {**_FRAME_FIELDS, **(_SENSITIVE_FLAGS if hide_personal else {})}
+        cursor = self._customers.find(query, fields, batch_size=max(expected, 1)).sort("_id", 1)
         documents = [document async for document in cursor]
+        if hide_personal:
+            documents = [_without_personal_details(document) for document in documents]
         ids = [document["_id"] for document in documents]
         workspace_id = query["workspace_id"]
         orders = order_leaves(list(rules))
         interactions = interaction_leaves(list(rules))
-        leaves: dict[str, LeafValues] = {}
+        # No customers, nothing to aggregate: every leaf counts nothing.
+        leaves = {key: _leaf({}, [], key) for key in (*orders, *interactions)}
         # The same customers by the same condition on the customer id (a range for a run's batch, a list
         # for a rescore), or the whole workspace for a preview: never a list of every customer.
         match: dict[str, Any] = {"workspace_id": workspace_id}
@@ -199,9 +259,16 @@ class MembershipRepository:
         )
         return {row["_id"]: row["n"] async for row in cursor}
 
-    async def history(self, workspace_id: str, customer_ids: list[str], limit: int) -> dict[str, list[SegmentEvent]]:
-        """Newest first, per customer: one aggregation for a page of customers."""
-        rows = await latest_per_customer(self._events, {"workspace_id": workspace_id}, customer_ids, {"at": -1}, limit)
+    async def history(
+        self, workspace_id: str, customer_ids: list[str], limit: int, hiding: frozenset[str] | None = None
+    ) -> dict[str, list[SegmentEvent]]:
+        """Newest first, per customer: one aggregation for a page of customers. With ``hiding`` (the
+        segments read from personal details now), neither their events nor any decided while the
+        segment read one are included."""
+        query: dict[str, Any] = {"workspace_id": workspace_id}
+        if hiding is not None:
+            query |= {"sensitive": {"$ne": True}, "segment_id": {"$nin": sorted(hiding)}}
+        rows = await latest_per_customer(self._events, query, customer_ids, {"at": -1}, limit)
         return {cid: [SegmentEvent.from_document(row) for row in found] for cid, found in rows.items()}
 
 
@@ -220,6 +287,20 @@ _FRAME_FIELDS: dict[str, int] = {
     "segment_changes": 1,
     "segment_pending": 1,
 }
+
+
+_SENSITIVE_FLAGS = {f"classes.{key}.sensitive": 1 for key in CLASS_SETS}
+_PERSONAL_FIELDS = ("birth_date", ProfileField.INCOME_BAND.value)
+
+
+def _without_personal_details(document: dict[str, Any]) -> dict[str, Any]:
+    classes = document.get("classes") or {}
+    shown = {
+        key: value
+        for key, value in classes.items()
+        if not (isinstance(value, dict) and value.get("sensitive")) and key not in always_sensitive()
+    }
+    return {key: value for key, value in document.items() if key not in _PERSONAL_FIELDS} | {"classes": shown}
 
 
 def _due_by(at: datetime) -> list[dict[str, Any]]:

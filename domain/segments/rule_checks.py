@@ -18,27 +18,18 @@ from domain.orders.models import OrderStatus
 from domain.segments.models import Segment
 from domain.validation import error_code
 from scoring.segment_rules import (
-    SENSITIVE_PROFILE_FIELDS,
-    DateField,
     Rule,
     RuleTooLarge,
-    ScoreField,
     check_limits,
+    personal_detail,
     referenced_segments,
 )
 
 ROOT = "rule"
 
 
-def checked_rule(
-    principal: Principal,
-    raw: object,
-    segments: Mapping[str, Segment],
-    sensitive_sets: frozenset[str],
-    segment_id: str | None = None,
-) -> Rule:
-    """The rule, or InvalidInput listing every bad node. ``segments`` are the workspace's; ``segment_id``
-    is the segment being saved (a rule may not lead back to it)."""
+def parsed_rule(raw: object) -> Rule:
+    """The rule's shape and limits (no reads needed), or InvalidInput listing every bad node."""
     try:
         rule = Rule.model_validate(raw)
     except ValidationError as error:
@@ -52,7 +43,21 @@ def checked_rule(
         check_limits(rule)
     except RuleTooLarge as error:
         raise InvalidInput.one(ROOT, ErrorCode.RULE_TOO_LARGE, str(error)) from None
-    errors = list(_node_errors(principal, rule, segments, sensitive_sets))
+    return rule
+
+
+def checked_rule(
+    principal: Principal,
+    rule: Rule,
+    segments: Mapping[str, Segment],
+    sensitive_sets: frozenset[str],
+    hidden: frozenset[str] = frozenset(),
+    segment_id: str | None = None,
+) -> Rule:
+    """The parsed rule against what the workspace knows, or InvalidInput listing every bad node.
+    ``segments`` hold at least those the rule references (transitively); ``hidden`` are those the caller
+    may not read; ``segment_id`` is the segment being saved (a rule may not lead back to it)."""
+    errors = list(_node_errors(principal, rule, segments, sensitive_sets, hidden))
     if not errors:
         errors = _cycle_errors(rule, segments, segment_id)
     if errors:
@@ -75,10 +80,15 @@ def walk(rule: Rule, path: str = ROOT) -> Iterator[tuple[str, Rule]]:
 
 
 def _node_errors(
-    principal: Principal, rule: Rule, segments: Mapping[str, Segment], sensitive_sets: frozenset[str]
+    principal: Principal,
+    rule: Rule,
+    segments: Mapping[str, Segment],
+    sensitive_sets: frozenset[str],
+    hidden: frozenset[str],
 ) -> Iterator[FieldError]:
     may_read_sensitive = principal.can(Permission.READ_SENSITIVE)
     for path, node in walk(rule):
+        personal = None if may_read_sensitive else personal_detail(node, sensitive_sets)
         if node.class_ is not None:
             condition = node.class_
             if condition.class_set not in CLASS_SETS:
@@ -89,14 +99,8 @@ def _node_errors(
                 if code not in known:
                     message = f"codes of {condition.class_set} are {', '.join(sorted(known))}"
                     yield FieldError(f"{path}.class.codes[{i}]", ErrorCode.UNKNOWN_CLASS_CODE, message)
-            if condition.class_set in sensitive_sets and not may_read_sensitive:
-                yield _forbidden(f"{path}.class.classSet", "this class set is read from personal details")
-        elif node.field is not None and node.field.field in SENSITIVE_PROFILE_FIELDS and not may_read_sensitive:
-            yield _forbidden(f"{path}.field.field", "a rule on a personal detail needs a role that may read it")
-        elif node.date is not None and node.date.field is DateField.BIRTH_DATE and not may_read_sensitive:
-            yield _forbidden(f"{path}.date.field", "a rule on birth dates needs a role that may read them")
-        elif node.score is not None and node.score.score is ScoreField.AGE and not may_read_sensitive:
-            yield _forbidden(f"{path}.score.score", "a rule on age needs a role that may read birth dates")
+        if personal is not None:
+            yield _forbidden(f"{path}.{personal[0]}", personal[1])
         elif node.orders is not None:
             for i, status in enumerate(node.orders.statuses):
                 if status not in OrderStatus:
@@ -107,6 +111,8 @@ def _node_errors(
                     yield _choice(f"{path}.interactions.kinds[{i}]", [k.value for k in InteractionKind])
         elif node.segment is not None and node.segment not in segments:
             yield FieldError(f"{path}.segment", ErrorCode.UNKNOWN_SEGMENT, f"no segment {node.segment!r}")
+        elif node.segment is not None and node.segment in hidden:
+            yield _forbidden(f"{path}.segment", "this segment is read from personal details this role may not read")
 
 
 def _cycle_errors(rule: Rule, segments: Mapping[str, Segment], segment_id: str | None) -> list[FieldError]:
