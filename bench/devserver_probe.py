@@ -8,8 +8,9 @@ and read the way the product does, through the driver we ship, with the driver's
 For each N it prints seconds for: inserting customers and orders in chunks of 1,000 (with the cost of the
 first and last chunk, which a linear insert keeps equal), a find of 5,000 customers by an ``_id`` range
 sorted by ``_id``, an aggregation ``$match {workspace_id, customer_id: {$in: 5,000 ids}}`` + ``$group`` and a
-``$match {workspace_id}`` + ``$group`` over every order; and whether any operation was cancelled or any
-heartbeat failed (the API's client waits 2 s for a heartbeat, then interrupts the operations in flight).
+``$match {workspace_id}`` + ``$group`` over every order, and upserts that create customers by (workspace id,
+external id) and by ``_id``; and whether any operation was cancelled or any heartbeat failed (the API's
+client waits 2 s for a heartbeat, then interrupts the operations in flight).
 The collections carry the indexes the product creates, including the compound partial unique index
 ``(workspace_id, external_id)``. A step that exceeds ``--budget`` seconds stops that N.
 """
@@ -40,6 +41,7 @@ from devstack.processes import free_port, start_mongo_dev_server
 
 CHUNK = 1000
 PICKED = 5000
+UPSERTS = 200
 Document = dict[str, Any]
 
 
@@ -136,6 +138,14 @@ async def _insert(collection: Any, documents: list[Document]) -> str:
     return f"first chunk {chunk_seconds[0] * 1000:.0f} ms, last chunk {chunk_seconds[-1] * 1000:.0f} ms"
 
 
+async def _upsert(collection: Any, keys: list[Document]) -> str:
+    """New documents through upserts, as an idempotent create would (each finds nothing, then inserts)."""
+    began = time.perf_counter()
+    for key in keys:
+        await collection.update_one(key, {"$set": {"name": "new"}, "$setOnInsert": {"created": True}}, upsert=True)
+    return f"{(time.perf_counter() - began) / len(keys) * 1000:.1f} ms each"
+
+
 async def probe(uri: str, n: int, budget: float, unique_on: str) -> Run:
     run = Run(n)
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -185,6 +195,12 @@ async def probe(uri: str, n: int, budget: float, unique_on: str) -> Run:
         await _timed(run, f"$match $in {len(picked):,} ids + $group", budget, lambda: group(in_match))
         everything = {"workspace_id": workspace_id}
         await _timed(run, "$match workspace + $group, all orders", budget, lambda: group(everything))
+        by_key = [{"workspace_id": workspace_id, "external_id": f"new-{i}"} for i in range(UPSERTS)]
+        await _timed(
+            run, f"{UPSERTS} upserts by (workspace, external id)", budget, lambda: _upsert(db.customers, by_key)
+        )
+        by_id = [{"_id": str(ObjectId())} for _ in range(UPSERTS)]
+        await _timed(run, f"{UPSERTS} upserts by _id", budget, lambda: _upsert(db.customers, by_id))
     except OverBudget:
         pass
     finally:
