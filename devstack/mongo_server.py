@@ -65,7 +65,10 @@ class DevMemoryEngine(MemoryEngine):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        # mongoeco refuses a $group or $sort over more than 50,000 source documents without a spill to disk
+        # ("exceeds the configured materialization budget"): a shop's orders passed that. MongoDB spills
+        # by default (allowDiskUse); here everything is in memory anyway.
+        super().__init__(aggregation_materialization_limit=None)
         # Finds sorted on _id with a limit, keyed by their query plan while they run (see below).
         self._ordered_finds: dict[int, Any] = {}
         # Stored documents read so far (scans, candidates, duplicate checks): what the shortcuts save,

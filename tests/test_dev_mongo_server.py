@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient, IndexModel, MongoClient
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from devstack.mongo_server import MONGOECO_VERSION
+from devstack.mongo_server import MONGOECO_VERSION, DevMemoryEngine
 from tests.conftest import Backends
 
 Document = dict[str, Any]
@@ -49,6 +49,12 @@ def test_pinned_mongoeco_version_is_the_one_installed() -> None:
     from importlib.metadata import version
 
     assert version("mongoeco") == MONGOECO_VERSION, "re-check DevMemoryEngine against this mongoeco"
+
+
+def test_aggregations_have_no_document_budget() -> None:
+    """mongoeco's default refuses a $group over more than 50,000 documents; MongoDB spills to disk instead.
+    (Pinned on the engine: filling a collection past the budget over the wire takes most of a minute.)"""
+    assert DevMemoryEngine().aggregation_cost_policy is None
 
 
 def test_duplicate_ids_are_rejected_over_the_wire(backends: Backends) -> None:
