@@ -9,9 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import itertools
 import signal
+import threading
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mongoeco.core.query_plan import (
     AndCondition,
@@ -25,8 +29,11 @@ from mongoeco.core.query_plan import (
 )
 from mongoeco.engines.memory import MemoryEngine, _MemoryIndexedCandidates
 from mongoeco.engines.semantic_core import iter_filtered_documents
-from mongoeco.engines.virtual_indexes import query_can_use_index
+from mongoeco.engines.virtual_indexes import document_in_virtual_index, query_can_use_index
 from mongoeco.wire import AsyncMongoEcoProxyServer
+from mongoeco.wire.protocol import OP_MSG, OP_QUERY
+
+from devstack.mongo_semantics import follow_mongodb
 
 MONGOECO_VERSION = "4.11.0"
 # An index lookup expands at most this many value combinations; beyond, the engine scans as before.
@@ -35,30 +42,81 @@ MAX_LOOKUP_KEYS = 20_000
 
 class DevMemoryEngine(MemoryEngine):
     """MemoryEngine with the shortcuts a real MongoDB has and mongoeco 4.11.0 lacks, so that the dev
-    server's costs look like production's rather than a full scan per query. Each is checked by
-    tests/test_dev_mongo_server.py; re-check them when upgrading mongoeco. None changes a result: the
-    query still matches every candidate in full, only fewer candidates are read.
+    server's costs look like production's rather than a full scan per query or per insert. Each is checked
+    by tests/test_dev_mongo_server.py; re-check them when upgrading mongoeco. None changes a result: a
+    query still matches every candidate in full, only fewer candidates are read, and a unique index still
+    rejects every duplicate, found by lookup instead of by comparison with every stored document.
 
     - Inserts do not scan every stored document: every wire insert compared the new ``_id`` with each
       stored one (``scan_payload_id=True``), 16 ms an insert at 3k documents. Duplicate ``_id``s are still
       rejected by the storage-key check that runs before the scan.
+    - Compound indexes are keyed on every combination of their fields' values (one array field at most,
+      as MongoDB allows), where mongoeco keys a document on the first element of each array. That makes
+      them lookups that cannot miss a document, so a compound unique index (partial or not) is checked
+      by looking up the new document's keys, where mongoeco compared it with every stored document
+      (quadratic: 1,000 inserts took seconds at a few thousand documents).
     - Index lookups: mongoeco uses only the first single-field index with an equality, and otherwise
       matches every document (3 s for ``customer_id $in`` 100 ids over 30k orders). Here ``_id`` equality
-      or ``$in`` reads documents by key, and equality or ``$in`` on any single-field index takes the union
-      of its buckets, choosing the index with the fewest candidates. (Compound indexes stay unused:
-      mongoeco keys them on the first element of an array, so a lookup could miss documents.)
+      or ``$in`` reads documents by key, equality or ``$in`` on any single-field index takes the union
+      of its buckets, and equality on every field of a compound index (an upsert by workspace and
+      external id) reads its bucket, choosing the index with the fewest candidates.
     - A find sorted on ``_id`` with a limit reads candidates in ``_id`` order from its lower bound and
       stops at the limit, as an index scan would, instead of matching and sorting the whole collection.
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        # mongoeco refuses a $group or $sort over more than 50,000 source documents without a spill to disk
+        # ("exceeds the configured materialization budget"): a shop's orders passed that. MongoDB spills
+        # by default (allowDiskUse); here everything is in memory anyway.
+        super().__init__(aggregation_materialization_limit=None)
         # Finds sorted on _id with a limit, keyed by their query plan while they run (see below).
         self._ordered_finds: dict[int, Any] = {}
+        # Stored documents read so far (scans, candidates, duplicate checks): what the shortcuts save,
+        # reported by serverStatus as mongoeco.engineRuntime.storedDocumentsRead.
+        self._documents_read = 0
 
-    def _ensure_unique_indexes(self, *args: Any, **kwargs: Any) -> None:
+    def _borrow_storage_document(self, payload: object, **options: Any) -> Any:
+        self._documents_read += 1
+        return super()._borrow_storage_document(payload, **options)
+
+    def _runtime_diagnostics_info(self) -> dict[str, object]:
+        return {**super()._runtime_diagnostics_info(), "storedDocumentsRead": self._documents_read}
+
+    def _index_keys(self, document: Any, fields: list[str]) -> set[tuple[Any, ...]]:
+        if len(fields) == 1:
+            return super()._index_keys(document, fields)
+        return self._unique_index_keys(document, fields)
+
+    def _ensure_unique_indexes(self, db_name: str, coll_name: str, candidate: Any, **kwargs: Any) -> None:
         kwargs["scan_payload_id"] = False
-        super()._ensure_unique_indexes(*args, **kwargs)
+        indexes = _view(self._indexes, kwargs.get("indexes_view"), db_name, coll_name) or []
+        index_data = _view(self._index_data, kwargs.get("index_data_view"), db_name, coll_name) or {}
+        looked_up = [index for index in indexes if _checked_by_lookup(index) and index["name"] in index_data]
+        if looked_up:
+            stored = _view(self._storage, kwargs.get("storage_view"), db_name, coll_name) or {}
+            exclude = kwargs.get("exclude_storage_key")
+            if exclude is not None and exclude not in stored:
+                exclude = self._storage_key(exclude)
+            for index in looked_up:
+                self._reject_duplicate(
+                    f"{db_name}.{coll_name}", candidate, index, index_data[index["name"]], stored, exclude
+                )
+            # The rest (the _id, single-field and collated unique indexes) as mongoeco checks them.
+            kwargs["indexes_view"] = {db_name: {coll_name: [index for index in indexes if index not in looked_up]}}
+        super()._ensure_unique_indexes(db_name, coll_name, candidate, **kwargs)
+
+    def _reject_duplicate(
+        self, namespace: str, candidate: Any, index: Any, buckets: Any, stored: Any, exclude: Any
+    ) -> None:
+        if not document_in_virtual_index(candidate, index):
+            return  # outside the partial filter: not in the index, so never a duplicate
+        self._validate_compound_multikey_shape(candidate, index)
+        for key in self._unique_index_keys(candidate, index["fields"]):
+            if any(holder != exclude and holder in stored for holder in buckets.get(key, ())):
+                message = f"Duplicate key for unique index '{index['name']}': {index['fields']}={key!r}"
+                raise self._unique_key_error(  # type: ignore[no-untyped-call]
+                    message, namespace, candidate, index=index, conflict=key
+                )
 
     def scan_find_semantics(self, db_name: str, coll_name: str, semantics: Any, *, context: Any = None) -> Any:
         if _id_sort_direction(semantics) is not None:
@@ -102,17 +160,15 @@ class DevMemoryEngine(MemoryEngine):
         if "_id" in constrained and len(constrained["_id"]) <= MAX_LOOKUP_KEYS:
             options.append({self._storage_key(value) for value in constrained["_id"]})
         for index in indexes:
-            [(field, _direction), *rest] = index["key"]
-            usable = (
-                not rest
-                and field in constrained
-                and len(constrained[field]) <= MAX_LOOKUP_KEYS
-                and query_can_use_index(index, query_plan, dialect=dialect, collation=collation)
+            fields = [field for field, _direction in index["key"]]
+            combinations = _combinations(constrained, fields)
+            usable = combinations is not None and query_can_use_index(
+                index, query_plan, dialect=dialect, collation=collation
             )
             buckets = index_data.get(index["name"]) if usable else None
-            if buckets is None:
+            if buckets is None or combinations is None:
                 continue
-            found = [buckets.get((self._index_equality_key(value),), ()) for value in constrained[field]]
+            found = [buckets.get(tuple(self._index_equality_key(value) for value in key), ()) for key in combinations]
             options.append(found[0] if len(found) == 1 else set().union(*found))
         if not options:
             return super()._indexed_candidate_storage_keys_for_plan_locked(
@@ -163,6 +219,32 @@ class _Reversed:
         return bool(other.value < self.value)
 
 
+def _combinations(constrained: dict[str, list[Any]], fields: list[str]) -> list[tuple[Any, ...]] | None:
+    """The index keys a query pinning every field of the index can have, if few enough to look up.
+
+    A compound index is keyed on array elements, not on whole arrays: a query for an array value, which
+    would match a whole array, is left to a scan."""
+    if any(field not in constrained for field in fields):
+        return None
+    count = 1
+    for field in fields:
+        count *= len(constrained[field])
+    if count > MAX_LOOKUP_KEYS:
+        return None
+    if len(fields) > 1 and any(isinstance(value, list) for field in fields for value in constrained[field]):
+        return None
+    return list(itertools.product(*(constrained[field] for field in fields)))
+
+
+def _checked_by_lookup(index: Any) -> bool:
+    return bool(index.get("unique")) and len(index["fields"]) > 1 and index.get("collation") is None
+
+
+def _view(own: dict[str, Any], view: dict[str, Any] | None, db_name: str, coll_name: str) -> Any:
+    """A collection's entry in the engine's own state, or in a transaction's view of it."""
+    return (own if view is None else view).get(db_name, {}).get(coll_name)
+
+
 def _equality_values(node: QueryNode) -> dict[str, list[Any]]:
     """Fields the query pins to one value or a list of values (top level, and-ed)."""
     clauses = node.clauses if isinstance(node, AndCondition) else (node,)
@@ -175,21 +257,99 @@ def _equality_values(node: QueryNode) -> dict[str, list[Any]]:
     return values
 
 
-async def serve(host: str, port: int, ready_file: str | None) -> None:
-    server = AsyncMongoEcoProxyServer(engine=DevMemoryEngine(), host=host, port=port)
-    address = await server.start()
-    if ready_file:
-        # The launcher polls this file for the URI; a few bytes written once at start-up.
-        Path(ready_file).write_text(address.uri)  # noqa: ASYNC240
-    print(f"mongoeco {MONGOECO_VERSION} listening at {address.uri}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+class DevProxyServer(AsyncMongoEcoProxyServer):  # type: ignore[misc]
+    """The wire server, answering the driver's heartbeats while a long command runs.
+
+    mongoeco runs every command on the event loop that reads the sockets, so a command of a few seconds
+    (an aggregation over thousands of customers, a bulk insert) left the driver's heartbeat unanswered:
+    the driver marked the server unknown and interrupted the operations in flight on its connections
+    (``_OperationCancelled``; the API waits 2 s for a heartbeat). Here commands run on an event loop of
+    their own thread (``engine_loop``; interleaved where mongoeco awaits, in order per connection, as
+    before), and the handshake (``hello``, ``isMaster``: no engine, no session) is answered on the socket
+    loop, which the engine thread yields to at the interpreter's switch interval (5 ms)."""
+
+    _engine_connected: bool
+    _client: Any
+
+    def __init__(self, *, engine_loop: asyncio.AbstractEventLoop, **options: Any) -> None:
+        super().__init__(**options)
+        self._engine_loop = engine_loop
+
+    async def _dispatch_wire_request(self, header: Any, payload: bytes, *, connection: Any) -> bytes | None:
+        request = super()._dispatch_wire_request(header, payload, connection=connection)
+        if command_name(header.op_code, payload) in HANDSHAKES:
+            return await request  # type: ignore[no-any-return]
+        return await self._on_engine_loop(request)
+
+    async def close(self) -> None:
+        # mongoeco's close clears the engine's memory: only once nothing runs on the engine loop any more.
+        connected, self._engine_connected = self._engine_connected, False
+        await super().close()
+        if connected:
+            await self._on_engine_loop(_disconnect_when_idle(self._client._engine))
+
+    async def _on_engine_loop(self, work: Coroutine[Any, Any, _T]) -> _T:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._engine_loop))
+
+
+_T = TypeVar("_T")
+HANDSHAKES = {b"hello", b"isMaster", b"ismaster"}
+
+
+def command_name(op_code: int, payload: bytes) -> bytes | None:
+    """The first key of a command's body (its name), read from the raw message without decoding it."""
+    if op_code == OP_MSG:
+        if len(payload) < 6 or payload[4] != 0:  # flag bits, then the body section (kind 0) first
+            return None
+        body = 5
+    elif op_code == OP_QUERY:
+        collection_end = payload.find(b"\0", 4)  # flags, then the full collection name
+        if collection_end < 0:
+            return None
+        body = collection_end + 1 + 8  # number to skip, number to return
+    else:
+        return None
+    name = body + 4 + 1  # the document's length, the first element's type
+    end = payload.find(b"\0", name)
+    return payload[name:end] if end > name else None
+
+
+async def _disconnect_when_idle(engine: Any) -> None:
+    await asyncio.gather(*(asyncio.all_tasks() - {asyncio.current_task()}), return_exceptions=True)
+    await engine.disconnect()
+
+
+@contextmanager
+def engine_thread() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running on a thread of its own until the block ends."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="mongoeco-engine", daemon=True)
+    thread.start()
     try:
-        await stop.wait()
+        yield loop
     finally:
-        await server.close()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+
+
+async def serve(host: str, port: int, ready_file: str | None) -> None:
+    follow_mongodb()
+    with engine_thread() as engine_loop:
+        server = DevProxyServer(engine=DevMemoryEngine(), host=host, port=port, engine_loop=engine_loop)
+        address = await server.start()
+        if ready_file:
+            # The launcher polls this file for the URI; a few bytes written once at start-up.
+            Path(ready_file).write_text(address.uri)  # noqa: ASYNC240
+        print(f"mongoeco {MONGOECO_VERSION} listening at {address.uri}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.close()
 
 
 def main() -> None:

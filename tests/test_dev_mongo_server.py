@@ -1,25 +1,60 @@
-"""The development MongoDB-wire server's engine: still rejects duplicate ids, and its shortcuts change
-no result."""
+"""The development MongoDB-wire server's engine: still rejects duplicate ids and keys, its shortcuts change
+no result, and it keeps answering the driver while a long command runs."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-from collections.abc import Callable
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, MongoClient
+from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from devstack.mongo_server import MONGOECO_VERSION
+from devstack.mongo_server import MONGOECO_VERSION, DevMemoryEngine
 from tests.conftest import Backends
+
+Document = dict[str, Any]
+# Unique per workspace where the external id is a string, as the product's customers, orders and interactions.
+EXTERNAL_ID = IndexModel(
+    [("workspace_id", 1), ("external_id", 1)], unique=True, partialFilterExpression={"external_id": {"$type": "string"}}
+)
+counts_dev_server_reads = pytest.mark.skipif(
+    bool(os.environ.get("MONGODB_URI")), reason="counts the development server's reads of stored documents"
+)
+
+
+@pytest.fixture
+def db(backends: Backends) -> Iterator[Database[Document]]:
+    client: MongoClient[Document] = MongoClient(backends.mongodb_uri)
+    name = f"dev_server_{uuid.uuid4().hex[:10]}"
+    try:
+        yield client[name]
+    finally:
+        client.drop_database(name)
+        client.close()
+
+
+def stored_documents_read(db: Database[Document]) -> int:
+    status = db.client.admin.command("serverStatus")
+    return int(status["mongoeco"]["engineRuntime"]["storedDocumentsRead"])
 
 
 def test_pinned_mongoeco_version_is_the_one_installed() -> None:
     from importlib.metadata import version
 
     assert version("mongoeco") == MONGOECO_VERSION, "re-check DevMemoryEngine against this mongoeco"
+
+
+def test_aggregations_have_no_document_budget() -> None:
+    """mongoeco's default refuses a $group over more than 50,000 documents; MongoDB spills to disk instead.
+    (Pinned on the engine: filling a collection past the budget over the wire takes most of a minute.)"""
+    assert DevMemoryEngine().aggregation_cost_policy is None
 
 
 def test_duplicate_ids_are_rejected_over_the_wire(backends: Backends) -> None:
@@ -64,7 +99,12 @@ def test_the_dev_servers_shortcuts_return_what_a_full_scan_returns(backends: Bac
             things = client["dev_server_shortcuts"]["things"]
             await things.drop()
             await things.create_indexes(
-                [IndexModel([("customer_id", 1)]), IndexModel([("tags", 1)]), IndexModel([("ws", 1)])]
+                [
+                    IndexModel([("customer_id", 1)]),
+                    IndexModel([("tags", 1)]),
+                    IndexModel([("ws", 1)]),
+                    IndexModel([("ws", 1), ("tags", 1), ("customer_id", 1)]),
+                ]
             )
             await things.insert_many(documents)
 
@@ -88,7 +128,103 @@ def test_the_dev_servers_shortcuts_return_what_a_full_scan_returns(backends: Bac
             assert backwards == expected(lambda d: d["ws"] == "a" and d["_id"] < "000300")[::-1][:10]
             vip_page = await ids({"tags": "vip", "_id": {"$gte": "000100"}}, limit=7)
             assert vip_page == expected(lambda d: "vip" in d["tags"] and d["_id"] >= "000100")[:7]
+            # Every field of the compound index pinned, one of them an array field: a lookup per key.
+            pinned = {"ws": "b", "tags": {"$in": ["spa", "old"]}, "customer_id": {"$in": wanted}}
+            assert await ids(pinned) == expected(
+                lambda d: d["ws"] == "b" and bool({"spa", "old"} & set(d["tags"])) and d["customer_id"] in wanted
+            )
+            assert await ids({"ws": "a", "tags": ["vip", "spa"], "customer_id": "c3"}) == expected(
+                lambda d: d["ws"] == "a" and d["tags"] == ["vip", "spa"] and d["customer_id"] == "c3"
+            )
+            in_match = {"$match": {"ws": "a", "customer_id": {"$in": [f"c{i}" for i in range(0, 40, 3)]}}}
+            grouped = await things.aggregate([in_match, {"$group": {"_id": "$customer_id", "n": {"$sum": 1}}}])
+            assert {row["_id"]: row["n"] async for row in grouped} == dict(
+                Counter(d["customer_id"] for d in documents if d["ws"] == "a" and int(d["customer_id"][1:]) % 3 == 0)
+            )
         finally:
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_a_compound_partial_unique_index_rejects_every_duplicate(db: Database[Document]) -> None:
+    things = db.things
+    things.create_indexes([EXTERNAL_ID])
+    things.insert_many([{"_id": i, "workspace_id": "w1", "external_id": f"e{i}"} for i in range(300)])
+
+    with pytest.raises(DuplicateKeyError):  # a stored document has the key
+        things.insert_one({"_id": "dup", "workspace_id": "w1", "external_id": "e7"})
+    with pytest.raises(BulkWriteError) as within_one_insert:
+        batch = [{"_id": "a", "external_id": "x"}, {"_id": "b", "external_id": "x"}, {"_id": "c", "external_id": "y"}]
+        things.insert_many([{**document, "workspace_id": "w2"} for document in batch], ordered=False)
+    errors = within_one_insert.value.details["writeErrors"]
+    assert [(error["index"], error["code"]) for error in errors] == [(1, 11000)]
+    # Outside the partial filter (no external id, or not a string): not indexed, so never a duplicate.
+    unkeyed: list[Document] = [
+        {},
+        {},
+        {"external_id": 5},
+        {"external_id": 5},
+        {"external_id": None},
+        {"external_id": None},
+    ]
+    things.insert_many([{"_id": f"n{i}", "workspace_id": "w1", **fields} for i, fields in enumerate(unkeyed)])
+    things.insert_one({"_id": "elsewhere", "workspace_id": "w3", "external_id": "e7"})  # another workspace
+
+    with pytest.raises(DuplicateKeyError):  # an update that would take a key
+        things.update_one({"_id": "n0"}, {"$set": {"external_id": "e8"}})
+    with pytest.raises(DuplicateKeyError):  # an upsert that would insert one
+        things.update_one({"_id": "new"}, {"$set": {"workspace_id": "w1", "external_id": "e9"}}, upsert=True)
+    things.update_one({"_id": 3}, {"$set": {"touched": True}})  # a document keeps its own key
+    things.update_one({"_id": 4}, {"$set": {"external_id": 4}})  # leaving the filter frees the key
+    things.insert_one({"_id": "e4-again", "workspace_id": "w1", "external_id": "e4"})
+    # An array of strings is in the index once per element.
+    things.insert_one({"_id": "many", "workspace_id": "w4", "external_id": ["p", "q"]})
+    with pytest.raises(DuplicateKeyError):
+        things.insert_one({"_id": "one", "workspace_id": "w4", "external_id": "q"})
+
+    assert things.count_documents({}) == 300 + 2 + len(unkeyed) + 1 + 1 + 1
+    assert things.find_one({"_id": "n0"}, {"_id": 0}) == {"workspace_id": "w1"}
+
+
+@counts_dev_server_reads
+def test_inserts_and_upserts_find_duplicates_by_lookup(db: Database[Document]) -> None:
+    """A bulk insert into a collection with a compound partial unique index stays linear: no new document
+    is compared with the stored ones, and an upsert by the index's key reads only what it finds."""
+    things = db.things
+    things.create_indexes([EXTERNAL_ID, IndexModel([("workspace_id", 1)])])
+    things.insert_many([{"_id": f"s{i}", "workspace_id": "w", "external_id": f"s{i}"} for i in range(2000)])
+
+    before = stored_documents_read(db)
+    things.insert_many([{"_id": f"t{i}", "workspace_id": "w", "external_id": f"t{i}"} for i in range(1000)])
+    with pytest.raises(BulkWriteError):
+        things.insert_many([{"_id": "late", "workspace_id": "w", "external_id": "s5"}], ordered=False)
+    assert stored_documents_read(db) - before < 1000, "inserts compared with stored documents"
+
+    before = stored_documents_read(db)
+    for i in range(20):
+        things.update_one({"workspace_id": "w", "external_id": f"u{i}"}, {"$set": {"n": i}}, upsert=True)
+    things.update_one({"workspace_id": "w", "external_id": "u3"}, {"$set": {"n": -3}}, upsert=True)
+    for key in ("fresh", "fresh", "s7"):
+        things.update_one({"_id": key}, {"$set": {"workspace_id": "w", "n": 0}}, upsert=True)
+    assert stored_documents_read(db) - before <= 24, "upserts read the workspace"
+    assert things.count_documents({"external_id": {"$regex": "^u"}}) == 20
+    assert things.find_one({"external_id": "u3"}, {"_id": 0, "n": 1}) == {"n": -3}
+
+
+def test_a_long_aggregation_is_not_cancelled_by_the_drivers_heartbeat(backends: Backends) -> None:
+    """Here the driver checks the server every 500 ms and, after 500 ms without an answer, interrupts the
+    operations in flight: an aggregation of seconds on the development server must still complete."""
+    client: MongoClient[Document] = MongoClient(backends.mongodb_uri, heartbeatFrequencyMS=500, connectTimeoutMS=500)
+    things = client[f"dev_server_{uuid.uuid4().hex[:10]}"].things
+    try:
+        things.insert_many([{"_id": i, "k": i % 100} for i in range(300)])
+        same_k = {"$match": {"$expr": {"$eq": ["$k", "$$k"]}}}  # a join without an index: a scan per document
+        pipeline: list[Document] = [
+            {"$lookup": {"from": "things", "let": {"k": "$k"}, "pipeline": [same_k], "as": "same"}},
+            {"$project": {"n": {"$size": "$same"}}},
+        ]
+        assert [row["n"] for row in things.aggregate(pipeline)] == [3] * 300
+    finally:
+        client.drop_database(things.database.name)
+        client.close()
