@@ -32,7 +32,7 @@ from api.telemetry import ApiMetrics
 from api.view import GRAPHIQL_ASSETS, GRAPHIQL_ASSETS_PATH, CrmGraphQL
 from domain.clock import Clock, SystemClock
 from domain.config import AppConfig
-from domain.db import Database, Document
+from domain.db import Database, Document, Retention
 from domain.event_bus import RedisEventPublisher
 from domain.logs import configure_logging
 from domain.persisted_queries import PersistedQueryService
@@ -64,7 +64,7 @@ def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> S
         # rate limits fail open, each at once rather than after a retry per request.
         breaker = RedisBreaker()
         db = Database.connect(mongo, config.mongodb_db)
-        await db.ensure_indexes()
+        await db.ensure_indexes(Retention.of(config))
         hub = EventHub(
             redis_async,
             config.event_channel_prefix,

@@ -16,9 +16,10 @@ from domain.auth.principals import Principal, Role
 from domain.config import AppConfig
 from domain.customers.export import csv_chunks
 from domain.customers.filters import CustomerFilter
-from domain.db import Database, Document
+from domain.db import Database, Document, Retention
 from domain.errors import DomainError, NotFound
 from domain.services import Services, build_services
+from domain.sharding import ClusterStep, prepare_cluster
 
 app = typer.Typer(help="Customer-classification CRM: operator commands", no_args_is_help=True)
 console = Console()
@@ -60,7 +61,7 @@ def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
         )
         try:
             db = Database.connect(mongo, config.mongodb_db)
-            await db.ensure_indexes()
+            await db.ensure_indexes(Retention.of(config))
             return await action(build_services(db, _NoQueue()))
         finally:
             await mongo.close()
@@ -169,6 +170,33 @@ def export_customers(
 
     count = _with_services(write)
     console.print(f"{count} customers written to {out}")
+
+
+@app.command("prepare-cluster")
+def prepare_cluster_command(
+    apply: Annotated[bool, typer.Option("--apply", help="Shard the collections (else say what it would do)")] = False,
+) -> None:
+    """Prepare a MongoDB deployment: every index, then (through a sharded cluster's mongos) shard the
+    collections that grow with the shops, by the plan in the README's production section."""
+    config = AppConfig(_env_file=RUN_ENV)
+
+    async def run() -> list[ClusterStep]:
+        mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, serverSelectionTimeoutMS=5000)
+        try:
+            await Database.connect(mongo, config.mongodb_db).ensure_indexes(Retention.of(config))
+            return await prepare_cluster(mongo.admin, config.mongodb_db, apply=apply)
+        finally:
+            await mongo.close()
+
+    try:
+        steps = asyncio.run(run())
+    except ConnectionFailure:
+        console.print(f"[red]no database[/red] at {config.mongodb_uri}", soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    console.print(f"indexes of {config.mongodb_db}: in place")
+    for step in steps:
+        state = "done" if step.done else ("would run" if not step.note.startswith("not a mongos") else "skipped")
+        console.print(f"  {step.command} {step.collection or config.mongodb_db}: {state} {step.note}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ DEFAULT_SCORING_BATCH_SIZE = 5000
 
 
 class AppConfig(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True, env_parse_none_str="")
 
     mongodb_uri: str = Field(default="mongodb://127.0.0.1:27017/?directConnection=true")
     mongodb_db: str = Field(default="crm")
@@ -64,5 +64,10 @@ class AppConfig(BaseSettings):
     sync_settle_seconds: float = Field(default=5.0, ge=0, alias="SYNC_SETTLE_SECONDS")
     # A subscription resumed with `after` reads the ledger in order, events at least this old.
     event_settle_seconds: float = Field(default=1.0, gt=0, alias="EVENT_SETTLE_SECONDS")
+    # Retention in days of what only grows (empty: kept for ever); see the README's production section.
+    tombstone_retention_days: int | None = Field(default=180, ge=1, alias="TOMBSTONE_RETENTION_DAYS")
+    ledger_retention_days: int | None = Field(default=None, ge=1, alias="LEDGER_RETENTION_DAYS")
+    import_retention_days: int | None = Field(default=30, ge=1, alias="IMPORT_RETENTION_DAYS")
+    allow_list_retention_days: int | None = Field(default=None, ge=1, alias="ALLOW_LIST_RETENTION_DAYS")
     default_currency: str = Field(default="VND", alias="CRM_DEFAULT_CURRENCY")
     default_country: str = Field(default="VN", alias="CRM_DEFAULT_COUNTRY")

@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.classes.catalogue import CLASS_SETS
+from domain.config import AppConfig
 from domain.customers.ordering import SORT_PATHS
 from domain.errors import DuplicateExternalId
 
@@ -137,66 +138,118 @@ class Database:
     def conversion_models(self) -> AsyncCollection[Document]:
         return self.db["conversion_models"]
 
-    async def ensure_indexes(self) -> None:
+    async def ensure_indexes(self, retention: Retention | None = None) -> None:
         """Idempotent; run by the API and the worker at start-up and by the CLI."""
-        await self.api_keys.create_indexes([IndexModel([("token_hash", ASCENDING)], unique=True)])
-        await self.users.create_indexes([IndexModel([("workspace_id", ASCENDING), ("name", ASCENDING)])])
-        await self.customers.create_indexes(
-            [
-                _unique_external_id(),
-                # The sweeper looks for dirty customers across workspaces, jobs within theirs; only dirty
-                # ones are indexed.
-                IndexModel([("scoring.dirty", ASCENDING)], partialFilterExpression={"scoring.dirty": True}),
-                IndexModel(
-                    [("workspace_id", ASCENDING), ("scoring.dirty", ASCENDING)],
-                    partialFilterExpression={"scoring.dirty": True},
-                ),
-                # Due time-based changes (birthdays, tenure boundaries), found by the sweeper.
-                IndexModel(
-                    [("scoring.next_transition_at", ASCENDING)],
-                    partialFilterExpression={"scoring.next_transition_at": {"$type": "date"}},
-                ),
-            ]
-            # Every list the API offers is in id order within a workspace, alone or after one filter field
-            # (the fields and class-set keys are ours, never a client's).
-            + [_by_workspace(field) for field in (None, *CUSTOMER_FILTER_FIELDS)]
-            + [_by_workspace(f"classes.{key}.code") for key in CLASS_SETS]
-            # Lists ordered by a value (lead score, CLV, spend, last order) page along these.
-            + [_by_workspace(path) for path in SORT_PATHS.values()]
+        for name in ("customers", "orders", "interactions", "segments", "class_events"):
+            await _drop_retired_indexes(self.db[name])
+        for name, indexes in index_plan(retention or Retention()).items():
+            await _drop_changed_ttl(self.db[name], indexes)
+            if indexes:
+                await self.db[name].create_indexes(indexes)
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How long what only grows is kept, in days (None: for ever); each enforced by a TTL index."""
+
+    tombstones_days: int | None = 180
+    ledger_days: int | None = None
+    imports_days: int | None = 30
+    allow_list_days: int | None = None
+
+    @classmethod
+    def of(cls, config: AppConfig) -> Retention:
+        return cls(
+            config.tombstone_retention_days,
+            config.ledger_retention_days,
+            config.import_retention_days,
+            config.allow_list_retention_days,
         )
-        # A customer's orders, interactions and class events: looked up by customer id, a page at a time.
-        await self.orders.create_indexes([_unique_external_id(), IndexModel([("customer_id", ASCENDING)])])
-        await self.interactions.create_indexes([_unique_external_id(), IndexModel([("customer_id", ASCENDING)])])
-        await self.scoring_runs.create_indexes(
-            [IndexModel([("workspace_id", ASCENDING), ("_id", DESCENDING)]), IndexModel([("status", ASCENDING)])]
-        )
-        await self.scoring_run_batches.create_indexes(
-            [IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]), IndexModel([("status", ASCENDING)])]
-        )
-        await self.class_events.create_indexes(
-            [
-                IndexModel([("customer_id", ASCENDING)]),
-                # Subscriptions that resume read the ledger in recorded order.
-                IndexModel([("workspace_id", ASCENDING), ("recorded_at", ASCENDING), ("_id", ASCENDING)]),
-            ]
-        )
+
+
+def index_plan(retention: Retention) -> dict[str, list[IndexModel]]:
+    """Every collection's indexes: what ``ensure_indexes`` creates, and what the sharding plan is checked
+    against (tests/test_sharding_plan.py)."""
+    return {
+        "api_keys": [IndexModel([("token_hash", ASCENDING)], unique=True)],
+        "users": [IndexModel([("workspace_id", ASCENDING), ("name", ASCENDING)])],
+        "customers": [
+            _unique_external_id(),
+            # The sweeper looks for dirty customers across workspaces, jobs within theirs; only dirty ones
+            # are indexed.
+            IndexModel([("scoring.dirty", ASCENDING)], partialFilterExpression={"scoring.dirty": True}),
+            IndexModel(
+                [("workspace_id", ASCENDING), ("scoring.dirty", ASCENDING)],
+                partialFilterExpression={"scoring.dirty": True},
+            ),
+            # Due time-based changes (birthdays, tenure boundaries), found by the sweeper.
+            IndexModel(
+                [("scoring.next_transition_at", ASCENDING)],
+                partialFilterExpression={"scoring.next_transition_at": {"$type": "date"}},
+            ),
+            # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
+            _by_workspace("segments"),
+        ]
+        # Every list the API offers is in id order within a workspace, alone or after one filter field (the
+        # fields and class-set keys are ours, never a client's).
+        + [_by_workspace(field) for field in (None, *CUSTOMER_FILTER_FIELDS)]
+        + [_by_workspace(f"classes.{key}.code") for key in CLASS_SETS]
+        # Lists ordered by a value (lead score, CLV, spend, last order) page along these.
+        + [_by_workspace(path) for path in SORT_PATHS.values()],
+        # A customer's orders, interactions and class events: looked up by customer id within the workspace
+        # (a page of customers at a time); workspace-wide reads (segment previews, model training) use the
+        # same index's prefix, never a scan across shops.
+        "orders": [_unique_external_id(), _by_customer()],
+        "interactions": [_unique_external_id(), _by_customer()],
+        "scoring_runs": [
+            IndexModel([("workspace_id", ASCENDING), ("_id", DESCENDING)]),
+            IndexModel([("status", ASCENDING)]),
+        ],
+        "scoring_run_batches": [
+            IndexModel([("run_id", ASCENDING), ("number", ASCENDING)]),
+            IndexModel([("status", ASCENDING)]),
+        ],
+        "class_events": [
+            _by_customer(),
+            # Subscriptions that resume read the ledger in recorded order.
+            IndexModel([("workspace_id", ASCENDING), ("recorded_at", ASCENDING), ("_id", ASCENDING)]),
+            *_ttl("recorded_at", retention.ledger_days),
+        ],
         # Syncing clients page through deletions in time order.
-        await self.customer_tombstones.create_indexes(
-            [IndexModel([("workspace_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)])]
-        )
-        # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
-        await self.customers.create_indexes([_by_workspace("segments")])
-        await self.segments.create_indexes(
-            [
-                IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)]),
-                # A client's external id makes a retried save idempotent; saves that left work undone.
-                _unique_external_id(),
-                IndexModel([("pending.since", ASCENDING)], partialFilterExpression={"pending": {"$type": "object"}}),
-            ]
-        )
-        await self.segment_events.create_indexes(
-            [IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)])]
-        )
+        "customer_tombstones": [
+            IndexModel([("workspace_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)]),
+            *_ttl("deleted_at", retention.tombstones_days),
+        ],
+        "segments": [
+            IndexModel([("workspace_id", ASCENDING), ("_id", ASCENDING)]),
+            # A client's external id makes a retried save idempotent; saves that left work undone.
+            _unique_external_id(),
+            IndexModel([("pending.since", ASCENDING)], partialFilterExpression={"pending": {"$type": "object"}}),
+        ],
+        "segment_events": [
+            IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING), ("at", DESCENDING)]),
+            *_ttl("at", retention.ledger_days),
+        ],
+        # Imports older than retention.imports_days are removed with their files by the sweeper.
+        "imports": [IndexModel([("created_at", ASCENDING)])],
+        "persisted_queries": [*_ttl("registered_at", retention.allow_list_days)],
+    }
+
+
+def _ttl(field: str, days: int | None) -> list[IndexModel]:
+    if days is None:
+        return []
+    return [IndexModel([(field, ASCENDING)], name=f"ttl_{field}", expireAfterSeconds=days * 86400)]
+
+
+async def _drop_changed_ttl(collection: AsyncCollection[Document], wanted: list[IndexModel]) -> None:
+    """A retention setting that changed (or went) replaces its TTL index: a new expiry cannot be given to
+    an index by creating it again."""
+    expiries = {model.document["name"]: model.document.get("expireAfterSeconds") for model in wanted}
+    async for index in await collection.list_indexes():
+        name = index["name"]
+        if name.startswith("ttl_") and expiries.get(name, -1) != index.get("expireAfterSeconds"):
+            await collection.drop_index(name)
 
 
 # Customer fields the API filters lists by, each with an index (see _by_workspace).
@@ -208,27 +261,38 @@ def _by_workspace(field: str | None) -> IndexModel:
     return IndexModel(keys)
 
 
-def _unique_external_id() -> IndexModel:
-    """External ids make retried creates idempotent; documents without one are not indexed.
+def _by_customer() -> IndexModel:
+    return IndexModel([("workspace_id", ASCENDING), ("customer_id", ASCENDING)])
 
-    The index is on one field holding workspace and external id together rather than a compound
-    (workspace_id, external_id) index: the same guarantee, and the local MongoDB-wire server checks
-    single-field unique indexes by lookup but compound ones by scanning the whole collection.
-    """
+
+def _unique_external_id() -> IndexModel:
+    """External ids make retried creates idempotent, unique within a workspace; documents without one are
+    not indexed. The index starts with the shard key (workspace_id), as a sharded cluster requires."""
     return IndexModel(
-        [("external_key", ASCENDING)], unique=True, partialFilterExpression={"external_key": {"$type": "string"}}
+        [("workspace_id", ASCENDING), ("external_id", ASCENDING)],
+        name=EXTERNAL_ID_INDEX,
+        unique=True,
+        partialFilterExpression={"external_id": {"$type": "string"}},
     )
 
 
-def external_key(workspace_id: str, external_id: str) -> str:
-    return f"{workspace_id}\x1f{external_id}"
+EXTERNAL_ID_INDEX = "workspace_external_id_unique"
+# Before it, one field held the workspace and the external id together (a dev-server speed-up, since made
+# in the dev server itself); its index is dropped where an older database still has it.
+# Likewise customer_id alone, replaced by (workspace_id, customer_id).
+_RETIRED_INDEXES = ("external_key_1", "customer_id_1")
 
 
-def with_external_key(document: Document) -> Document:
-    """The document with its workspace-scoped unique key, when it has an external id."""
-    if isinstance(document.get("external_id"), str):
-        document["external_key"] = external_key(document["workspace_id"], document["external_id"])
-    return document
+async def _drop_retired_indexes(collection: AsyncCollection[Document]) -> None:
+    existing = {index["name"] async for index in await collection.list_indexes()}
+    for name in _RETIRED_INDEXES:
+        if name in existing:
+            await collection.drop_index(name)
+
+
+def _external_id(document: Document) -> str | None:
+    value = document.get("external_id")
+    return value if isinstance(value, str) else None
 
 
 def fingerprint(content: Any) -> str:
@@ -249,9 +313,11 @@ async def insert_idempotent(
     """Insert one document; when its external id is stored already for the same request within ``scope``,
     return the stored one and False. Any other owner of the external id is a DuplicateExternalId."""
     try:
-        await collection.insert_one(with_external_key(document))
+        await collection.insert_one(document)
     except DuplicateKeyError:
-        existing = await collection.find_one({"external_key": document.get("external_key")})
+        existing = await collection.find_one(
+            {"workspace_id": document["workspace_id"], "external_id": _external_id(document)}
+        )
         if existing is None or not _same_request(existing, document, scope):
             raise DuplicateExternalId() from None
         return existing, False
@@ -269,31 +335,31 @@ async def insert_many_idempotent(
     """
     if not documents:
         return [], []
-    documents = [with_external_key(document) for document in documents]
+    [workspace_id] = {document["workspace_id"] for document in documents}
     first_row: dict[str, int] = {}
     clashes: list[int] = []
     for index, document in enumerate(documents):
-        key = document.get("external_key")
+        key = _external_id(document)
         if key is None:
             continue
         earlier = first_row.setdefault(key, index)
         if earlier != index and not _same_request(documents[earlier], document, {}):
             clashes.append(index)
+    # Bounded by the batch (an import's 500 rows), never by the workspace.
     wanted = list(first_row)
-    existing = {item["external_key"]: item async for item in collection.find({"external_key": {"$in": wanted}})}
+    found = collection.find({"workspace_id": workspace_id, "external_id": {"$in": wanted}}) if wanted else None
+    existing = {item["external_id"]: item async for item in found} if found is not None else {}
     clashes += [
         index
         for index, document in enumerate(documents)
-        if document.get("external_key") in existing
-        and not _same_request(existing[document["external_key"]], document, scope)
+        if (key := _external_id(document)) in existing and not _same_request(existing[key], document, scope)
     ]
     if clashes:
         raise DuplicateExternalId(sorted(set(clashes)))
     fresh = [
         document
         for index, document in enumerate(documents)
-        if "external_key" not in document
-        or (document["external_key"] not in existing and first_row[document["external_key"]] == index)
+        if (key := _external_id(document)) is None or (key not in existing and first_row[key] == index)
     ]
     if fresh:
         try:
@@ -303,8 +369,8 @@ async def insert_many_idempotent(
                 raise
             # A concurrent import of the same rows won a race: compare with what it stored.
             return await insert_many_idempotent(collection, documents, scope)
-    by_key = {**{document["external_key"]: document for document in fresh if "external_key" in document}, **existing}
-    stored = [by_key.get(document.get("external_key"), document) for document in documents]
+    by_key = {**{key: document for document in fresh if (key := _external_id(document))}, **existing}
+    stored = [by_key.get(_external_id(document) or "", document) for document in documents]
     return stored, [document["_id"] for document in fresh]
 
 

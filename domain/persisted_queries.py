@@ -24,12 +24,16 @@ class PersistedQueryService:
         self._documents = db.persisted_queries
 
     async def allow(self, queries: list[str]) -> list[str]:
-        """Register documents (again is harmless); their hashes."""
+        """Register documents (again is harmless, and renews them); their hashes. With an allow-list
+        retention (ALLOW_LIST_RETENTION_DAYS), documents no release has registered for that long expire."""
         hashes = []
         for query in queries:
             key = document_hash(query)
+            now = self._clock.now()
             await self._documents.update_one(
-                {"_id": key}, {"$setOnInsert": {"query": query, "added_at": self._clock.now()}}, upsert=True
+                {"_id": key},
+                {"$setOnInsert": {"query": query, "added_at": now}, "$set": {"registered_at": now}},
+                upsert=True,
             )
             hashes.append(key)
         return hashes

@@ -96,6 +96,10 @@ class CommandCounter:
 
 @pytest.fixture
 def commands(config: AppConfig) -> CommandCounter:
+    if os.environ.get("MONGODB_URI"):
+        # Counts hold for the commands our code sends, but cursor replies (how many documents each batch
+        # carries, hence getMores) are the server's choice: the figures are pinned on the dev server.
+        pytest.skip("counts MongoDB commands as pinned against the dev server")
     return CommandCounter(config.mongodb_db)
 
 

@@ -34,7 +34,7 @@ def refresh_rfm_bounds(workspace_id: str) -> int:
     )
     if moved:
         runtime.rescore_queue.request_rescore_now(workspace_id)
-    return len(moved)
+    return moved
 
 
 def fit_future_value(workspace_id: str) -> str:

@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from domain.clock import Clock, SystemClock
 from domain.config import AppConfig
-from domain.db import Database, Document
+from domain.db import Database, Document, Retention
 from domain.event_bus import RedisEventPublisher
 from domain.queueing import RqRescoreQueue
 from domain.redis_clients import async_client, sync_client
@@ -58,7 +58,7 @@ class WorkerRuntime:
             mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
             redis_async = async_client(config.redis_url)
             db = Database.connect(mongo, config.mongodb_db)
-            await db.ensure_indexes()
+            await db.ensure_indexes(Retention.of(config))
             queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
             services = build_services(
                 db,

@@ -127,12 +127,15 @@ class ClassEventRepository:
         stamps it; stamps go a chunk at a time, so each stamping write is short (see ``settled``).
         """
         await append_once(self._events, [{**event.to_document(), "unstamped": True} for event in events])
-        ids = [event.id for event in events]
-        for start in range(0, len(ids), STAMP_CHUNK):
-            await self._events.update_many(
-                {"_id": {"$in": ids[start : start + STAMP_CHUNK]}, "unstamped": True},
-                {"$currentDate": {"recorded_at": True}, "$unset": {"unstamped": ""}},
-            )
+        for start in range(0, len(events), STAMP_CHUNK):
+            chunk = events[start : start + STAMP_CHUNK]
+            # One workspace per chunk in practice (a job scores one); grouped so each write names its shard.
+            for workspace_id in {event.workspace_id for event in chunk}:
+                ids = [event.id for event in chunk if event.workspace_id == workspace_id]
+                await self._events.update_many(
+                    {"workspace_id": workspace_id, "_id": {"$in": ids}, "unstamped": True},
+                    {"$currentDate": {"recorded_at": True}, "$unset": {"unstamped": ""}},
+                )
 
     async def position(self, workspace_id: str, event_id: str) -> LedgerPosition | None:
         document = await self._events.find_one({"_id": event_id, "workspace_id": workspace_id}, {"recorded_at": 1})

@@ -18,7 +18,6 @@ from domain.db import (
     STAMP_CHANGED,
     Database,
     Document,
-    external_key,
     insert_idempotent,
     insert_many_idempotent,
     new_id,
@@ -48,22 +47,24 @@ class CustomerRepository:
         caller's scope) returns the stored one and False instead."""
         stored, created = await insert_idempotent(self._customers, document, scope.query())
         if created:
-            await self._stamp_changed([stored["_id"]])
+            await self._stamp_changed(scope.workspace_id, [stored["_id"]])
         return Customer.from_document(stored), created
 
     async def insert_many(self, scope: CustomerScope, documents: list[Document]) -> tuple[list[Customer], list[str]]:
         """Insert a batch under the same rule, row by row. Returns every row's customer (in order) and the
         ids that were newly created."""
         stored, created = await insert_many_idempotent(self._customers, documents, scope.query())
-        await self._stamp_changed(created)
+        await self._stamp_changed(scope.workspace_id, created)
         return [Customer.from_document(document) for document in stored], created
 
-    async def _stamp_changed(self, customer_ids: list[str]) -> None:
+    async def _stamp_changed(self, workspace_id: str, customer_ids: list[str]) -> None:
         """New customers become visible to offline sync at the database's time (an insert cannot take it;
         until stamped a customer has no ``changed_at`` and sync skips it, and its first rescore stamps it)."""
         for start in range(0, len(customer_ids), STAMP_CHUNK):
             chunk = customer_ids[start : start + STAMP_CHUNK]
-            await self._customers.update_many({"_id": {"$in": chunk}}, {"$currentDate": STAMP_CHANGED})
+            await self._customers.update_many(
+                {"workspace_id": workspace_id, "_id": {"$in": chunk}}, {"$currentDate": STAMP_CHANGED}
+            )
 
     async def get(self, scope: CustomerScope, customer_id: str, *, with_evidence: bool = True) -> Customer | None:
         document = await self._customers.find_one(
@@ -128,10 +129,6 @@ class CustomerRepository:
         update = mark_dirty_update(now)
         update["$set"] = {**update["$set"], **set_fields, "updated_at": now}
         update["$currentDate"] = STAMP_CHANGED
-        if "external_id" in set_fields:
-            update["$set"]["external_key"] = external_key(scope.workspace_id, set_fields["external_id"])
-        if "external_id" in unset_fields:
-            unset_fields = [*unset_fields, "external_key"]
         if unset_fields:
             update["$unset"] = dict.fromkeys(unset_fields, "")
         try:
@@ -167,9 +164,10 @@ class CustomerRepository:
 
     async def ids_by_external_id(self, scope: CustomerScope, external_ids: list[str]) -> dict[str, str]:
         """Our ids of the customers the shop names by its own ids (within the scope), one read."""
-        keys = {external_key(scope.workspace_id, value): value for value in set(external_ids)}
-        cursor = self._customers.find({**scope.query(), "external_key": {"$in": list(keys)}}, {"external_key": 1})
-        return {keys[document["external_key"]]: document["_id"] async for document in cursor}
+        cursor = self._customers.find(
+            {**scope.query(), "external_id": {"$in": sorted(set(external_ids))}}, {"external_id": 1}
+        )
+        return {document["external_id"]: document["_id"] async for document in cursor}
 
     async def existing_ids(self, scope: CustomerScope, customer_ids: Iterable[str]) -> set[str]:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
@@ -198,7 +196,7 @@ class CustomerRepository:
         # database's time, like changed_at, in the one write.
         tombstone_id = customer_id if reason is TombstoneReason.DELETED else f"{customer_id}~{new_id()}"
         await self._tombstones.update_one(
-            {"_id": tombstone_id},
+            {"_id": tombstone_id, "workspace_id": workspace_id},
             {
                 "$set": {
                     "customer_id": customer_id,
@@ -259,7 +257,6 @@ async def require_customers(customers: CustomerRepository, scope: CustomerScope,
 _HIDDEN = {
     "scoring.pending_events": 0,
     "request_hash": 0,
-    "external_key": 0,
     "search_words": 0,
     "segment_changes": 0,
     "segment_pending": 0,

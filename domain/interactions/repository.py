@@ -9,6 +9,9 @@ from domain.interactions.models import Interaction
 from domain.rescoring.features import INTENT_KINDS, InteractionFeatures
 from domain.timestamps import aware
 
+# Touches a rescore reads per customer, most recent first.
+MAX_TOUCHES = 1000
+
 
 class InteractionRepository:
     def __init__(self, db: Database) -> None:
@@ -48,9 +51,15 @@ class InteractionRepository:
                         "intent_signals": count_if({"$in": ["$kind", list(INTENT_KINDS)]}),
                         "service_ratings": count_if({"$eq": ["$kind", "service_rating"]}),
                         "complaints": count_if({"$eq": ["$kind", "complaint"]}),
+                        # The most recent touches only: one customer's reply stays small however many it
+                        # has (the lead score caps what touches can add long before this many).
                         "touches": {
-                            "$push": {
-                                "$cond": [{"$gte": ["$at", touches_since]}, {"k": "$kind", "t": "$at"}, "$$REMOVE"]
+                            "$topN": {
+                                "n": MAX_TOUCHES,
+                                "sortBy": {"at": -1},
+                                "output": {
+                                    "$cond": [{"$gte": ["$at", touches_since]}, {"k": "$kind", "t": "$at"}, None]
+                                },
                             }
                         },
                     }
@@ -64,7 +73,7 @@ class InteractionRepository:
                 row["intent_signals"],
                 row["service_ratings"],
                 row["complaints"],
-                # Some servers keep $$REMOVE as null in a $push.
+                # Touches before the window come out as null (they sort last).
                 tuple((touch["k"], aware(touch["t"])) for touch in row.get("touches") or () if touch),
             )
             async for row in cursor

@@ -26,6 +26,7 @@ from domain.customers.models import AssignedClass, CustomerStats
 from domain.customers.repository import mark_dirty_update
 from domain.db import STAMP_CHANGED, Database
 from domain.rescoring.features import PROFILE_FIELDS, ProfileFeatures
+from domain.sharding import scatter_gather
 from domain.timestamps import aware
 
 
@@ -154,7 +155,7 @@ class ScoringRepository:
         """Record that the events are delivered and clear the dirty flag of customers this job settled:
         those it wrote with events, and those that needed no write. A customer changed since keeps its
         dirty flag for the job that change queued; one rewritten since is that writer's to settle."""
-        operations = [operation for item in scored for operation in _finish_operations(item, written)]
+        operations = [operation for item in scored for operation in _finish_operations(workspace_id, item, written)]
         for start in range(0, len(operations), WRITE_CHUNK):
             await self._customers.bulk_write(operations[start : start + WRITE_CHUNK], ordered=False)
 
@@ -168,8 +169,11 @@ class ScoringRepository:
     async def dirty_backlog(self) -> tuple[int, datetime | None]:
         """How many customers wait to be rescored (all workspaces), and since when the longest has."""
         dirty = {"scoring.dirty": True}
-        count = await self._customers.count_documents(dirty)
-        oldest = await self._customers.find_one(dirty, {"scoring.dirty_since": 1}, sort=[("scoring.dirty_since", 1)])
+        across = scatter_gather("the backlog of every workspace, for the operators' gauges")
+        count = await self._customers.count_documents(dirty, comment=across)
+        oldest = await self._customers.find_one(
+            dirty, {"scoring.dirty_since": 1}, sort=[("scoring.dirty_since", 1)], comment=across
+        )
         return count, aware(((oldest or {}).get("scoring") or {}).get("dirty_since"))
 
     async def dirty_ids(self, workspace_id: str, limit: int) -> list[str]:
@@ -190,17 +194,19 @@ class ScoringRepository:
         query: dict[str, Any] = {"scoring.dirty": True}
         if dirty_before is not None:
             query["scoring.dirty_since"] = {"$lt": dirty_before}
-        return await self._grouped(query, limit)
+        return await self._grouped(query, limit, "the sweeper finds dirty customers of every workspace")
 
     async def due_customers(self, now: datetime, limit: int) -> dict[str, list[str]]:
         """Customers whose classes change with time alone by ``now`` (a birthday, a tenure boundary).
 
         ``$type`` keeps customers without a pending change (null) out: a range on null is not a date.
         """
-        return await self._grouped({"scoring.next_transition_at": {"$type": "date", "$lte": now}}, limit)
+        due = {"scoring.next_transition_at": {"$type": "date", "$lte": now}}
+        return await self._grouped(due, limit, "the sweeper finds customers due in every workspace")
 
-    async def _grouped(self, query: dict[str, Any], limit: int) -> dict[str, list[str]]:
-        cursor = self._customers.find(query, {"workspace_id": 1}).limit(limit)
+    async def _grouped(self, query: dict[str, Any], limit: int, why: str) -> dict[str, list[str]]:
+        """Across workspaces, on a partial index of what is due: once per sweep, not per request."""
+        cursor = self._customers.find(query, {"workspace_id": 1}, comment=scatter_gather(why)).limit(limit)
         grouped: dict[str, list[str]] = {}
         async for document in cursor:
             grouped.setdefault(document["workspace_id"], []).append(document["_id"])
@@ -212,7 +218,7 @@ def _version_match(version: int) -> Any:
     return version if version else {"$in": [0, None]}
 
 
-def _finish_operations(item: ScoredCustomer, written: set[str]) -> list[UpdateOne]:
+def _finish_operations(workspace_id: str, item: ScoredCustomer, written: set[str]) -> list[UpdateOne]:
     if item.customer_id in written:
         if not item.events:
             return []  # the result write settled it already
@@ -223,7 +229,7 @@ def _finish_operations(item: ScoredCustomer, written: set[str]) -> list[UpdateOn
         version = item.version
     else:
         return []  # clean and unchanged: nothing to write
-    settled = {"_id": item.customer_id, "scoring.version": _version_match(version)}
+    settled = {"_id": item.customer_id, "workspace_id": workspace_id, "scoring.version": _version_match(version)}
     fields: dict[str, Any] = {"scoring.delivered_version": version}
     if not item.keep_dirty:
         # Clean only if nothing changed since the read; a change keeps it dirty for the job it queued.

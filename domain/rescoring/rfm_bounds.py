@@ -24,14 +24,14 @@ class RfmBoundsService:
         self._customers = customers
         self._workspaces = workspaces
 
-    async def refresh(self, workspace_id: str, now: datetime, min_interval: timedelta) -> list[str]:
-        """Recompute the bounds (at most once per ``min_interval``); returns the customers marked dirty."""
+    async def refresh(self, workspace_id: str, now: datetime, min_interval: timedelta) -> int:
+        """Recompute the bounds (at most once per ``min_interval``); returns how many customers it marked dirty."""
         workspace = await self._workspaces.get(workspace_id)
         if workspace is None:
-            return []
+            return 0
         cached = workspace.rfm_bounds
         if cached is not None and now - cached.computed_at < min_interval:
-            return []  # still marked stale: the sweeper asks again once the interval has passed
+            return 0  # still marked stale: the sweeper asks again once the interval has passed
         old, version = (cached.bounds, cached.version) if cached else (NO_BOUNDS, 0)
         bounds = rfm_bounds(*await self._customers.rfm_inputs(workspace_id, now))
         moved = bounds != old
@@ -39,7 +39,7 @@ class RfmBoundsService:
             workspace_id, CachedRfmBounds(bounds, version + int(moved), now), version, workspace.rfm_changes
         )
         if not saved or not moved:
-            return []
+            return 0
         return await self._customers.mark_rfm_crossings(workspace_id, old, bounds, now)
 
     async def workspaces_due(self, now: datetime) -> list[str]:

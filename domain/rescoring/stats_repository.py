@@ -59,17 +59,16 @@ class CustomerStatsRepository:
         monetary = np.array([row.get("net_spend_minor", 0) for row in rows], dtype=np.int64)
         return recency, frequency, monetary
 
-    async def mark_rfm_crossings(self, workspace_id: str, old: RfmBounds, new: RfmBounds, now: datetime) -> list[str]:
-        """Mark dirty the customers whose R, F or M score differs between ``old`` and ``new``; their ids."""
+    async def mark_rfm_crossings(self, workspace_id: str, old: RfmBounds, new: RfmBounds, now: datetime) -> int:
+        """Mark dirty the customers whose R, F or M score differs between ``old`` and ``new``; how many. The
+        server selects them by the crossing ranges: no list of ids, however many cross."""
         conditions = _crossing_conditions(old, new, now)
         if not conditions:
-            return []
-        cursor = self._customers.find({"workspace_id": workspace_id, "$or": conditions}, {"_id": 1})
-        ids = [document["_id"] async for document in cursor]
-        await self._customers.update_many(
-            {"workspace_id": workspace_id, "_id": {"$in": ids}}, mark_dirty_update(self._clock.now())
+            return 0
+        result = await self._customers.update_many(
+            {"workspace_id": workspace_id, "$or": conditions}, mark_dirty_update(self._clock.now())
         )
-        return ids
+        return result.matched_count
 
     async def purchase_stats(self, workspace_id: str) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Every buyer's paid orders, first and last payment (epoch seconds) and net spend (minor units)."""

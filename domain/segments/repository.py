@@ -21,7 +21,7 @@ from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
-from domain.db import STAMP_CHANGED, Database, append_once, external_key, insert_idempotent, latest_per_customer
+from domain.db import STAMP_CHANGED, Database, append_once, insert_idempotent, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -77,7 +77,7 @@ class SegmentRepository:
         return Segment.from_document(stored), created
 
     async def by_external_id(self, workspace_id: str, external_id: str) -> dict[str, Any] | None:
-        return await self._segments.find_one({"external_key": external_key(workspace_id, external_id)})
+        return await self._segments.find_one({"workspace_id": workspace_id, "external_id": external_id})
 
     async def settle(self, workspace_id: str, segment_id: str, pending_id: str, run_id: str | None) -> None:
         """The save's pending work is done: cleared, unless a later save gave it other work meanwhile."""

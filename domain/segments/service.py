@@ -47,6 +47,7 @@ from scoring.spec import ShortText
 MAX_SEGMENTS = 200
 MAX_MANUAL_IDS = 500
 SAMPLE_SIZE = 10
+FREEZE_CHUNK = 1000
 # A save's unfinished work is the request's own for this long; after it, the sweeper's.
 PENDING_GRACE = timedelta(minutes=1)
 
@@ -331,13 +332,16 @@ class SegmentService:
         segments = await self._segments.with_references(workspace.id, referenced_segments(rule))
         scope = CustomerScope(workspace.id)
         result = await self._evaluate(scope, False, workspace, segments, rule, segment.id)
-        joining = {result.ids[i] for i in np.flatnonzero(result.inside & ~result.members)}
-        states, _ = await self._membership.load(
-            {**scope.query(), "_id": {"$in": sorted(joining)}}, [], workspace.currency, self._clock.now()
-        )
+        joining = sorted({result.ids[i] for i in np.flatnonzero(result.inside & ~result.members)})
         settings = workspace.scoring_settings
         sensitive = segment.id in sensitive_segments({**segments, segment.id: segment}, sensitive_class_sets(settings))
-        await self._apply(workspace, segment, states, MembershipReason.RULE, sensitive)
+        # A chunk of members at a time: no command holds a list that grows with the workspace.
+        for start in range(0, len(joining), FREEZE_CHUNK):
+            chunk = joining[start : start + FREEZE_CHUNK]
+            states, _ = await self._membership.load(
+                {**scope.query(), "_id": {"$in": chunk}}, [], workspace.currency, self._clock.now()
+            )
+            await self._apply(workspace, segment, states, MembershipReason.RULE, sensitive)
 
     async def _apply(
         self, workspace: Workspace, segment: Segment, states: Sequence[Any], reason: MembershipReason, sensitive: bool
