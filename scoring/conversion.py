@@ -15,16 +15,21 @@ class imbalance; then isotonic calibration by cross-validation, so that a predic
 Explanations are what-if: a factor's weight for a row is how much the probability moves when that one
 column is set to the training data's typical value (median or most frequent), so they read in the same
 unit as the probability and need nothing specific to the learner.
+
+A model is stored as a skops file (``model_to_bytes`` / ``model_from_bytes``), never as a pickle: loading
+one builds only objects of types known in advance, so bytes that someone else wrote cannot run code.
 """
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import skops.io as sio
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -33,11 +38,28 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
+from skops.io.exceptions import UntrustedTypesFoundException
 
 Columns = Mapping[str, npt.NDArray[Any]]
 
 # Categories seen fewer times than this in training are one "rare" category.
 MIN_CATEGORY_COUNT = 10
+
+# What a stored model may be made of besides what skops trusts by default (scikit-learn's estimators,
+# builtins, numpy arrays): the parts of this pipeline skops leaves to the caller to vouch for. A file that
+# names anything else (os.system, say) is refused before a single object of it is built.
+TRUSTED_TYPES = (
+    "functools.partial",  # scikit-learn wraps check_array in one; the function inside is checked on its own
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
+MODEL_STATE_KEYS = frozenset({"pipeline", "numeric", "categorical", "typical"})
+
+
+class UntrustedModel(ValueError):
+    """Stored bytes that are not a conversion model this code loads without running code it does not know."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +117,52 @@ class ConversionModel:
 
     def _frame(self, columns: Columns) -> npt.NDArray[np.object_]:
         return _frame(columns, self.numeric, self.categorical)
+
+    def state(self) -> dict[str, Any]:
+        """The fitted pipeline and the plain lists and values that make this model."""
+        return {
+            "pipeline": self._pipeline,
+            "numeric": list(self.numeric),
+            "categorical": list(self.categorical),
+            "typical": dict(self._typical),
+        }
+
+    @classmethod
+    def from_state(cls, state: object) -> ConversionModel:
+        if not isinstance(state, dict) or set(state) != MODEL_STATE_KEYS or not isinstance(state["pipeline"], Pipeline):
+            raise UntrustedModel("the stored model is not a conversion model")
+        return cls(state["pipeline"], list(state["numeric"]), list(state["categorical"]), dict(state["typical"]))
+
+
+def model_to_bytes(state: dict[str, Any]) -> bytes:
+    """A model's state (``ConversionModel.state`` and plain values beside it) as a skops file."""
+    data: bytes = sio.dumps(state, compression=zipfile.ZIP_DEFLATED)
+    # Refused here rather than by every worker that would load it.
+    unknown = _untrusted(data)
+    if unknown:
+        raise UntrustedModel(f"the model holds types its loader does not trust: {', '.join(unknown)}")
+    return data
+
+
+def model_from_bytes(data: bytes) -> dict[str, Any]:
+    """The state ``model_to_bytes`` stored; ``UntrustedModel`` for anything else, before any of it is built."""
+    try:
+        state = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        raise UntrustedModel(
+            f"the stored model names types that are not trusted: {', '.join(_untrusted(data))}"
+        ) from None
+    except zipfile.BadZipFile:
+        raise UntrustedModel("the stored model is not a skops file (a pickle is never loaded)") from None
+    except Exception as error:  # whatever else the parser makes of bytes that are no file of ours
+        raise UntrustedModel(f"the stored model cannot be read: {error!r}") from None
+    if not isinstance(state, dict):
+        raise UntrustedModel("the stored model is not a conversion model")
+    return state
+
+
+def _untrusted(data: bytes) -> list[str]:
+    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
 
 
 def fit_conversion(

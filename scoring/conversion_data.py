@@ -120,6 +120,32 @@ class ConversionScorer:
     sensitive: tuple[str, ...]  # the sensitive fields it was trained with
     order_value_minor: float  # mean first paid order in training: what a lead that has not bought is worth
 
+    def to_bytes(self) -> bytes:
+        """The scorer as stored: a skops file, which loads without running anything the file names."""
+        from scoring.conversion import model_to_bytes
+
+        return model_to_bytes(
+            {
+                "model": self.model.state(),
+                "sensitive": list(self.sensitive),
+                "order_value_minor": self.order_value_minor,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ConversionScorer:
+        """What ``to_bytes`` stored; ``scoring.conversion.UntrustedModel`` for any other bytes."""
+        from scoring.conversion import ConversionModel, UntrustedModel, model_from_bytes
+
+        state = model_from_bytes(data)
+        if set(state) != {"model", "sensitive", "order_value_minor"}:
+            raise UntrustedModel("the stored model is not a conversion model")
+        return cls(
+            ConversionModel.from_state(state["model"]),
+            tuple(str(name) for name in state["sensitive"]),
+            float(state["order_value_minor"]),
+        )
+
     def facts(self, batch: CustomerBatch) -> dict[str, npt.NDArray[Any]]:
         """Per customer: the probability of converting, what a call is worth (probability x expected order
         value: the customer's own average paid order, or a first order's for a lead) and the fields that

@@ -98,8 +98,8 @@ class LeadQuery:
     @strawberry.field(description="The workspace's conversion model: status, data gate and model card")
     async def conversion_model(self, info: CrmInfo) -> ConversionModelView:
         context = info.context
-        model, check = await context.services.conversion.status(context.principal)
-        return ConversionModelView.of(model, check, (await context.workspace()).currency)
+        status = await context.services.conversion.status(context.principal)
+        return ConversionModelView.of(status, (await context.workspace()).currency)
 
 
 @strawberry.type

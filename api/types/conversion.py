@@ -12,8 +12,8 @@ import strawberry
 from domain.customers.models import LeadVerdict as DomainVerdict
 from domain.customers.models import Verdict
 from domain.money import from_minor
+from domain.rescoring.conversion import ConversionStatus
 from domain.timestamps import aware
-from domain.workspaces.models import ConversionModelInfo
 from scoring.conversion_data import MIN_LOST, MIN_WON
 
 VerdictEnum = strawberry.enum(Verdict, name="LeadVerdictKind", description="Sales' conclusion on a lead")
@@ -33,6 +33,7 @@ class LeadVerdict:
 @strawberry.enum(description="Whether the workspace has a conversion model")
 class ConversionModelStatus(Enum):
     TRAINED = "trained"
+    UNUSABLE = "unusable"  # a model is stored but cannot be applied (see problem): RULES only
     NOT_ENOUGH_DATA = "not_enough_data"  # the last attempt found too few won or lost leads: RULES only
     NOT_TRIED_YET = "not_tried_yet"
 
@@ -92,20 +93,25 @@ class ConversionModelView:
     last_attempt: ConversionModelCard | None = strawberry.field(
         description="The last attempt's counts (with its metrics when it trained)"
     )
+    problem: str | None = strawberry.field(
+        description="Why the stored model is not applied (status UNUSABLE): leads are on RULES until the next "
+        "training replaces it"
+    )
 
     @classmethod
-    def of(cls, model: ConversionModelInfo | None, check: dict[str, Any] | None, currency: str) -> ConversionModelView:
-        status = (
-            ConversionModelStatus.TRAINED
-            if model
-            else ConversionModelStatus.NOT_ENOUGH_DATA
-            if check
-            else ConversionModelStatus.NOT_TRIED_YET
-        )
+    def of(cls, found: ConversionStatus, currency: str) -> ConversionModelView:
+        model, check = found.model, found.check
         return cls(
-            status=status,
+            status=_status(found),
             trained_at=model.trained_at if model else None,
             checked_at=aware(check.get("checked_at")) if check else None,
             card=ConversionModelCard.of(model.card, currency) if model else None,
             last_attempt=ConversionModelCard.of(check, currency) if check else None,
+            problem=found.problem,
         )
+
+
+def _status(found: ConversionStatus) -> ConversionModelStatus:
+    if found.model:
+        return ConversionModelStatus.UNUSABLE if found.problem else ConversionModelStatus.TRAINED
+    return ConversionModelStatus.NOT_ENOUGH_DATA if found.check else ConversionModelStatus.NOT_TRIED_YET

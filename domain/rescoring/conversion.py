@@ -9,8 +9,9 @@ dirty so that the next rescore gives each its probability. Below the gate the le
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
 
 RETRAIN_AFTER = timedelta(days=7)
 THIN_RETRY_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionStatus:
+    model: ConversionModelInfo | None  # the model in force
+    check: dict[str, Any] | None  # the last training attempt
+    problem: str | None  # why the model in force is not applied (the lead tier is then on rules)
 
 
 class ConversionService:
@@ -66,7 +74,8 @@ class ConversionService:
         if outcome.scorer is None:
             await self._workspaces.save_model_attempt(workspace_id, "conversion", check, None)
             return f"not trained: {outcome.card['won']} won, {outcome.card['lost']} lost"
-        await self._models.save(workspace_id, now, outcome.scorer)
+        if not await self._models.save(workspace_id, now, outcome.scorer):
+            return "not stored: a newer model is already in force"
         info = ConversionModelInfo(now, outcome.card)
         await self._workspaces.save_model_attempt(workspace_id, "conversion", check, info.to_document())
         marked = await self._stats.mark_all_dirty(workspace_id)
@@ -77,12 +86,14 @@ class ConversionService:
         principal.require(Permission.RUN_JOBS)
         await self._queue.request_conversion_training(principal.workspace_id)
 
-    async def status(self, principal: Principal) -> tuple[ConversionModelInfo | None, dict[str, object] | None]:
-        """The model in force and the last training attempt."""
+    async def status(self, principal: Principal) -> ConversionStatus:
+        """The model in force, the last training attempt, and why the model is not applied if it is not."""
         principal.require(Permission.READ)
         workspace = await self._workspaces.get(principal.workspace_id)
         check = await self._workspaces.model_check(principal.workspace_id, "conversion")
-        return (workspace.conversion if workspace else None), check
+        if workspace is None:
+            return ConversionStatus(None, check, None)
+        return ConversionStatus(workspace.conversion, check, await self._models.problem(workspace))
 
     async def record_verdict(
         self, principal: Principal, customer_id: str, verdict: Verdict | None, now: datetime
