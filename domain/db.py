@@ -218,6 +218,8 @@ def index_plan(retention: Retention) -> dict[str, list[IndexModel]]:
         # Syncing clients page through deletions in time order.
         "customer_tombstones": [
             IndexModel([("workspace_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)]),
+            # Deletions a crash left half done, for the sweeper.
+            IndexModel([("begun_at", ASCENDING)], partialFilterExpression={"unfinished": True}),
             *_ttl("deleted_at", retention.tombstones_days),
         ],
         "segments": [

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pymongo import MongoClient
+
 from domain.config import AppConfig
+from domain.interactions.repository import InteractionRepository
 from tests.conftest import CREATE_CUSTOMER, Api, Workspace, create_customer, record_order, run_worker
 
 CUSTOMER_FIELDS = """
@@ -232,3 +236,40 @@ def test_external_id_cannot_be_taken_from_another_customer(api: Api, shop: Works
     cleared = api.ok(UPDATE, {"id": other, "input": {"externalId": None}}, shop.admin)["updateCustomer"]["customer"]
     assert cleared["externalId"] is None
     assert create_customer(api, shop.admin, externalId="pos-2") != other
+
+
+class _Crash(Exception):
+    """The API process died here."""
+
+
+def test_a_deletion_cut_short_by_a_crash_is_finished_by_the_sweeper_and_leaves_nothing_behind(
+    api: Api, shop: Workspace, config: AppConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer_id = create_customer(api, shop.admin, name="Sẽ xoá", phone="0912345678")
+    order = record_order(api, shop.admin, customer_id, "500000", status="PAID")
+    api.ok(
+        "mutation($c: ID!) { recordInteraction(input: {customerId: $c, kind: CALL}) { errors { code } } }",
+        {"c": customer_id},
+        shop.admin,
+    )
+
+    async def dies(*_: object) -> None:
+        raise _Crash
+
+    delete = "mutation($id: ID!) { deleteCustomer(id: $id) { errors { code } } }"
+    with monkeypatch.context() as patch:
+        patch.setattr(InteractionRepository, "delete_for_customer", dies)
+        assert api.gql(delete, {"id": customer_id}, shop.admin)["errors"][0]["extensions"]["code"] == "INTERNAL"
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+    try:
+        db = client[config.mongodb_db]
+        assert db["interactions"].count_documents({"customer_id": customer_id}) == 1  # half done
+        assert "deleted_at" not in db["customer_tombstones"].find_one({"_id": customer_id})  # type: ignore[operator]
+        assert api.call(lambda: api.services.customers.finish_unfinished_deletions(begun_seconds_ago=0)) == 1
+        assert db["customers"].count_documents({"_id": customer_id}) == 0
+        assert db["interactions"].count_documents({"customer_id": customer_id}) == 0
+        assert db["orders"].find_one({"_id": order["id"]})["customer_deleted_at"] is not None  # type: ignore[index]
+        assert "deleted_at" in db["customer_tombstones"].find_one({"_id": customer_id})  # type: ignore[operator]
+    finally:
+        client.close()
+    assert api.call(lambda: api.services.customers.finish_unfinished_deletions(begun_seconds_ago=0)) == 0

@@ -44,6 +44,9 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
         runtime.rescore_queue.request_future_value_fit_now(workspace_id)
     for workspace_id in runtime.run(runtime.services.conversion.workspaces_due(now)):
         runtime.rescore_queue.request_conversion_training_now(workspace_id)
+    finished = runtime.run(runtime.services.customers.finish_unfinished_deletions())
+    if finished:
+        log.info("sweeper finished %d customer deletions a crash had left half done", finished)
     for import_id in runtime.run(runtime.services.imports.stalled(now - STALLED_AFTER)):
         runtime.rescore_queue.enqueue_import_now(import_id)
     return queued + forced

@@ -24,6 +24,7 @@ from domain.db import (
     settled,
 )
 from domain.errors import DuplicateExternalId, UnknownCustomer
+from domain.sharding import scatter_gather
 
 
 def mark_dirty_update(now: datetime) -> dict[str, Any]:
@@ -173,16 +174,63 @@ class CustomerRepository:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
         return {document["_id"] async for document in cursor}
 
-    async def delete(self, scope: CustomerScope, customer_id: str) -> dict[str, Any] | None:
-        """The deleted customer's owner and segment memberships, or None when there was none. A tombstone
-        tells syncing clients (``deleted_since``)."""
-        deleted = await self._customers.find_one_and_delete(
-            {"_id": customer_id, **scope.query()},
-            projection={"owner_id": 1, "segments": 1, "segment_changes": 1, "segment_pending": 1},
+    async def begin_delete(self, scope: CustomerScope, customer_id: str) -> bool:
+        """Tombstone first: the deletion is recorded, unfinished, with what finishing it needs (the owner
+        and the segment memberships to close), before anything is removed. A crash from here on is
+        finished by the sweeper (``unfinished_deletions``); the tombstone reaches syncing clients only when
+        the deletion is finished. False when the scope holds no such customer."""
+        state = await self._customers.find_one({"_id": customer_id, **scope.query()}, _DELETION_STATE)
+        if state is None:
+            return False
+        await self._tombstones.update_one(
+            {"_id": customer_id, "workspace_id": scope.workspace_id},
+            {
+                "$set": {
+                    "customer_id": customer_id,
+                    "owner_id": state.get("owner_id"),
+                    "reason": TombstoneReason.DELETED.value,
+                    "state": state,
+                    "unfinished": True,
+                },
+                "$currentDate": {"begun_at": True},
+            },
+            upsert=True,
         )
-        if deleted is not None:
-            await self._tombstone(customer_id, scope.workspace_id, deleted.get("owner_id"), TombstoneReason.DELETED)
-        return deleted
+        return True
+
+    async def remove(self, workspace_id: str, customer_id: str) -> dict[str, Any] | None:
+        """Remove a customer whose deletion has begun; its state as removed (None: removed already). The
+        tombstone keeps that state, fresher than the one recorded when the deletion began."""
+        removed = await self._customers.find_one_and_delete(
+            {"_id": customer_id, "workspace_id": workspace_id}, projection=_DELETION_STATE
+        )
+        if removed is not None:
+            await self._tombstones.update_one(
+                {"_id": customer_id, "workspace_id": workspace_id}, {"$set": {"state": removed}}
+            )
+        return removed
+
+    async def deletion_state(self, workspace_id: str, customer_id: str) -> dict[str, Any] | None:
+        found = await self._tombstones.find_one({"_id": customer_id, "workspace_id": workspace_id}, {"state": 1})
+        return (found or {}).get("state")
+
+    async def finish_delete(self, workspace_id: str, customer_id: str) -> None:
+        """Done: the tombstone is stamped (the database's time) and becomes visible to syncing clients."""
+        await self._tombstones.update_one(
+            {"_id": customer_id, "workspace_id": workspace_id, "unfinished": True},
+            {"$unset": {"unfinished": "", "state": ""}, "$currentDate": {"deleted_at": True}},
+        )
+
+    async def unfinished_deletions(self, begun_seconds_ago: float, limit: int) -> list[tuple[str, str]]:
+        """(workspace, customer) of deletions begun at least that long ago and not finished: their request
+        died on the way."""
+        cutoff = {"$subtract": ["$$NOW", round(begun_seconds_ago * 1000)]}
+        cursor = self._tombstones.find(
+            {"unfinished": True, "$expr": {"$lte": ["$begun_at", cutoff]}},
+            {"workspace_id": 1, "customer_id": 1},
+            comment=scatter_gather("the sweeper finishes deletions of every workspace"),
+        ).limit(limit)
+        return [(document["workspace_id"], document["customer_id"]) async for document in cursor]
 
     async def left_owner(self, workspace_id: str, customer_id: str, owner_id: str) -> None:
         """The customer moved to another owner: a tombstone for the previous owner's keys (their phones
@@ -252,6 +300,8 @@ async def require_customers(customers: CustomerRepository, scope: CustomerScope,
     if missing:
         raise UnknownCustomer(missing)
 
+
+_DELETION_STATE = {"owner_id": 1, "segments": 1, "segment_changes": 1, "segment_pending": 1}
 
 # Never needed by readers: undelivered events, idempotency fingerprints, search words.
 _HIDDEN = {

@@ -238,13 +238,30 @@ class CustomerService:
         """Removes the customer and its interactions; its orders stay as financial records, detached; it
         leaves its segments."""
         principal.require(Permission.DELETE_CUSTOMERS)
-        deleted = await self._customers.delete(principal.scope, customer_id)
-        if deleted is None:
+        if not await self._customers.begin_delete(principal.scope, customer_id):
             raise NotFound(f"no customer {customer_id!r}", field="id")
-        await self._segments.customer_deleted(principal.workspace_id, member_state(deleted), self._clock.now())
-        await self._workspaces.count_customers(principal.workspace_id, -1)
-        await self._interactions.delete_for_customer(principal.workspace_id, customer_id)
-        await self._orders.detach_customer(principal.workspace_id, customer_id)
+        await self.finish_deletion(principal.workspace_id, customer_id)
+
+    async def finish_deletion(self, workspace_id: str, customer_id: str) -> None:
+        """Every step of a begun deletion, each safe to run again (the request, or the sweeper after a
+        crash): the customer removed, its segments left, its interactions removed, its orders detached."""
+        removed = await self._customers.remove(workspace_id, customer_id)
+        if removed is not None:
+            await self._workspaces.count_customers(workspace_id, -1)
+        state = removed or await self._customers.deletion_state(workspace_id, customer_id)
+        if state is not None:
+            state = {"_id": customer_id, **state}
+            await self._segments.customer_deleted(workspace_id, member_state(state), self._clock.now())
+        await self._interactions.delete_for_customer(workspace_id, customer_id)
+        await self._orders.detach_customer(workspace_id, customer_id)
+        await self._customers.finish_delete(workspace_id, customer_id)
+
+    async def finish_unfinished_deletions(self, begun_seconds_ago: float = 60.0, limit: int = 500) -> int:
+        """For the sweeper: deletions whose request died on the way are finished."""
+        pending = await self._customers.unfinished_deletions(begun_seconds_ago, limit)
+        for workspace_id, customer_id in pending:
+            await self.finish_deletion(workspace_id, customer_id)
+        return len(pending)
 
     async def _require(self, principal: Principal, customer_id: str) -> Customer:
         customer = await self._customers.get(principal.scope, customer_id)
