@@ -36,9 +36,13 @@ def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics() ->
 
 def test_mongodb_is_a_replica_set_without_server_side_javascript() -> None:
     mongodb = _compose()["services"]["mongodb"]
-    assert mongodb["image"].startswith("mongo:7")
+    assert mongodb["image"].startswith("mongo:8")
     assert "--replSet" in mongodb["command"] and "--noscripting" in mongodb["command"]
-    assert "rs.initiate" in " ".join(mongodb["healthcheck"]["test"])
+    check = " ".join(mongodb["healthcheck"]["test"])
+    # Healthy (what the api and worker wait for) only once the initiated set has elected this node primary.
+    assert "rs.initiate" in check and "isWritablePrimary" in check and "quit(1)" in check
+    for name in ("api", "worker"):
+        assert _compose()["services"][name]["restart"] == "unless-stopped"
 
 
 def test_redis_keeps_queues_within_a_memory_limit() -> None:
