@@ -54,7 +54,10 @@ async def server_time(db: AsyncDatabase[Document]) -> datetime:
 
 
 # Stamps the database's own time; a write can say {"$currentDate": STAMP_CHANGED} alongside its $set.
-STAMP_CHANGED: Document = {"changed_at": True}
+# ``public_changed_at`` moves only with what every role may see: a change to a class read from personal
+# details (the age band on a birthday) moves ``changed_at`` alone, so its moment reveals nothing to others.
+STAMP_CHANGED: Document = {"changed_at": True, "public_changed_at": True}
+STAMP_PRIVATE_CHANGE: Document = {"changed_at": True}
 
 
 def new_id() -> str:
@@ -189,6 +192,8 @@ def index_plan(retention: Retention) -> dict[str, list[IndexModel]]:
             ),
             # A segment's members, listed and counted on an index (customers' "segments" holds their ids).
             _by_workspace("segments"),
+            # What offline sync of a role without personal details reads instead of changed_at.
+            _by_workspace("public_changed_at"),
         ]
         # Every list the API offers is in id order within a workspace, alone or after one filter field (the
         # fields and class-set keys are ours, never a client's).

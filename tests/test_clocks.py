@@ -11,11 +11,12 @@ from rq import Queue
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from domain.auth.principals import Role
 from domain.clock import SkewedClock, TravellingClock
 from domain.config import AppConfig
 from domain.runs.models import RunStatus
 from domain.runs.repository import ScoringRunRepository
-from tests.conftest import Api, Workspace, create_customer, make_workspace, record_order, run_worker
+from tests.conftest import Api, Workspace, add_key, create_customer, make_workspace, record_order, run_worker
 from workers.runtime import WorkerRuntime
 from workers.sweeper import STALLED_AFTER, sweep_dirty_customers
 
@@ -169,3 +170,32 @@ def _sync_after_a_slow_worker(api: Api, config: AppConfig, clock: TravellingCloc
     later = api.ok(changes, {"after": cursor}, shop.admin)["customers"]["edges"]
     assert [edge["node"]["id"] for edge in later] == [first]
     assert {"classSet": "spend_tier", "code": "luxurious"} in later[0]["node"]["spend"]
+
+
+def test_a_birthday_moves_the_change_moment_only_for_roles_that_may_read_birth_dates(
+    config: AppConfig, clock: TravellingClock
+) -> None:
+    with TestClient(create_app(config.model_copy(update={"sync_settle_seconds": 0.0}), clock)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        _, viewer = add_key(api, shop, Role.VIEWER, "Xem")
+        soon = (clock.now() + timedelta(days=2)).date()
+        if (soon.month, soon.day) == (2, 29):
+            soon += timedelta(days=1)
+        customer_id = create_customer(api, shop.admin, birthDate=soon.replace(year=soon.year - 18).isoformat())
+        run_worker(config, clock)
+        changes = """query($after: String) { customers(first: 10, after: $after, orderBy: {field: CHANGED, direction: ASC})
+          { edges { cursor node { id changedAt } } } }"""
+        before = {
+            who: api.ok(changes, {}, token)["customers"]["edges"]
+            for who, token in (("admin", shop.admin), ("viewer", viewer))
+        }
+        clock.advance(timedelta(days=3))
+        _sweep_and_work(config, clock)
+        assert _classes(api, shop.admin, customer_id)["age_band"] == "young"  # the birthday passed
+        after_admin = api.ok(changes, {"after": before["admin"][-1]["cursor"]}, shop.admin)["customers"]["edges"]
+        after_viewer = api.ok(changes, {"after": before["viewer"][-1]["cursor"]}, viewer)["customers"]["edges"]
+        assert [edge["node"]["id"] for edge in after_admin] == [customer_id]
+        assert after_viewer == []  # nothing a viewer may see changed: the moment would give the birthday away
+        seen = api.ok("query($id: ID!) { customer(id: $id) { changedAt } }", {"id": customer_id}, viewer)
+        assert seen["customer"]["changedAt"] == before["viewer"][0]["node"]["changedAt"]

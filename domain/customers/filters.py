@@ -12,6 +12,7 @@ from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.service import require_readable_class_set
 from domain.customers.models import LegalType
+from domain.customers.ordering import changed_path
 from domain.customers.search_text import query_words
 from domain.errors import ErrorCode, FieldError, InvalidInput
 
@@ -71,7 +72,7 @@ def compile_filter(principal: Principal, spec: CustomerFilter | None) -> dict[st
     if spec.segment_id is not None:
         query["segments"] = str(spec.segment_id)
     if spec.updated_since is not None:
-        query["changed_at"] = {"$gte": spec.updated_since}
+        query[changed_path(principal)] = {"$gte": spec.updated_since}
     if spec.ids is not None:
         query["_id"] = {"$in": list(spec.ids)}
     return query

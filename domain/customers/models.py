@@ -166,6 +166,7 @@ class Customer:
     lead_verdict: LeadVerdict | None = None
     segment_since: dict[str, datetime] = field(default_factory=dict)  # the segments it is in, and since when
     changed_at: datetime | None = None  # the last change a client sees (profile, classes, stats, segments)
+    public_changed_at: datetime | None = None  # the same, leaving out changes read from personal details
 
     def without_sensitive_fields(self) -> Customer:
         """What a role without access to personal details sees: no birth date, income, personality,
@@ -179,6 +180,7 @@ class Customer:
             sensitive_attributes=[],
             classes=[item for item in self.classes if not item.sensitive],
             next_class_change_at=self.next_public_class_change_at,
+            changed_at=self.public_changed_at,
         )
 
     @classmethod
@@ -228,6 +230,7 @@ class Customer:
             next_public_class_change_at=aware((d.get("scoring") or {}).get("next_public_transition_at")),
             lead_verdict=LeadVerdict.from_document(d["lead_verdict"]) if d.get("lead_verdict") else None,
             changed_at=aware(d.get("changed_at")),
+            public_changed_at=aware(d.get("public_changed_at")),
             segment_since={
                 segment_id: aware((d.get("segment_since") or {}).get(segment_id)) or aware(d["created_at"])
                 for segment_id in d.get("segments") or ()

@@ -41,6 +41,15 @@ SORT_PATHS: dict[OrderField, str] = {
     OrderField.NET_SPEND: "stats.net_spend_minor",
     OrderField.LAST_ORDER_AT: "stats.last_order_at",
 }
+# The change moment that leaves out changes read from personal details (see domain.db.STAMP_CHANGED).
+PUBLIC_CHANGED_AT = "public_changed_at"
+
+
+def changed_path(principal: Principal) -> str:
+    """Which change moment a caller's sync reads: a birthday must not move what others see."""
+    return SORT_PATHS[OrderField.CHANGED] if principal.can(Permission.READ_SENSITIVE) else PUBLIC_CHANGED_AT
+
+
 # The class set whose evidence an order reads, kept in the projection even when evidence is not asked.
 EVIDENCE_OF: dict[OrderField, str] = {
     OrderField.LEAD_SCORE: LEAD.key,
@@ -56,9 +65,12 @@ type SortValue = int | float | datetime | None
 class CustomerOrder:
     field: OrderField = OrderField.CREATED
     descending: bool = False
+    public: bool = False  # for a role without personal details: CHANGED reads the public change moment
 
     @property
     def path(self) -> str | None:
+        if self.field is OrderField.CHANGED and self.public:
+            return PUBLIC_CHANGED_AT
         return SORT_PATHS.get(self.field)
 
     def sort(self) -> list[tuple[str, int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, overload
 
@@ -14,7 +14,15 @@ from domain.clock import Clock
 from domain.customers.filters import CustomerFilter, compile_filter
 from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.models import Customer, LegalType, Tombstone
-from domain.customers.ordering import EVIDENCE_OF, CustomerOrder, OrderField, PagePosition, readable_order
+from domain.customers.ordering import (
+    EVIDENCE_OF,
+    PUBLIC_CHANGED_AT,
+    CustomerOrder,
+    OrderField,
+    PagePosition,
+    changed_path,
+    readable_order,
+)
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id, settled
@@ -89,10 +97,11 @@ class CustomerService:
         if order.field in EVIDENCE_OF and not principal.can(Permission.READ_SENSITIVE):
             query |= readable_order(principal, order, (await self._workspace(principal)).scoring_settings)
         if order.field is OrderField.CHANGED:
+            order = replace(order, public=changed_path(principal) == PUBLIC_CHANGED_AT)
             # A change stamped just now may still be committing: a syncing client reads only settled
             # changes (on the database's clock, which stamped them), so its cursor never moves past one
             # that appears later.
-            query = {"$and": [query, settled("changed_at", self._sync_settle_seconds)]}
+            query = {"$and": [query, settled(changed_path(principal), self._sync_settle_seconds)]}
         rows = await self._customers.page(query, order, after, first + 1, with_evidence=with_evidence)
         shown = rows[:first]
         positions = [PagePosition(order.field, customer.id, value) for customer, value in shown]

@@ -24,10 +24,11 @@ from domain.classes.events import ClassChangeEvent
 from domain.clock import Clock
 from domain.customers.models import AssignedClass, CustomerStats
 from domain.customers.repository import mark_dirty_update
-from domain.db import STAMP_CHANGED, Database
+from domain.db import STAMP_CHANGED, STAMP_PRIVATE_CHANGE, Database
 from domain.rescoring.features import PROFILE_FIELDS, ProfileFeatures
 from domain.sharding import scatter_gather
 from domain.timestamps import aware
+from scoring.catalogue import always_sensitive
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ class ScoringRepository:
                     "$set": {**_result_fields(item), "scoring.written_by": writer},
                     "$unset": _result_unset(item),
                     # What a syncing client sees changed, on the database's clock.
-                    **({"$currentDate": STAMP_CHANGED} if item.changed_classes or item.stats_changed else {}),
+                    **_change_stamp(item),
                 },
             )
             for item in to_write
@@ -284,6 +285,21 @@ def _result_fields(item: ScoredCustomer) -> dict[str, Any]:
         fields[f"classes.{assigned.class_set}"] = assigned.to_document()
     fields.update({path: moment for path, moment in _next_moments(item).items() if moment is not None})
     return fields
+
+
+def _change_stamp(item: ScoredCustomer) -> dict[str, Any]:
+    """What moves for syncing clients. Every role's moment moves with stats and with a class moving to
+    another code; a class read from personal details, or evidence refreshed within the same code (day
+    counts, a score within its tier: it rides along with the next such change), moves only the moment of
+    the roles that may read personal details, or a birthday's rescore would be seen by everyone."""
+    moved = [assigned for assigned in item.changed_classes if assigned.changed_version == item.version + 1]
+    if item.stats_changed or any(not _private(assigned) for assigned in moved):
+        return {"$currentDate": STAMP_CHANGED}
+    return {"$currentDate": STAMP_PRIVATE_CHANGE} if item.changed_classes else {}
+
+
+def _private(assigned: AssignedClass) -> bool:
+    return assigned.sensitive or assigned.class_set in always_sensitive()
 
 
 def _next_moments(item: ScoredCustomer) -> dict[str, datetime | None]:

@@ -21,7 +21,7 @@ from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
-from domain.db import STAMP_CHANGED, Database, append_once, insert_idempotent, latest_per_customer
+from domain.db import STAMP_CHANGED, STAMP_PRIVATE_CHANGE, Database, append_once, insert_idempotent, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
@@ -319,7 +319,7 @@ def _change_operation(workspace_id: str, event: SegmentEvent, number: int) -> Up
             f"segment_changes.{segment}": number,
             f"segment_pending.{segment}": event.to_document(),
         },
-        "$currentDate": STAMP_CHANGED,
+        "$currentDate": STAMP_PRIVATE_CHANGE if event.sensitive else STAMP_CHANGED,
     }
     if number % 2 == 1:
         update["$addToSet"] = {"segments": segment}
