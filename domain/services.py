@@ -37,6 +37,7 @@ from domain.runs.repository import ScoringRunRepository
 from domain.runs.service import DEFAULT_DEAD_AFTER_SECONDS, RunBatchExecutor, ScoringRunService
 from domain.segments.membership import SegmentEvaluator
 from domain.segments.repository import MembershipRepository, SegmentRepository
+from domain.segments.sensitivity import SegmentAccess
 from domain.segments.service import SegmentService
 from domain.workspaces.repository import WorkspaceRepository
 from domain.workspaces.service import WorkspaceService
@@ -130,7 +131,9 @@ def build_services(
         interactions=interaction_service,
         class_history=ClassHistoryService(ClassEventRepository(db), customers),
         scoring_runs=scoring_runs,
-        class_settings=ClassSettingsService(workspaces, scoring_runs, clock),
+        class_settings=ClassSettingsService(
+            workspaces, scoring_runs, clock, SegmentAccess(segment_definitions, workspaces)
+        ),
         rescoring=rescoring,
         run_batches=RunBatchExecutor(runs, rescoring, scoring_runs, segment_evaluator, workspaces, clock),
         segment_membership=segment_evaluator,

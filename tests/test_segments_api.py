@@ -341,3 +341,20 @@ def test_market_fit_can_take_a_segment_as_the_target_market(api: Api, shop: Work
     for _ in range(2):
         run_worker(config)
     assert market_fit(wholesale) == "out_of_target"
+
+
+def test_a_target_market_never_reads_personal_details(api: Api, shop: Workspace) -> None:
+    """market_fit is shown to every role: a target segment read from age would show who is in that age."""
+    token = shop.admin
+    update = """mutation($params: JSON) {
+      updateClassSet(input: {classSet: "market_fit", params: $params}) { errors { field code } } }"""
+    aged = _save(api, token, "25-45", AGED_25_45)
+    refused = api.gql(update, {"params": {"countries": [], "segment": aged}}, token)["data"]["updateClassSet"]
+    assert refused["errors"] == [{"field": "params.segment", "code": "NOT_ALLOWED"}]
+    by_city = _save(api, token, "Thành phố", HCMC_OR_HANOI)
+    assert api.ok(update, {"params": {"countries": [], "segment": by_city}}, token)["updateClassSet"]["errors"] == []
+    # ...and the target may not come to read age later, directly or through a segment it references.
+    for rule in (AGED_25_45, {"segment": aged}):
+        errors = api.gql(SAVE, {"input": {"id": by_city, "name": "Thành phố", "kind": "DYNAMIC", "rule": rule}},
+                         token)["data"]["saveSegment"]["errors"]  # fmt: skip
+        assert [(e["field"], e["code"]) for e in errors] == [("rule", "NOT_ALLOWED")]

@@ -9,9 +9,10 @@ from domain.auth.principals import Permission, Principal
 from domain.classes.catalogue import class_set
 from domain.classes.settings import current_params, validated_update
 from domain.clock import Clock
-from domain.errors import Conflict, ErrorCode, NotFound
+from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound
 from domain.runs.models import ScoringRun
 from domain.runs.service import ScoringRunService
+from domain.segments.sensitivity import SegmentAccess
 from domain.workspaces.models import ClassSettings, Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -26,7 +27,10 @@ class ClassSetUpdate:
 
 
 class ClassSettingsService:
-    def __init__(self, workspaces: WorkspaceRepository, runs: ScoringRunService, clock: Clock) -> None:
+    def __init__(
+        self, workspaces: WorkspaceRepository, runs: ScoringRunService, clock: Clock, segments: SegmentAccess
+    ) -> None:
+        self._segments = segments
         self._clock = clock
         self._workspaces = workspaces
         self._runs = runs
@@ -50,6 +54,7 @@ class ClassSettingsService:
         updated = validated_update(
             change.class_set, stored, in_force, change.params, change.labels, change.colors, change.hysteresis
         )
+        await self._check_target_market(workspace.id, change.class_set, updated)
         # Compared with what is in force, so that restating a default is no change either.
         rescores = updated.get("params", in_force) != in_force or (
             updated.get("hysteresis", hysteresis_in_force) != hysteresis_in_force
@@ -81,3 +86,16 @@ class ClassSettingsService:
         refreshed = await self._workspaces.get(workspace.id)
         assert refreshed is not None
         return refreshed, run
+
+    async def _check_target_market(self, workspace_id: str, key: str, updated: dict[str, Any]) -> None:
+        """A segment read from personal details cannot be the target market: market_fit is shown to every
+        role, so it would show them who is in it (an age range in market_fit's own rule is sensitive
+        instead, and hidden from those roles)."""
+        target = (updated.get("params") or {}).get("segment") if key == "market_fit" else None
+        if target is not None and target in await self._segments.sensitive(workspace_id):
+            raise InvalidInput.one(
+                "params.segment",
+                ErrorCode.NOT_ALLOWED,
+                "this segment is read from personal details; as the target market it would show them to every "
+                "role through market_fit: use market_fit's own age range instead",
+            )

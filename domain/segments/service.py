@@ -176,6 +176,12 @@ class SegmentService:
             rule = checked_rule(principal, rule, every, sensitive_sets, hidden, sid)
         if existing is not None:
             _check_unchanged(existing, kind, external_id)
+            dynamic = kind is SegmentKind.DYNAMIC
+            _check_target_market(
+                workspace,
+                every,
+                replace(existing, rule=rule if dynamic else None, frozen_rule=None if dynamic else rule),
+            )
         content = fingerprint({"name": name, "kind": kind.value, "rule": rule.stored() if rule else None})
         retried = next((s for s in every.values() if external_id and s.external_id == external_id), None)
         if existing is None and retried is not None:
@@ -468,6 +474,22 @@ def _check_unchanged(existing: Segment, kind: SegmentKind, external_id: str | No
         raise InvalidInput.one("kind", ErrorCode.NOT_ALLOWED, "a segment keeps its kind; make a new one")
     if external_id is not None and external_id != existing.external_id:
         raise InvalidInput.one("externalId", ErrorCode.NOT_ALLOWED, "a segment keeps the external id it was made with")
+
+
+def _check_target_market(workspace: Workspace, every: Mapping[str, Segment], changed: Segment) -> None:
+    """The market-fit target may not come to read personal details (see ClassSettingsService): market_fit is
+    shown to every role, so it would show who is in it."""
+    target = workspace.scoring_settings.market_fit.segment
+    if target is None or changed.defining_rule is None:
+        return
+    sets = sensitive_class_sets(workspace.scoring_settings)
+    if target in sensitive_segments({**every, changed.id: changed}, sets):
+        raise InvalidInput.one(
+            "rule",
+            ErrorCode.NOT_ALLOWED,
+            "this rule would make the target market (market_fit's segment) read personal details, which "
+            "market_fit would then show to every role",
+        )
 
 
 def _checked_name(name: str) -> str:
