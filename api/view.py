@@ -174,6 +174,11 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
 
+    def encode_json(self, data: object) -> str | bytes:
+        # Vietnamese and Chinese as themselves (UTF-8, JSON's own encoding), not \u escapes: the first thing
+        # people read is curl's output in a terminal. Websocket messages are encoded here too.
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             return json.loads(data)

@@ -288,3 +288,14 @@ def test_a_revoked_key_stops_on_open_websockets_without_the_announcement(config:
             message = ws.receive_json()
             assert "UNAUTHENTICATED" in str(message)
         assert _codes(api.gql("{ customers { totalCount } }", None, token)) == ["UNAUTHENTICATED"]
+
+
+def test_answers_carry_vietnamese_and_chinese_as_utf8_not_escapes(api: Api, shop: Workspace) -> None:
+    create_customer(api, shop.admin, name="Nguyễn Thị Lan 王芳")
+    response = api.client.post(
+        "/graphql",
+        json={"query": "{ customers(first: 1) { edges { node { name } } } }"},
+        headers={"Authorization": f"Bearer {shop.admin}"},
+    )
+    assert "Nguyễn Thị Lan 王芳".encode() in response.content and b"\\u" not in response.content
+    assert response.headers["content-type"].startswith("application/json")
