@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from graphql import GraphQLError, parse
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConnectionFailure
 from rich.console import Console
@@ -20,6 +21,7 @@ from domain.db import Database, Document, Retention
 from domain.errors import DomainError, NotFound
 from domain.services import Services, build_services
 from domain.sharding import ClusterStep, prepare_cluster
+from domain.workspaces.models import Workspace
 
 app = typer.Typer(help="Customer-classification CRM: operator commands", no_args_is_help=True)
 console = Console()
@@ -80,6 +82,14 @@ def _with_services[T](action: Callable[[Services], Awaitable[T]]) -> T:
         raise typer.Exit(code=2) from None
 
 
+async def _require_workspace(services: Services, workspace_id: str) -> Workspace:
+    """Every command naming a workspace refuses one that does not exist, the same way."""
+    workspace = await services.workspaces.get(workspace_id)
+    if workspace is None:
+        raise NotFound(f"no workspace {workspace_id!r}", field="workspace_id")
+    return workspace
+
+
 @app.command("create-workspace")
 def create_workspace(
     name: str,
@@ -102,7 +112,12 @@ def create_key(
     user_name: Annotated[str, typer.Option(help="The person this key belongs to")],
 ) -> None:
     """Create a user in a workspace with a key of the given role (the key is shown once)."""
-    user, key = _with_services(lambda services: services.workspaces.add_user_with_key(workspace_id, user_name, role))
+
+    async def run(services: Services) -> tuple[Any, Any]:
+        await _require_workspace(services, workspace_id)
+        return await services.workspaces.add_user_with_key(workspace_id, user_name, role)
+
+    user, key = _with_services(run)
     console.print(f"user [bold]{user.id}[/bold] ({user.name}), role {role.value}")
     console.print(f"key (shown once): [bold green]{key.token}[/bold green]")
 
@@ -113,6 +128,12 @@ def allow_query(
 ) -> None:
     """Register documents for PERSISTED_QUERIES=allowlist (and print the hash each is sent by)."""
     queries = [file.read_text(encoding="utf-8") for file in files]
+    for file, query in zip(files, queries, strict=True):
+        try:
+            parse(query)
+        except GraphQLError as error:
+            console.print(f"[red]not a GraphQL document[/red] {file}: {error.message}; nothing registered")
+            raise typer.Exit(code=2) from None
     hashes = _with_services(lambda services: services.persisted_queries.allow(queries))
     for file, key in zip(files, hashes, strict=True):
         console.print(f"{key}  {file}")
@@ -134,6 +155,7 @@ def import_file(
                 yield chunk
 
     async def run(services: Services) -> dict[str, Any]:
+        await _require_workspace(services, workspace_id)
         started = await services.imports.start(principal, kind, chunks(), dry_run=dry_run)
         await services.imports.run(started["_id"])
         return await services.imports.get(principal, started["_id"]) or {}
@@ -157,9 +179,7 @@ def export_customers(
     principal = Principal(workspace_id, "cli", Role.ADMIN, "cli")
 
     async def write(services: Services) -> int:
-        workspace = await services.workspaces.get(workspace_id)
-        if workspace is None:
-            raise NotFound(f"no workspace {workspace_id!r}", field="workspace_id")
+        workspace = await _require_workspace(services, workspace_id)
         written = 0
         pages = services.customers.export_pages(principal, CustomerFilter(segment_id=segment))
         with out.open("w", encoding="utf-8", newline="") as handle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -56,3 +57,24 @@ def test_graphiql_only_when_enabled(config: AppConfig) -> None:
         # GraphiQL on does not turn introspection on (CRM_INTROSPECTION=false is obeyed)
         body = client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"}).json()
         assert body["data"] is None and "introspection" in body["errors"][0]["message"].lower()
+
+
+def test_every_cli_command_refuses_an_unknown_workspace_the_same_way(cli_env: None, tmp_path: Path) -> None:
+    rows = tmp_path / "customers.csv"
+    rows.write_text("external_id,name\nk-1,Trần Văn Nam\n", encoding="utf-8")
+    for command in (
+        ["import", "nosuch", "customers", str(rows)],
+        ["export", "nosuch", "--out", str(tmp_path / "out.csv")],
+        ["create-key", "nosuch", "--role", "viewer", "--user-name", "Lan"],
+    ):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "NOT_FOUND no workspace 'nosuch'" in " ".join(result.output.split()), result.output
+
+
+def test_allow_query_refuses_a_document_that_does_not_parse(cli_env: None, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.graphql", tmp_path / "bad.graphql"
+    good.write_text("{ classSets { key } }", encoding="utf-8")
+    bad.write_text("{ classSets { key }", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["allow-query", str(good), str(bad)])
+    assert result.exit_code == 2 and "not a GraphQL document" in result.output and "nothing registered" in result.output
