@@ -125,8 +125,8 @@ def test_the_call_list_reads_whatever_evidence_its_customers_ask_for(
 ) -> None:
     create_customer(api, shop.admin, name="Có bằng chứng")
     run_worker(config)
-    query = '{ callList { customer { classes { classSet evidence(lang: "en") } value { valueClass { evidence } } } } }'
+    query = '{ callList { customer { classes { classSet evidence(lang: "en") } value { futureValueClass { evidence } } } } }'
     [entry] = api.ok(query, None, shop.admin)["callList"]
     sentences = {c["classSet"]: c["evidence"] for c in entry["customer"]["classes"]}
     assert "=" not in sentences["spend_tier"] and sentences["spend_tier"]  # a sentence from stored facts
-    assert entry["customer"]["value"]["valueClass"]["evidence"] == "no paid order yet"
+    assert entry["customer"]["value"]["futureValueClass"]["evidence"] == "no paid order yet"

@@ -25,7 +25,15 @@ class FutureValue:
     expected_order_value: Decimal | None
     clv_12m: Decimal | None = strawberry.field(description="Next 12 months' value, discounted 1% a month")
     currency: str
-    value_class: CustomerClass = strawberry.field(description="high, medium or low among the buyers; or unknown")
+    future_value_class: CustomerClass = strawberry.field(
+        description="The future_value class: high, medium or low among the buyers; or unknown"
+    )
+
+    @strawberry.field(
+        description="The future_value class (not value_class)", deprecation_reason="Use futureValueClass."
+    )
+    def value_class(self) -> CustomerClass:
+        return self.future_value_class
 
     @classmethod
     def from_class(cls, value_class: CustomerClass, currency: str) -> FutureValue:
@@ -46,7 +54,7 @@ class FutureValue:
             expected_order_value=money("order_value_minor"),
             clv_12m=money("clv_12m_minor"),
             currency=currency,
-            value_class=value_class,
+            future_value_class=value_class,
         )
 
 
