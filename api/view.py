@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,17 @@ class IdleClosingHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
 
 CDN = "https://unpkg.com/"
+GRAPHIQL_HEADERS = '{"Authorization": "Bearer <paste the key make run printed>"}'
+GRAPHIQL_QUERY = """# The customer-classification CRM. Put your key in the Headers tab below, then press Run.
+# Every customer's classes with their reasons, the biggest spenders first:
+{
+  customers(first: 10, orderBy: {field: NET_SPEND, direction: DESC}) {
+    totalCount
+    edges { node { name city stats { netSpend currency }
+      classes { classSet code label(lang: "vi") color evidence(lang: "vi") } } }
+  }
+}
+"""
 GRAPHIQL_ASSETS_PATH = "/graphiql/static"
 GRAPHIQL_ASSETS = Path(__file__).parent / "static" / "graphiql"
 
@@ -146,8 +158,20 @@ class CrmGraphQL(GraphQL[RequestContext, None]):
 
     @property
     def graphql_ide_html(self) -> str:
-        """Strawberry's GraphiQL page with its assets served by this API (api/static/graphiql), not a CDN."""
-        return super().graphql_ide_html.replace(CDN, GRAPHIQL_ASSETS_PATH + "/")
+        """Strawberry's GraphiQL page with its assets served by this API (api/static/graphiql), not a CDN;
+        it opens on a CRM query with the Headers tab showing where the key goes."""
+        page = super().graphql_ide_html.replace(CDN, GRAPHIQL_ASSETS_PATH + "/")
+        page = re.sub(
+            r"const EXAMPLE_QUERY = `.*?`;",
+            lambda _: f"const EXAMPLE_QUERY = `{GRAPHIQL_QUERY}`;",
+            page,
+            count=1,
+            flags=re.S,
+        )
+        page = page.replace(
+            "React.useState(parameters.headers)", f"React.useState(parameters.headers || {GRAPHIQL_HEADERS!r})"
+        )
+        return page.replace("defaultEditorToolsVisibility: true", 'defaultEditorToolsVisibility: "headers"')
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying a persisted query's hash (no document) is an operation, not a browser's visit.

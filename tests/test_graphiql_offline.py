@@ -7,9 +7,11 @@ import base64
 import hashlib
 import re
 
+from graphql import parse, validate
 from starlette.testclient import TestClient
 
 from api.app import create_app
+from api.schema import schema
 from domain.config import AppConfig
 
 
@@ -26,3 +28,13 @@ def test_graphiql_loads_its_assets_from_the_api(config: AppConfig) -> None:
             assert f"sha384-{digest}" == integrity, path
     with TestClient(create_app(config)) as client:  # GraphiQL off: no assets either
         assert client.get("/graphiql/static/react@18.2.0/umd/react.production.min.js").status_code == 404
+
+
+def test_graphiql_opens_on_a_crm_query_that_runs_with_the_headers_tab_ready_for_the_key(config: AppConfig) -> None:
+    with TestClient(create_app(config.model_copy(update={"graphiql": True}))) as client:
+        page = client.get("/graphql", headers={"Accept": "text/html"}).text
+    found = re.search(r"const EXAMPLE_QUERY = `(.*?)`;", page, re.S)
+    assert found is not None and "Welcome to GraphiQL" not in page
+    assert validate(schema._schema, parse(found.group(1))) == []  # the example runs against this API
+    assert 'parameters.headers || \'{"Authorization": "Bearer' in page
+    assert 'defaultEditorToolsVisibility: "headers"' in page
