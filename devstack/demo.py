@@ -6,16 +6,19 @@ input) and is idempotent: external ids make a second load change nothing.
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from faker import Faker
 from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import Principal, Role
+from domain.errors import Unauthenticated
 from domain.interactions.models import InteractionKind
 from domain.orders.models import Order, OrderStatus
 from domain.services import Services
@@ -85,6 +88,40 @@ async def load_demo(services: Services, admin_token: str | None, customers: int 
     # Queued after the rescore of what was just loaded: the models are fitted on scored customers.
     await services.future_value.request_fit(admin)
     return DemoWorkspace(DEMO_WORKSPACE_ID, token, ids)
+
+
+async def demo_admin_key(services: Services, chosen: str | None, remembered: str | None) -> str | None:
+    """A working admin key of the demo workspace, whatever the database held: the ``chosen`` one
+    (CRM_DEMO_API_KEY; created if the database lacks it), else the one the dev stack ``remembered``, else a
+    new one. None when there is no demo workspace."""
+    users = await services.workspaces.users(DEMO_WORKSPACE_ID)
+    if not users:
+        return None
+    wanted = chosen or remembered
+    if wanted and await _works(services, wanted):
+        return wanted
+    name = "demo admin (make run)"
+    issued = await services.keys.issue(DEMO_WORKSPACE_ID, users[0].id, Role.ADMIN, name, chosen)
+    if await _works(services, issued.token):
+        return issued.token
+    # The chosen key exists but was revoked: a fresh one instead.
+    return (await services.keys.issue(DEMO_WORKSPACE_ID, users[0].id, Role.ADMIN, name)).token
+
+
+def keep_secret(path: Path, secret: str) -> None:
+    """Written readable and writable by the user alone, from its first byte."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret + "\n")
+
+
+async def _works(services: Services, token: str) -> bool:
+    try:
+        principal = await services.keys.authenticate(f"Bearer {token}")
+    except Unauthenticated:
+        return False
+    return principal.workspace_id == DEMO_WORKSPACE_ID and principal.role is Role.ADMIN
 
 
 async def _ensure_workspace(services: Services, admin_token: str | None) -> str | None:

@@ -18,7 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from devstack import snapshot
-from devstack.demo import DemoWorkspace, load_demo
+from devstack.demo import DEMO_WORKSPACE_ID, DemoWorkspace, demo_admin_key, keep_secret, load_demo
 from devstack.processes import (
     ManagedProcess,
     free_port,
@@ -37,6 +37,7 @@ RUN_DIR = Path(".run")
 SNAPSHOT = RUN_DIR / "mongodb.snapshot"  # the dev database, kept across runs (`make reset` forgets it)
 CLI_ENV = RUN_DIR / "env"  # connection settings for `crm` while `make run` runs
 SNAPSHOT_SECONDS = 60
+DEMO_KEY = RUN_DIR / "demo-key"  # the demo workspace's admin key this dev stack keeps (mode 600)
 
 EXAMPLE_QUERY = """{
   customers(first: 5, filter: {class: {classSet: "spend_tier", codes: ["diamond", "luxurious"]}}) {
@@ -47,14 +48,19 @@ EXAMPLE_QUERY = """{
 }"""
 
 
-async def _load(config: AppConfig, token: str | None) -> DemoWorkspace:
+async def _load(
+    config: AppConfig, chosen: str | None, remembered: str | None, empty: bool
+) -> tuple[DemoWorkspace | None, str | None]:
+    """The demo loaded into an empty database, and a working admin key of it either way."""
     mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
     redis_sync = redis.Redis.from_url(config.redis_url)
     try:
         db = Database.connect(mongo, config.mongodb_db)
         await db.ensure_indexes()
         queue = RqRescoreQueue(redis_sync, config.rq_queue, config.rescore_pending_ttl_seconds)
-        return await load_demo(build_services(db, queue), token)
+        services = build_services(db, queue)
+        demo = await load_demo(services, chosen) if empty else None
+        return demo, await demo_admin_key(services, chosen, (demo.admin_token if demo else None) or remembered)
     finally:
         await mongo.close()
         redis_sync.close()
@@ -102,13 +108,20 @@ def main() -> None:
         supervisor.add(worker(), worker)
         supervisor.add(api(), api)
         began = time.monotonic()
-        demo = None
-        if snapshot.is_empty(config.mongodb_uri, config.mongodb_db):  # the demo only into an empty database
-            demo = asyncio.run(_load(config, env.get("CRM_DEMO_API_KEY") or None))
-        _print_banner(f"http://127.0.0.1:{port}", demo, restored, config.redis_url, log_dir, time.monotonic() - began)
-        reason = _supervise(supervisor, config if own_database else None)
+        empty = snapshot.is_empty(config.mongodb_uri, config.mongodb_db)  # the demo only into an empty database
+        chosen = env.get("CRM_DEMO_API_KEY") or None
+        # A second run's database is its own and not kept: nor is its key.
+        remembered = DEMO_KEY.read_text().strip() if lock is not None and DEMO_KEY.exists() else None
+        demo, key = asyncio.run(_load(config, chosen, remembered, empty))
+        if key is not None and lock is not None and not chosen and key != remembered:
+            keep_secret(DEMO_KEY, key)
+        took = time.monotonic() - began
+        _print_banner(f"http://127.0.0.1:{port}", demo, key, restored, config.redis_url, log_dir, took)
+        reason = _supervise(supervisor, config if own_database else None, log_dir / "run.log")
     except KeyboardInterrupt:
         reason = "interrupted"
+    except _Terminated:
+        reason = "stopped"
     finally:
         # A second Ctrl-C or a SIGTERM while the children stop must not cut the stopping short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -137,13 +150,15 @@ def _write_cli_env(config: AppConfig) -> None:
     )
 
 
-def _supervise(supervisor: Supervisor, keep: AppConfig | None) -> str:
-    """Restart what crashes; snapshot the dev database every SNAPSHOT_SECONDS when it is ours."""
+def _supervise(supervisor: Supervisor, keep: AppConfig | None, log: Path) -> str:
+    """Restart what crashes; snapshot the dev database every SNAPSHOT_SECONDS when it is ours (said in
+    ``log``, not on the terminal people type in)."""
     next_snapshot = time.monotonic() + SNAPSHOT_SECONDS
     while (reason := supervisor.check()) is None:
         time.sleep(0.5)
         if keep is not None and time.monotonic() >= next_snapshot:
-            _save(keep)
+            with log.open("a", encoding="utf-8") as said:
+                _save(keep, said)
             next_snapshot = time.monotonic() + SNAPSHOT_SECONDS
     return reason
 
@@ -156,33 +171,44 @@ def _snapshot_before_the_database_stops(config: AppConfig) -> Callable[[ManagedP
     return after
 
 
-def _save(config: AppConfig) -> None:
+def _save(config: AppConfig, said: IO[str] = sys.stderr) -> None:
     try:
         count = snapshot.save(config.mongodb_uri, config.mongodb_db, SNAPSHOT)
-        print(f"saved {count} documents to {SNAPSHOT}", file=sys.stderr, flush=True)
+        print(f"saved {count} documents to {SNAPSHOT}", file=said, flush=True)
     except PyMongoError as error:
         print(f"could not save the database to {SNAPSHOT}: {error}", file=sys.stderr, flush=True)
 
 
+class _Terminated(Exception):
+    """SIGTERM: asked to stop (by a service manager, `kill`), as opposed to a Ctrl-C."""
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    raise _Terminated
 
 
 def _print_banner(
-    base: str, demo: DemoWorkspace | None, restored: int, redis_url: str, log_dir: Path, seconds: float
+    base: str,
+    demo: DemoWorkspace | None,
+    key: str | None,
+    restored: int,
+    redis_url: str,
+    log_dir: Path,
+    seconds: float,
 ) -> None:
     if demo is not None:
-        key = demo.admin_token or "(the key printed by the first run; set CRM_DEMO_API_KEY to choose one)"
         data = f"Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} customers loaded in {seconds:.1f}s"
     else:
-        key = "(the demo admin key printed by the first run, or CRM_DEMO_API_KEY)"
         data = f"Database kept from the last run ({restored} documents from {SNAPSHOT}; `make reset` starts fresh)"
+    if key is None:
+        key = "(no demo workspace in this database: create one with .venv/bin/crm create-workspace)"
     body = json.dumps({"query": EXAMPLE_QUERY})
     print(
         f"""
 CRM is running. {data}
   GraphQL (and GraphiQL): {base}/graphql
-  Demo admin key:         {key}
+  Demo workspace id:      {DEMO_WORKSPACE_ID}
+  Demo admin key:         {key}   (kept in {DEMO_KEY} between runs; CRM_DEMO_API_KEY chooses it)
   Logs:                   {log_dir}/ (api.log, worker.log, redis.log, mongodb.log)
   Watch jobs:             .venv/bin/rq info --url {redis_url} --interval 1
   CLI:                    .venv/bin/crm --help   (finds this stack through {CLI_ENV})

@@ -16,7 +16,9 @@ from typer.testing import CliRunner
 
 from cli.main import app as cli
 from devstack import run, snapshot
+from devstack.demo import DEMO_WORKSPACE_ID, demo_admin_key, keep_secret
 from domain.config import AppConfig
+from tests.conftest import Api
 
 
 def _db(config: AppConfig, name: str) -> Any:
@@ -78,3 +80,32 @@ def test_the_cli_finds_the_stack_through_run_env_or_says_there_is_none(
     missing = CliRunner().invoke(cli, ["create-workspace", "Nowhere"])
     assert missing.exit_code == 2
     assert missing.output.count("\n") == 1 and "no database" in missing.output and "Traceback" not in missing.output
+
+
+def test_every_run_has_a_working_demo_admin_key_whatever_the_kept_database_holds(api: Api, tmp_path: Path) -> None:
+    services = api.services
+    assert api.call(lambda: demo_admin_key(services, None, None)) is None  # no demo workspace yet
+    api.call(lambda: services.workspaces.create("Demo", workspace_id=DEMO_WORKSPACE_ID))
+
+    def works(token: str) -> bool:
+        return bool(api.ok("{ customers(first: 1) { totalCount } }", None, token)["customers"]["totalCount"] == 0)
+
+    chosen = "crm_chosen-by-a-script-0123456789"
+    assert api.call(lambda: demo_admin_key(services, chosen, None)) == chosen and works(chosen)  # created
+    assert api.call(lambda: demo_admin_key(services, chosen, None)) == chosen  # and found again
+    fresh = api.call(lambda: demo_admin_key(services, None, None))
+    assert fresh and fresh != chosen and works(fresh)
+    assert api.call(lambda: demo_admin_key(services, None, fresh)) == fresh  # the kept one, while it works
+    api.ok("mutation($id: ID!) { revokeApiKey(id: $id) { errors { code } } }",
+           {"id": _key_id(api, fresh, fresh)}, fresh)  # fmt: skip
+    replaced = api.call(lambda: demo_admin_key(services, None, fresh))
+    assert replaced not in (None, fresh) and works(replaced)
+
+    kept = tmp_path / "demo-key"
+    keep_secret(kept, replaced)
+    assert kept.read_text().strip() == replaced and kept.stat().st_mode & 0o777 == 0o600
+
+
+def _key_id(api: Api, token: str, hint_of: str) -> str:
+    keys = api.ok("{ apiKeys { id hint revokedAt } }", None, token)["apiKeys"]
+    return str(next(key["id"] for key in keys if key["hint"] == hint_of[-4:] and key["revokedAt"] is None))
