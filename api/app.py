@@ -69,7 +69,7 @@ def create_app(config: AppConfig | None = None, clock: Clock | None = None) -> S
             redis_async,
             config.event_channel_prefix,
             config.subscription_max_seconds,
-            delivered=lambda kind: metrics.events.labels(kind).inc(),
+            delivered=lambda event: metrics.delivered(event, clock.now()),
             settle_seconds=config.event_settle_seconds,
         )
         await hub.start()

@@ -50,13 +50,13 @@ class EventHub:
         redis: Redis,
         channel_prefix: str,
         max_lifetime_seconds: float = 3600.0,
-        delivered: Callable[[str], None] | None = None,
+        delivered: Callable[[HubEvent], None] | None = None,
         settle_seconds: float = 1.0,
     ) -> None:
         self._max_lifetime = max_lifetime_seconds
         # How old a ledger event must be before a resuming subscription reads it (see customerClassChanged).
         self.settle_seconds = settle_seconds
-        self._delivered = delivered or (lambda kind: None)  # counts events handed to a subscription
+        self._delivered = delivered or (lambda event: None)  # told of each event handed to a subscription
         self._redis = redis
         self._pattern = all_workspaces_pattern(channel_prefix)
         self._revocations = revocation_channel(channel_prefix)
@@ -160,7 +160,7 @@ class EventHub:
                 continue
             try:
                 listener.queue.put_nowait(event)
-                self._delivered("segment" if isinstance(event, SegmentEvent) else "class")
+                self._delivered(event)
             except asyncio.QueueFull:
                 # A subscriber this far behind is cut off rather than allowed to grow memory without bound.
                 log.warning("dropping a subscriber that fell %d events behind", QUEUE_SIZE)

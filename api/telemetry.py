@@ -13,11 +13,15 @@ import os
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from strawberry.extensions import SchemaExtension
+
+from domain.classes.events import ClassChangeEvent
+from domain.segments.models import SegmentEvent
 
 log = logging.getLogger("crm.requests")
 
@@ -57,6 +61,12 @@ class ApiMetrics:
         self.events = Counter(
             "crm_api_events_delivered", "Events handed to subscriptions, by kind (class, segment)", ["kind"], registry=r
         )
+        self.delivery_lag = Histogram(
+            "crm_api_event_delivery_lag_seconds",
+            "From a change's moment to its event handed to a live subscription",
+            buckets=(0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+            registry=r,
+        )
         self._names: set[str] = set()
 
     def operation_label(self, name: str | None, authenticated: bool) -> str:
@@ -70,6 +80,10 @@ class ApiMetrics:
             return "other"
         self._names.add(name)
         return name
+
+    def delivered(self, event: ClassChangeEvent | SegmentEvent, now: datetime) -> None:
+        self.events.labels("segment" if isinstance(event, SegmentEvent) else "class").inc()
+        self.delivery_lag.observe(max((now - event.at).total_seconds(), 0.0))
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
