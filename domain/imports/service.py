@@ -23,12 +23,13 @@ from pymongo import ReturnDocument
 
 from domain.auth.principals import Permission, Principal, Role
 from domain.clock import Clock
+from domain.csv_cells import from_text
 from domain.customers.inputs import CustomerCreate
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
 from domain.db import Database, new_id
 from domain.errors import DomainError, ErrorCode, FieldError, InvalidInput
-from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, ImportKind
+from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, ImportKind
 from domain.imports.parsing import BadValue, column_key, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
@@ -173,7 +174,8 @@ class ImportService:
             delimiter = delimiter_of(header_line)
             header = [column_key(name) for name in next(records(iter([header_line]), delimiter))]
             known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
-            unknown = [name for name in header if name and name not in known]
+            ignored = IGNORED_COLUMNS.get(kind, frozenset())
+            unknown = [name for name in header if name and name not in known and name not in ignored]
             if unknown:
                 names = [c.name for c in COLUMNS[kind]]
                 raise BadFile(f"unknown columns {unknown}; the template names them: {names}")
@@ -301,12 +303,14 @@ def _principal(document: dict[str, Any]) -> Principal:
 
 
 def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) -> dict[str, Any]:
+    """The row as the API takes it; cells of columns we ignore are left out."""
     row: dict[str, Any] = {"__line__": line, "__bad__": []}
     for name, cell in zip(header, cells, strict=False):
-        if not name or not cell.strip():
+        column = known.get(name)
+        if column is None or not cell.strip():
             continue
         try:
-            row[name] = known[name].read(cell)
+            row[name] = column.read(from_text(cell))
         except (BadValue, ValueError) as error:
             row["__bad__"].append((name, f"expected {error}" if isinstance(error, BadValue) else "unreadable"))
     return row
