@@ -52,7 +52,10 @@ class ImportJob:
 
 @strawberry.type
 class ImportQuery:
-    @strawberry.field(description="A CSV import started with POST /import/{kind}.csv")
+    @strawberry.field(
+        description="A CSV import started with POST /import/{kind}.csv (a sales key sees the ones it started; "
+        "viewers none)"
+    )
     async def import_job(self, info: CrmInfo, id: strawberry.ID) -> ImportJob | None:
         context = info.context
         found = await context.services.imports.get(context.principal, str(id))

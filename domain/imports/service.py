@@ -115,8 +115,13 @@ class ImportService:
         return [document["_id"] async for document in cursor]
 
     async def get(self, principal: Principal, import_id: str) -> dict[str, Any] | None:
-        principal.require(Permission.READ)
-        return await self._imports.find_one({"_id": import_id, "workspace_id": principal.workspace_id})
+        """An import's report quotes the cells of its file: a sales key sees only the imports it started
+        (others' are as if they did not exist), viewers, who cannot import, none."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        query: dict[str, Any] = {"_id": import_id, "workspace_id": principal.workspace_id}
+        if principal.scope.owner_id is not None:
+            query["principal.user_id"] = principal.scope.owner_id
+        return await self._imports.find_one(query)
 
     async def run(self, import_id: str) -> str:
         """The job: rows after the last recorded batch, a batch at a time; safe to run again."""
