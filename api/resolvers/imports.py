@@ -30,6 +30,7 @@ class ImportJob:
     failed: int = strawberry.field(description="Rows refused")
     problem: str | None = strawberry.field(description="Why a failed import stopped (an unreadable file)")
     errors: list[ImportRowError] = strawberry.field(description="The first 1,000 refusals")
+    errors_omitted: int = strawberry.field(description="Refusals after the first 1,000: counted, not listed")
     created_at: datetime
     finished_at: datetime | None
 
@@ -45,6 +46,7 @@ class ImportJob:
             failed=d.get("failed", 0),
             problem=d.get("problem"),
             errors=[ImportRowError(**e) for e in d.get("errors", [])],
+            errors_omitted=max(d.get("error_count", 0) - len(d.get("errors", [])), 0),
             created_at=aware(d["created_at"]) or datetime.min,
             finished_at=aware(d.get("finished_at")),
         )
@@ -52,7 +54,10 @@ class ImportJob:
 
 @strawberry.type
 class ImportQuery:
-    @strawberry.field(description="A CSV import started with POST /import/{kind}.csv")
+    @strawberry.field(
+        description="A CSV import started with POST /import/{kind}.csv (a sales key sees the ones it started; "
+        "viewers none)"
+    )
     async def import_job(self, info: CrmInfo, id: strawberry.ID) -> ImportJob | None:
         context = info.context
         found = await context.services.imports.get(context.principal, str(id))

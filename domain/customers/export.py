@@ -1,7 +1,9 @@
 """Customers as CSV rows, with their classes, scores and stats: for spreadsheets and other tools.
 
 Streamed a page at a time (no whole result in memory), within the caller's scope, sensitive fields
-left empty for roles that may not read them, like every other read.
+left empty for roles that may not read them, like every other read. Every cell is quoted, and one that
+a spreadsheet would run as a formula starts with an apostrophe (``domain.csv_cells``); our import
+reads the file back as it was written.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from domain.classes.catalogue import CLASS_SETS
+from domain.csv_cells import as_text
 from domain.customers.models import Customer
 from domain.money import from_minor
 
@@ -97,14 +100,8 @@ async def csv_chunks(pages: AsyncIterator[list[Customer]], currency: str) -> Asy
 
 def _csv(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer).writerows([[_cell(value) for value in values] for values in rows])
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows([[as_text(value) for value in values] for values in rows])
     return buffer.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Text a spreadsheet would run as a formula gets a leading quote; phone numbers (+84...) do not."""
-    risky = value[:1] in ("=", "@", "\t", "\r") or (value[:1] in ("+", "-") and not value[1:2].isdigit())
-    return "'" + value if value and risky else value
 
 
 def _money(minor: object, currency: str) -> str | None:

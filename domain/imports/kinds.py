@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from domain.customers import export
 from domain.imports.parsing import amount, day, moment, text_list
 
 
@@ -81,6 +82,11 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
 }
 # Also accepted, though not in the templates: our own customer id.
 EXTRA_COLUMNS = {ImportKind.ORDERS: (Column("customer_id"),), ImportKind.INTERACTIONS: (Column("customer_id"),)}
+# A customer export imports back: its columns that we compute or assign (our id, the owner, stats,
+# scores, classes) are left out, the profile columns are read like the template's.
+IGNORED_COLUMNS = {
+    ImportKind.CUSTOMERS: frozenset(export.header()) - {column.name for column in COLUMNS[ImportKind.CUSTOMERS]}
+}
 
 
 def template(kind: ImportKind) -> str:

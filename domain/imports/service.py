@@ -4,11 +4,14 @@ reads it as a stream, a batch of rows at a time, through the same bulk paths and
 Every row that passes is imported, every row that does not is reported (row, column, code, message);
 nothing is written in a dry run. Rows are idempotent by external id (required here), so importing the
 same file twice changes nothing, and a job that dies is simply run again: it resumes after the last
-batch it recorded (MongoDB, not the queue, says what is left).
+batch it recorded (MongoDB, not the queue, says what is left), until three attempts in a row have
+recorded nothing. Whatever the file holds, what the import stores and logs about it is bounded
+(``domain.imports.report``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -20,15 +23,18 @@ from typing import Any
 from gridfs import AsyncGridFSBucket
 from pydantic.alias_generators import to_snake
 from pymongo import ReturnDocument
+from pymongo.errors import DocumentTooLarge, PyMongoError, WriteError
 
 from domain.auth.principals import Permission, Principal, Role
 from domain.clock import Clock
+from domain.csv_cells import from_text
 from domain.customers.inputs import CustomerCreate
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
 from domain.db import Database, new_id
 from domain.errors import DomainError, ErrorCode, FieldError, InvalidInput
-from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, ImportKind
+from domain.imports import report
+from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, ImportKind
 from domain.imports.parsing import BadValue, column_key, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
@@ -39,8 +45,16 @@ from domain.validation import validate
 from domain.workspaces.repository import WorkspaceRepository
 
 BATCH_ROWS = 500
-MAX_REPORTED_ERRORS = 1000
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# A header is a few hundred characters (an export's, with every class set, under two thousand); a line
+# this long is not a header, and reading it whole would only make a message nobody can store.
+MAX_HEADER_CHARS = 64 * 1024
+# The longest value we take is a note of 2,000 characters; a longer cell is refused before it is looked
+# up or quoted (500 of them stay well within a MongoDB command).
+MAX_CELL_CHARS = 10_000
+# Attempts in a row that ended without recording a batch (a file that kills its worker, say): then the
+# import is given up, not re-run by every sweep.
+MAX_ATTEMPTS = 3
 LEASE = timedelta(minutes=10)
 ROW_PATH = re.compile(r"rows\.(\d+)\.?(.*)")
 
@@ -99,6 +113,8 @@ class ImportService:
             "imported": 0,
             "failed": 0,
             "errors": [],
+            "error_count": 0,
+            "attempts": 0,
             "created_at": self._clock.now(),
             "updated_at": self._clock.now(),
         }
@@ -114,46 +130,84 @@ class ImportService:
         return [document["_id"] async for document in cursor]
 
     async def get(self, principal: Principal, import_id: str) -> dict[str, Any] | None:
-        principal.require(Permission.READ)
-        return await self._imports.find_one({"_id": import_id, "workspace_id": principal.workspace_id})
+        """An import's report quotes the cells of its file: a sales key sees only the imports it started
+        (others' are as if they did not exist), viewers, who cannot import, none."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        query: dict[str, Any] = {"_id": import_id, "workspace_id": principal.workspace_id}
+        if principal.scope.owner_id is not None:
+            query["principal.user_id"] = principal.scope.owner_id
+        return await self._imports.find_one(query)
 
     async def run(self, import_id: str) -> str:
-        """The job: rows after the last recorded batch, a batch at a time; safe to run again."""
+        """The job: rows after the last recorded batch, a batch at a time; safe to run again. Returns a
+        short line for the worker's log."""
         document = await self._imports.find_one({"_id": import_id})
         if document is None:
             return "no such import"
         if document["status"] in ("completed", "failed"):
             return f"already {document['status']}"
-        principal = _principal(document)
-        kind = ImportKind(document["kind"])
-        now = self._clock.now()
-        # One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
-        claimed = await self._imports.find_one_and_update(
-            {
-                "_id": import_id,
-                "status": {"$in": ["queued", "running"]},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {"$set": {"status": "running", "lease_until": now + LEASE}},
-            return_document=ReturnDocument.AFTER,
-        )
+        claimed = await self._claim(import_id)
         if claimed is None:
             return "another job is running this import"
-        document = claimed
+        attempts = claimed["attempts"]
+        if attempts > MAX_ATTEMPTS:  # the earlier ones died without a word (a killed worker)
+            return await self._fail(import_id, _given_up(claimed.get("last_error") or "the worker stopped"))
+        principal, kind = _principal(claimed), ImportKind(claimed["kind"])
         try:
-            async for last_line, rows in self._batches(document["file_id"], kind, skip=document["lines_done"]):
-                errors, imported = await self._import_batch(principal, kind, rows, document["dry_run"])
+            async for last_line, rows in self._batches(claimed["file_id"], kind, skip=claimed["lines_done"]):
+                errors, imported = await self._import_batch(principal, kind, rows, claimed["dry_run"])
                 await self._record(import_id, last_line, len(rows), imported, errors)
+                attempts = 1
         except (BadFile, UnicodeDecodeError, csv.Error) as error:
-            message = error.message if isinstance(error, BadFile) else f"the file cannot be read: {error}"
-            await self._imports.update_one({"_id": import_id}, {"$set": {"status": "failed", "problem": message}})
-            return f"failed: {message}"
+            return await self._fail(
+                import_id, error.message if isinstance(error, BadFile) else f"the file cannot be read: {error}"
+            )
+        except _Unstorable:
+            return await self._fail(import_id, report.UNSTORABLE)
+        except Exception as error:
+            await self._attempt_died(import_id, attempts, error)
+            raise
         final = await self._imports.find_one_and_update(
             {"_id": import_id},
             {"$set": {"status": "completed", "finished_at": self._clock.now()}, "$unset": {"lease_until": ""}},
             return_document=ReturnDocument.AFTER,
         )
         return f"{(final or {}).get('imported')} rows imported, {(final or {}).get('failed')} refused"
+
+    async def _claim(self, import_id: str) -> dict[str, Any] | None:
+        """One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
+        Each claim is an attempt; recording a batch brings the count back to one."""
+        now = self._clock.now()
+        return await self._imports.find_one_and_update(
+            {
+                "_id": import_id,
+                "status": {"$in": ["queued", "running"]},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+            },
+            {"$set": {"status": "running", "lease_until": now + LEASE}, "$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def _fail(self, import_id: str, message: str) -> str:
+        """The import ends failed, with its reason; if even that cannot be stored, with a fixed one."""
+        ended = {"status": "failed", "finished_at": self._clock.now(), "problem": report.problem(message)}
+        try:
+            await self._imports.update_one({"_id": import_id}, {"$set": ended, "$unset": {"lease_until": ""}})
+        except (DocumentTooLarge, WriteError):
+            ended["problem"] = report.UNSTORABLE
+            await self._imports.update_one({"_id": import_id}, {"$set": ended, "$unset": {"lease_until": ""}})
+        return f"failed: {ended['problem']}"
+
+    async def _attempt_died(self, import_id: str, attempts: int, error: Exception) -> None:
+        """An attempt ended in an unexpected error (which the caller raises again): remembered, and after
+        ``MAX_ATTEMPTS`` in a row without progress the import is given up."""
+        last = report.clipped(f"{type(error).__name__}: {error}", report.MAX_MESSAGE_CHARS)
+        # Best effort: the error being raised matters more than this note (the claim counted the attempt).
+        with contextlib.suppress(PyMongoError):
+            if attempts >= MAX_ATTEMPTS:
+                await self._fail(import_id, _given_up(last))
+            else:
+                await self._imports.update_one({"_id": import_id}, {"$set": {"last_error": last}})
 
     async def _batches(
         self, file_id: Any, kind: ImportKind, *, skip: int
@@ -167,16 +221,18 @@ class ImportService:
                 raw.write(chunk)
             raw.seek(0)
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            header_line = text.readline()
+            header_line = text.readline(MAX_HEADER_CHARS + 2)
             if not header_line.strip():
                 raise BadFile("the file is empty")
+            if len(header_line.rstrip("\r\n")) > MAX_HEADER_CHARS:
+                raise BadFile(f"the header (the first line) is longer than {MAX_HEADER_CHARS:,} characters")
             delimiter = delimiter_of(header_line)
             header = [column_key(name) for name in next(records(iter([header_line]), delimiter))]
             known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
-            unknown = [name for name in header if name and name not in known]
+            ignored = IGNORED_COLUMNS.get(kind, frozenset())
+            unknown = [name for name in header if name and name not in known and name not in ignored]
             if unknown:
-                names = [c.name for c in COLUMNS[kind]]
-                raise BadFile(f"unknown columns {unknown}; the template names them: {names}")
+                raise BadFile(report.unknown_columns(unknown, [c.name for c in COLUMNS[kind]]))
             reader = records(text, delimiter)
             batch: list[dict[str, Any]] = []
             for cells in reader:
@@ -198,9 +254,10 @@ class ImportService:
         for row in rows:
             line, bad = row.pop("__line__"), row.pop("__bad__")
             if bad:
-                errors += [_error(line, column, ErrorCode.INVALID_FORMAT.value, message) for column, message in bad]
+                errors += [report.row_error(line, column, code.value, message) for column, code, message in bad]
             elif not row.get("external_id"):
-                errors.append(_error(line, "external_id", ErrorCode.REQUIRED.value, "every row needs its external id"))
+                message = "every row needs its external id"
+                errors.append(report.row_error(line, "external_id", ErrorCode.REQUIRED.value, message))
             else:
                 pending.append({**row, "__line__": line})
         if kind is not ImportKind.CUSTOMERS:
@@ -253,7 +310,8 @@ class ImportService:
                 continue
             index = int(found.group(1))
             refused.add(index)
-            errors.append(_error(lines[index], to_snake(found.group(2)) or None, problem.code.value, problem.message))
+            column = to_snake(found.group(2)) or None
+            errors.append(report.row_error(lines[index], column, problem.code.value, problem.message))
         return refused
 
     async def _with_customer_ids(
@@ -267,10 +325,9 @@ class ImportService:
             external = row.pop("customer_external_id", None)
             if external is not None:
                 if external not in found:
-                    message = f"no customer with external id {external!r}"
-                    errors.append(
-                        _error(row["__line__"], "customer_external_id", ErrorCode.UNKNOWN_CUSTOMER.value, message)
-                    )
+                    message = f"no customer with external id {report.quoted(external)}"
+                    code = ErrorCode.UNKNOWN_CUSTOMER.value
+                    errors.append(report.row_error(row["__line__"], "customer_external_id", code, message))
                     continue
                 row["customer_id"] = found[external]
             kept.append(row)
@@ -279,20 +336,36 @@ class ImportService:
     async def _record(
         self, import_id: str, last_line: int, rows: int, imported: int, errors: list[dict[str, Any]]
     ) -> None:
-        """A batch is done: counted once (only while its lines are not yet recorded as done)."""
+        """A batch is done: counted once (only while its lines are not yet recorded as done). The first
+        refusals are listed (in the file's order), the rest only counted, so that the report stays one
+        storable document."""
         now = self._clock.now()
-        await self._imports.update_one(
-            {"_id": import_id, "lines_done": {"$lt": last_line}},
-            {
-                "$inc": {"rows_done": rows, "imported": imported, "failed": len({e["row"] for e in errors})},
-                "$set": {"lines_done": last_line, "updated_at": now, "lease_until": now + LEASE},
-                "$push": {"errors": {"$each": errors, "$slice": MAX_REPORTED_ERRORS}},
-            },
-        )
+        listed = report.MAX_REPORTED_ERRORS
+        in_order = sorted(errors, key=lambda error: int(error["row"]))
+        counts = {"rows_done": rows, "imported": imported, "failed": len({e["row"] for e in errors})}
+        try:
+            await self._imports.update_one(
+                {"_id": import_id, "lines_done": {"$lt": last_line}},
+                {
+                    "$inc": {**counts, "error_count": len(errors)},
+                    "$set": {"lines_done": last_line, "updated_at": now, "lease_until": now + LEASE, "attempts": 1},
+                    "$push": {"errors": {"$each": in_order[:listed], "$slice": listed}},
+                },
+            )
+        except (DocumentTooLarge, WriteError) as error:
+            raise _Unstorable from error
 
 
 class BadFile(DomainError):
     code = ErrorCode.INVALID_FORMAT
+
+
+class _Unstorable(Exception):
+    """MongoDB refused the report of a batch (too large): retrying would refuse it again."""
+
+
+def _given_up(last: str) -> str:
+    return f"given up after {MAX_ATTEMPTS} attempts that stopped without progress; the last: {last}"
 
 
 def _principal(document: dict[str, Any]) -> Principal:
@@ -301,16 +374,19 @@ def _principal(document: dict[str, Any]) -> Principal:
 
 
 def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) -> dict[str, Any]:
+    """The row as the API takes it; cells of columns we ignore are left out, cells that cannot be read
+    are listed under ``__bad__`` as (column, code, message)."""
     row: dict[str, Any] = {"__line__": line, "__bad__": []}
     for name, cell in zip(header, cells, strict=False):
-        if not name or not cell.strip():
+        column = known.get(name)
+        if column is None or not cell.strip():
+            continue
+        if len(cell) > MAX_CELL_CHARS:
+            row["__bad__"].append((name, ErrorCode.INVALID_LENGTH, f"at most {MAX_CELL_CHARS:,} characters"))
             continue
         try:
-            row[name] = known[name].read(cell)
+            row[name] = column.read(from_text(cell))
         except (BadValue, ValueError) as error:
-            row["__bad__"].append((name, f"expected {error}" if isinstance(error, BadValue) else "unreadable"))
+            message = f"expected {error}" if isinstance(error, BadValue) else "unreadable"
+            row["__bad__"].append((name, ErrorCode.INVALID_FORMAT, message))
     return row
-
-
-def _error(row: int, column: str | None, code: str, message: str) -> dict[str, Any]:
-    return {"row": row, "column": column, "code": code, "message": message}
