@@ -238,7 +238,7 @@ def index_plan(retention: Retention) -> dict[str, list[IndexModel]]:
             *_ttl("at", retention.ledger_days),
         ],
         # Imports older than retention.imports_days are removed with their files by the sweeper.
-        "imports": [IndexModel([("created_at", ASCENDING)])],
+        "imports": [IndexModel([("created_at", ASCENDING)]), IndexModel([("status", ASCENDING)])],
         "persisted_queries": [*_ttl("registered_at", retention.allow_list_days)],
     }
 

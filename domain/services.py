@@ -139,7 +139,16 @@ def build_services(
         segment_membership=segment_evaluator,
         persisted_queries=PersistedQueryService(db, clock),
         imports=ImportService(
-            db, customer_service, customers, order_service, interaction_service, workspaces, queue, clock
+            db,
+            customer_service,
+            customers,
+            order_service,
+            interaction_service,
+            workspaces,
+            queue,
+            clock,
+            liveness,
+            worker_dead_after_seconds,
         ),
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs, clock

@@ -4,10 +4,12 @@ per-row report, idempotence by external id, and a job that resumes after a crash
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import MongoClient
 from typer.testing import CliRunner
 
 from cli.main import app as cli
@@ -171,3 +173,20 @@ def test_the_cli_imports_a_file(api: Api, shop: Workspace, config: AppConfig, tm
     result = CliRunner().invoke(cli, ["import", shop.id, "customers", str(file)])
     assert result.exit_code == 0, result.output
     assert "2 rows imported, 4 refused" in result.output and "row 4 email: INVALID_EMAIL" in result.output
+
+
+def test_imports_past_their_retention_go_with_their_files(api: Api, shop: Workspace, config: AppConfig) -> None:
+    started = _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Lê Văn Tám\n")
+    run_worker(config)
+    assert _job(api, shop.admin, started["id"])["status"] == "completed"
+    imports = api.services.imports
+    now = api.services.clock.now()
+    assert api.call(lambda: imports.forget_older_than(now - timedelta(days=30))) == 0  # within the retention
+    assert api.call(lambda: imports.forget_older_than(now + timedelta(seconds=1))) == 1
+    assert api.gql(JOB, {"id": started["id"]}, shop.admin)["data"]["importJob"] is None
+    client: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+    try:
+        db = client[config.mongodb_db]
+        assert db["import_files.files"].count_documents({}) == 0 and db["import_files.chunks"].count_documents({}) == 0
+    finally:
+        client.close()

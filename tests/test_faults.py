@@ -140,6 +140,41 @@ def test_the_batch_a_killed_worker_held_is_taken_over_without_waiting_for_the_lo
         assert (done["total"], done["processed"], done["failed"]) == (60, 60, 0)
 
 
+def test_the_import_a_killed_worker_held_is_taken_over_without_waiting_for_its_lease(
+    config: AppConfig, tmp_path: Path
+) -> None:
+    env = {**process_env(config), "WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}
+    rows = 3000
+    body = "external_id,name\n" + "".join(f"KH-{n},Khách {n}\n" for n in range(rows))
+    with TestClient(create_app(config)) as client:
+        api = Api(client)
+        shop = make_workspace(api)
+        upload = client.post(
+            "/import/customers.csv", content=body.encode(),
+            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
+        )  # fmt: skip
+        import_id = upload.json()["id"]
+        job = "query($id: ID!) { importJob(id: $id) { status rowsDone imported failed } }"
+
+        def state() -> dict[str, Any]:
+            return api.ok(job, {"id": import_id}, shop.admin)["importJob"]  # type: ignore[no-any-return]
+
+        worker = start_worker(env, tmp_path / "worker-1.log")
+        assert _wait_for(lambda: 0 < state()["rowsDone"] < rows, 60)
+        worker.kill()  # mid-import, holding its ten-minute lease
+        replacement = start_worker(env, tmp_path / "worker-2.log")
+        try:  # the sweeper sees the lease's worker is dead, releases it and queues the import again
+            assert _wait_for(lambda: state()["status"] == "completed", 90), state()
+        finally:
+            replacement.stop()
+        assert (state()["imported"], state()["failed"]) == (rows, 0)
+        stored: MongoClient[dict[str, Any]] = MongoClient(config.mongodb_uri)
+        try:  # counted in MongoDB: the workspace's maintained count may lag a batch the kill cut short
+            assert stored[config.mongodb_db]["customers"].count_documents({"workspace_id": shop.id}) == rows
+        finally:
+            stored.close()
+
+
 def test_redis_restart_reconnects_the_api_the_worker_and_subscriptions(config: AppConfig, tmp_path: Path) -> None:
     port = free_port()
     redis_process, redis_url = start_redis(port, tmp_path / "redis.log")

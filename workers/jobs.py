@@ -58,7 +58,7 @@ def train_conversion_model(workspace_id: str) -> str:
 def run_import(import_id: str) -> str:
     """A CSV import, from where it stopped (the import document says)."""
     runtime = current_runtime()
-    return runtime.run(runtime.services.imports.run(import_id))
+    return runtime.run(runtime.services.imports.run(import_id, runtime.worker_name))
 
 
 def plan_scoring_run(run_id: str) -> str:

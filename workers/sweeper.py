@@ -47,8 +47,11 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
     finished = runtime.run(runtime.services.customers.finish_unfinished_deletions())
     if finished:
         log.info("sweeper finished %d customer deletions a crash had left half done", finished)
-    for import_id in runtime.run(runtime.services.imports.stalled(now - STALLED_AFTER)):
+    imports = runtime.services.imports
+    for import_id in runtime.run(imports.stalled(now - STALLED_AFTER)) + runtime.run(imports.abandoned()):
         runtime.rescore_queue.enqueue_import_now(import_id)
+    if runtime.config.import_retention_days is not None:
+        runtime.run(imports.forget_older_than(now - timedelta(days=runtime.config.import_retention_days)))
     return queued + forced
 
 

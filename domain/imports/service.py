@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from gridfs import AsyncGridFSBucket
+from gridfs import AsyncGridFSBucket, NoFile
 from pydantic.alias_generators import to_snake
 from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, PyMongoError, WriteError
@@ -38,6 +38,7 @@ from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, Import
 from domain.imports.parsing import BadValue, column_key, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
+from domain.liveness import WorkerLiveness
 from domain.orders.inputs import OrderCreate
 from domain.orders.service import OrderService
 from domain.ports import ImportQueue
@@ -56,6 +57,8 @@ MAX_CELL_CHARS = 10_000
 # import is given up, not re-run by every sweep.
 MAX_ATTEMPTS = 3
 LEASE = timedelta(minutes=10)
+# Imports past their retention removed per sweep, at most.
+RETENTION_BATCH = 100
 ROW_PATH = re.compile(r"rows\.(\d+)\.?(.*)")
 
 
@@ -70,7 +73,11 @@ class ImportService:
         workspaces: WorkspaceRepository,
         queue: ImportQueue,
         clock: Clock,
+        liveness: WorkerLiveness,
+        dead_after_seconds: float,
     ) -> None:
+        self._liveness = liveness
+        self._dead_after_seconds = dead_after_seconds
         self._clock = clock
         self._workspaces = workspaces
         self._imports = db.imports
@@ -138,15 +145,16 @@ class ImportService:
             query["principal.user_id"] = principal.scope.owner_id
         return await self._imports.find_one(query)
 
-    async def run(self, import_id: str) -> str:
+    async def run(self, import_id: str, worker: str | None = None) -> str:
         """The job: rows after the last recorded batch, a batch at a time; safe to run again. Returns a
-        short line for the worker's log."""
+        short line for the worker's log. ``worker``: the long-running worker process holding the lease,
+        whose death the sweeper notices (domain.liveness)."""
         document = await self._imports.find_one({"_id": import_id})
         if document is None:
             return "no such import"
         if document["status"] in ("completed", "failed"):
             return f"already {document['status']}"
-        claimed = await self._claim(import_id)
+        claimed = await self._claim(import_id, worker)
         if claimed is None:
             return "another job is running this import"
         attempts = claimed["attempts"]
@@ -174,7 +182,7 @@ class ImportService:
         )
         return f"{(final or {}).get('imported')} rows imported, {(final or {}).get('failed')} refused"
 
-    async def _claim(self, import_id: str) -> dict[str, Any] | None:
+    async def _claim(self, import_id: str, worker: str | None) -> dict[str, Any] | None:
         """One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
         Each claim is an attempt; recording a batch brings the count back to one."""
         now = self._clock.now()
@@ -184,9 +192,44 @@ class ImportService:
                 "status": {"$in": ["queued", "running"]},
                 "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
             },
-            {"$set": {"status": "running", "lease_until": now + LEASE}, "$inc": {"attempts": 1}},
+            {
+                "$set": {"status": "running", "lease_until": now + LEASE, "leased_by": worker},
+                "$inc": {"attempts": 1},
+            },
             return_document=ReturnDocument.AFTER,
         )
+
+    async def abandoned(self) -> list[str]:
+        """For the sweeper: running imports whose lease a dead worker holds. Their lease is released at
+        once (it would otherwise run its ten minutes), so the import can be queued again."""
+        cursor = self._imports.find({"status": "running", "leased_by": {"$type": "string"}}, {"leased_by": 1})
+        held = {document["_id"]: document["leased_by"] async for document in cursor}
+        dead = await self._liveness.dead(set(held.values()), self._dead_after_seconds)
+        released = []
+        for import_id, worker in held.items():
+            if worker in dead:
+                result = await self._imports.update_one(
+                    {"_id": import_id, "status": "running", "leased_by": worker},
+                    {"$unset": {"lease_until": "", "leased_by": ""}},
+                )
+                if result.modified_count:
+                    released.append(import_id)
+        return released
+
+    async def forget_older_than(self, before: datetime) -> int:
+        """Retention: finished imports created before ``before`` go, their uploaded file first (a crash in
+        between leaves the import, found again next time)."""
+        cursor = self._imports.find(
+            {"created_at": {"$lt": before}, "status": {"$in": ["completed", "failed"]}}, {"file_id": 1}
+        ).limit(RETENTION_BATCH)
+        forgotten = 0
+        async for document in cursor:
+            if document.get("file_id") is not None:
+                with contextlib.suppress(NoFile):
+                    await self._files.delete(document["file_id"])
+            await self._imports.delete_one({"_id": document["_id"]})
+            forgotten += 1
+        return forgotten
 
     async def _fail(self, import_id: str, message: str) -> str:
         """The import ends failed, with its reason; if even that cannot be stored, with a fixed one."""
