@@ -18,11 +18,11 @@ def _compose() -> dict[str, Any]:
 
 def test_services_and_healthchecks() -> None:
     services = _compose()["services"]
-    assert set(services) == {"mongodb", "redis", "api", "worker", "prometheus"}
+    assert set(services) == {"mongodb", "redis", "api", "worker", "prometheus", "grafana"}
     for name, service in services.items():
-        if name != "prometheus":  # optional, behind a profile
+        if name not in ("prometheus", "grafana"):  # optional, behind a profile
             assert "healthcheck" in service, name
-    assert services["prometheus"]["profiles"] == ["monitoring"]
+    assert services["prometheus"]["profiles"] == services["grafana"]["profiles"] == ["monitoring"]
 
 
 def test_prometheus_scrapes_the_api_and_the_worker_where_they_serve_metrics() -> None:

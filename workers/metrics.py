@@ -30,3 +30,7 @@ class WorkerMetrics:
         self.run_batches_pending = Gauge(
             "crm_worker_run_batches_pending", "Scoring-run batches not yet done (all active runs)", registry=r
         )
+        self.failed_runs = Gauge("crm_worker_failed_runs", "Scoring runs that failed in the last day", registry=r)
+        self.stalled_imports = Gauge(
+            "crm_worker_stalled_imports", "Imports queued or running that have not advanced for 15 minutes", registry=r
+        )

@@ -56,10 +56,14 @@ def sweep_dirty_customers(runtime: WorkerRuntime) -> int:
 
 
 def observe_backlog(runtime: WorkerRuntime, queue: Queue) -> None:
-    """Refresh the gauges operators watch: queue depth, dirty backlog and its age, pending run batches."""
+    """Refresh the gauges operators watch: queue depth, dirty backlog and its age, pending run batches,
+    failed runs, stalled imports."""
     metrics = runtime.metrics
     metrics.queue_depth.set(len(queue))
     count, oldest = runtime.run(runtime.services.sweep.backlog())
     metrics.dirty_backlog.set(count)
     metrics.oldest_dirty.set((runtime.clock.now() - oldest).total_seconds() if oldest else 0)
     metrics.run_batches_pending.set(runtime.run(runtime.runs.pending_batches()))
+    metrics.failed_runs.set(runtime.run(runtime.runs.failed_lately()))
+    stalled = runtime.run(runtime.services.imports.stalled(runtime.clock.now() - STALLED_AFTER))
+    metrics.stalled_imports.set(len(stalled))

@@ -179,6 +179,9 @@ class ScoringRunRepository:
     async def pending_batch_count(self) -> int:
         return await self._batches.count_documents({"status": BatchStatus.PENDING.value})
 
+    async def failed_since(self, since: datetime) -> int:
+        return await self._runs.count_documents({"status": RunStatus.FAILED.value, "finished_at": {"$gte": since}})
+
     async def active_runs(self, statuses: frozenset[RunStatus]) -> list[Document]:
         cursor = self._runs.find({"status": {"$in": [status.value for status in statuses]}})
         return [document async for document in cursor]

@@ -194,6 +194,10 @@ class ScoringRunService:
         """For operators: scoring-run batches not yet done, over every active run."""
         return await self._runs.pending_batch_count()
 
+    async def failed_lately(self) -> int:
+        """For operators: runs that failed in the last day (resumed ones are running again, not counted)."""
+        return await self._runs.failed_since(self._clock.now() - timedelta(days=1))
+
     async def requeue_stalled(self, now: datetime, older_than: datetime) -> int:
         """For the sweeper: planning or batch jobs that seem lost are enqueued again (running one twice is
         safe), and failed batches whose back-off has passed are retried."""
