@@ -19,6 +19,7 @@ from domain.customers.export import csv_chunks
 from domain.customers.filters import CustomerFilter
 from domain.db import Database, Document, Retention
 from domain.errors import DomainError, NotFound
+from domain.imports import report as import_report
 from domain.services import Services, build_services
 from domain.sharding import ClusterStep, prepare_cluster
 from domain.workspaces.models import Workspace
@@ -161,8 +162,8 @@ def import_file(
         return await services.imports.get(principal, started["_id"]) or {}
 
     report = _with_services(run)
-    verb = "would be imported" if dry_run else "imported"
-    console.print(f"import {report.get('_id')}: {report.get('status')}; {report.get('imported')} rows {verb}, "
+    done = f"{import_report.rows(report.get('imported'))} {'would be imported' if dry_run else 'imported'}"
+    console.print(f"import {report.get('_id')}: {report.get('status')}; {done}, "
                   f"{report.get('failed')} refused {report.get('problem') or ''}")  # fmt: skip
     for error in report.get("errors", [])[:20]:
         console.print(f"  row {error['row']} {error['column'] or ''}: {error['code']} {error['message']}")

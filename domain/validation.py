@@ -76,7 +76,8 @@ def to_field_errors(error: ValidationError, camel: bool = True) -> list[FieldErr
     result = []
     for detail in error.errors(include_url=False):
         code = error_code(detail)
-        message = str(detail["msg"]).removeprefix("Value error, ")
+        # pydantic's words for a missing field ("Field required") say less than ours, in the API's voice.
+        message = "required" if detail["type"] == "missing" else str(detail["msg"]).removeprefix("Value error, ")
         result.append(FieldError(field_path(tuple(detail["loc"]), camel), code, message))
     return result
 

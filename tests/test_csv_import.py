@@ -4,6 +4,7 @@ per-row report, idempotence by external id, and a job that resumes after a crash
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,11 @@ from cli.main import app as cli
 from domain.auth.principals import Role
 from domain.config import AppConfig
 from domain.imports import service as import_service
-from tests.conftest import Api, Workspace, add_key, run_worker
+from tests.conftest import Api, Workspace, add_key, make_workspace, run_worker
 from workers.runtime import WorkerRuntime
 
-JOB = """query($id: ID!) { importJob(id: $id) { status dryRun rowsDone imported failed problem
-  errors { row column code message } } }"""
+JOB = """query($id: ID!) { importJob(id: $id) { status dryRun rowsDone imported failed problem encoding
+  ignoredColumns errors { row column code message } } }"""
 COUNT = "{ customers { totalCount } }"
 
 CUSTOMERS = (
@@ -155,13 +156,14 @@ def test_refusals_templates_and_unreadable_files(api: Api, shop: Workspace, conf
     template = api.client.get("/import/templates/orders.csv")
     assert template.status_code == 200 and template.text.startswith("\ufeffexternal_id,customer_external_id")
 
-    wrong = _upload(api, shop.admin, "customers", "external_id,name,shoe_size\nKH-1,A,42\n")
-    latin1 = api.client.post("/import/customers.csv", content="external_id,name\nKH-1,Nguyễn\n".encode("utf-16"),
+    wrong = _upload(api, shop.admin, "customers", "external_id,Họ và tên,Cỡ giày\nKH-1,A,42\n")
+    picture = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256)) * 8
+    binary = api.client.post("/import/customers.csv", content=picture,
                              headers={"Authorization": f"Bearer {shop.admin}"}).json()  # fmt: skip
     run_worker(config)
-    assert "shoe_size" in _job(api, shop.admin, wrong["id"])["problem"]
-    unreadable = _job(api, shop.admin, latin1["id"])
-    assert unreadable["status"] == "failed" and "cannot be read" in unreadable["problem"]
+    assert "'Cỡ giày'" in _job(api, shop.admin, wrong["id"])["problem"]  # as written, not c_gi_y
+    unreadable = _job(api, shop.admin, binary["id"])
+    assert unreadable["status"] == "failed" and 'save it as "CSV UTF-8"' in unreadable["problem"]
 
 
 def test_the_cli_imports_a_file(api: Api, shop: Workspace, config: AppConfig, tmp_path: Path,
@@ -190,3 +192,81 @@ def test_imports_past_their_retention_go_with_their_files(api: Api, shop: Worksp
         assert db["import_files.files"].count_documents({}) == 0 and db["import_files.chunks"].count_documents({}) == 0
     finally:
         client.close()
+
+
+def _cp1258(text: str) -> bytes:
+    """Text as Windows-1258 writes it: a tone the code page has no letter for is a separate mark."""
+    marks = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+    out = b""
+    for letter in text:
+        try:
+            out += letter.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", letter)
+            base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in marks))
+            out += (base + "".join(c for c in parts if c in marks)).encode("cp1258")
+    return out
+
+
+def test_shops_headers_and_spreadsheet_encodings_are_read(api: Api, shop: Workspace, config: AppConfig) -> None:
+    vietnamese = "Mã khách hàng;Họ và tên;Số điện thoại;Ngày sinh;Thành phố\nKH-1;Nguyễn Thị Lan;0912 345 678;15/03/1990;Hà Nội\n"
+    chinese = "客户编号,姓名,手机,生日,城市\nKH-2,王小明,+86 138 0013 8000,1985-07-01,上海\n"
+    unicode_text = "external_id\tname\tcity\nKH-3\tTrần Văn Bình\tĐà Nẵng\n"
+    files = {"Windows-1258": _cp1258(vietnamese), "GB18030": chinese.encode("gb18030"),
+             "UTF-16": unicode_text.encode("utf-16")}  # fmt: skip
+    headers = {"Authorization": f"Bearer {shop.admin}"}
+    started = {name: api.client.post("/import/customers.csv", content=body, headers=headers).json()["id"]
+               for name, body in files.items()}  # fmt: skip
+    run_worker(config)
+    for name, import_id in started.items():
+        report = _job(api, shop.admin, import_id)
+        assert (report["status"], report["imported"], report["problem"]) == ("completed", 1, None), (name, report)
+    found = api.ok("{ customers(first: 10) { edges { node { externalId name phone city birthDate } } } }",
+                   None, shop.admin)["customers"]["edges"]  # fmt: skip
+    by_id = {edge["node"]["externalId"]: edge["node"] for edge in found}
+    assert by_id["KH-1"] == {"externalId": "KH-1", "name": "Nguyễn Thị Lan", "phone": "+84912345678",
+                             "city": "Hà Nội", "birthDate": "1990-03-15"}  # fmt: skip
+    assert by_id["KH-2"]["name"] == "王小明" and by_id["KH-2"]["city"] == "上海"
+    assert by_id["KH-3"]["name"] == "Trần Văn Bình"
+    # One form of each letter, whatever the file wrote: the name is found as typed.
+    assert (
+        api.ok('{ customers(filter: {text: "Nguyễn"}) { totalCount } }', None, shop.admin)["customers"]["totalCount"]
+        == 1
+    )
+
+
+def test_every_problem_of_a_row_is_reported_at_once(api: Api, shop: Workspace, config: AppConfig) -> None:
+    body = "external_id,name,email,birth_date,gender\nKH-1,Lan,lan@@x,31/02/1990,robot\n,,b@@y,,\n"
+    started = _upload(api, shop.admin, "customers", body, dry_run=True)
+    run_worker(config)
+    report = _job(api, shop.admin, started["id"])
+    assert [(e["row"], e["column"], e["code"]) for e in report["errors"]] == [
+        (2, "birth_date", "INVALID_FORMAT"),
+        (2, "email", "INVALID_EMAIL"),
+        (2, "gender", "INVALID_CHOICE"),
+        (3, "external_id", "REQUIRED"),
+        (3, "name", "REQUIRED"),
+        (3, "email", "INVALID_EMAIL"),
+    ]
+    assert all("Field required" not in e["message"] for e in report["errors"])
+
+
+def test_an_export_imports_into_another_workspace_and_its_computed_columns_are_listed_once(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", CUSTOMERS)
+    run_worker(config)
+    exported = api.client.get("/export/customers.csv", headers={"Authorization": f"Bearer {shop.admin}"})
+    assert exported.status_code == 200
+    branch = make_workspace(api, "Chi nhánh Huế")
+    moved = api.client.post("/import/customers.csv", content=exported.content,
+                            headers={"Authorization": f"Bearer {branch.admin}"}).json()  # fmt: skip
+    run_worker(config)
+    report = _job(api, branch.admin, moved["id"])
+    assert (report["status"], report["imported"], report["failed"], report["problem"]) == ("completed", 2, 0, None)
+    assert report["encoding"] == "UTF-8" and "spend_tier" in report["ignoredColumns"]
+    assert "name" not in report["ignoredColumns"] and len(set(report["ignoredColumns"])) == len(
+        report["ignoredColumns"]
+    )
+    names = api.ok("{ customers(first: 10) { edges { node { name phone } } } }", None, branch.admin)["customers"]
+    assert {edge["node"]["name"] for edge in names["edges"]} == {"Nguyễn Thị Lan", "王小明"}

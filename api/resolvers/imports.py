@@ -29,6 +29,10 @@ class ImportJob:
     imported: int = strawberry.field(description="Rows that passed (in a dry run: would be imported)")
     failed: int = strawberry.field(description="Rows refused")
     problem: str | None = strawberry.field(description="Why a failed import stopped (an unreadable file)")
+    encoding: str | None = strawberry.field(description="The file's text encoding, as detected (UTF-8, UTF-16, ...)")
+    ignored_columns: list[str] = strawberry.field(
+        description="Columns of an export that we compute (classes, scores, stats), left out, as written"
+    )
     errors: list[ImportRowError] = strawberry.field(description="The first 1,000 refusals")
     errors_omitted: int = strawberry.field(description="Refusals after the first 1,000: counted, not listed")
     created_at: datetime
@@ -45,6 +49,8 @@ class ImportJob:
             imported=d.get("imported", 0),
             failed=d.get("failed", 0),
             problem=d.get("problem"),
+            encoding=d.get("encoding"),
+            ignored_columns=d.get("ignored_columns", []),
             errors=[ImportRowError(**e) for e in d.get("errors", [])],
             errors_omitted=max(d.get("error_count", 0) - len(d.get("errors", [])), 0),
             created_at=aware(d["created_at"]) or datetime.min,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from domain.customers import export
-from domain.imports.parsing import amount, day, moment, text_list
+from domain.imports.parsing import amount, column_key, day, moment, text_list
 
 
 class ImportKind(StrEnum):
@@ -87,6 +87,59 @@ EXTRA_COLUMNS = {ImportKind.ORDERS: (Column("customer_id"),), ImportKind.INTERAC
 IGNORED_COLUMNS = {
     ImportKind.CUSTOMERS: frozenset(export.header()) - {column.name for column in COLUMNS[ImportKind.CUSTOMERS]}
 }
+
+
+# Headers as shops write them in Vietnamese and Chinese spreadsheets (compared like column_key: case,
+# spacing and accents aside), for the template's column names.
+_CUSTOMER_ID = ("mã khách hàng", "mã kh", "mã khách", "客户编号", "客户id", "客户代码")
+HEADER_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
+    ImportKind.CUSTOMERS: {
+        "external_id": _CUSTOMER_ID,
+        "name": ("họ và tên", "họ tên", "tên khách hàng", "tên", "姓名", "客户名称", "客户姓名", "名称"),
+        "phone": ("số điện thoại", "điện thoại", "sđt", "số đt", "手机", "手机号", "手机号码", "电话", "联系电话"),
+        "email": ("thư điện tử", "địa chỉ email", "邮箱", "电子邮件", "电子邮箱"),
+        "legal_type": ("loại khách hàng", "客户类型"),
+        "company_name": ("tên công ty", "công ty", "公司", "公司名称"),
+        "tax_id": ("mã số thuế", "mst", "税号", "纳税人识别号"),
+        "birth_date": ("ngày sinh", "sinh nhật", "生日", "出生日期"),
+        "gender": ("giới tính", "性别"),
+        "city": ("thành phố", "tỉnh thành phố", "tỉnh thành", "城市"),
+        "region": ("vùng", "khu vực", "地区", "区域"),
+        "country": ("quốc gia", "国家"),
+        "income_band": ("thu nhập", "收入"),
+        "occupation": ("nghề nghiệp", "职业"),
+        "tags": ("nhãn", "thẻ", "标签"),
+        "interests": ("sở thích", "兴趣", "爱好"),
+        "lifestyle": ("lối sống", "生活方式"),
+        "needs": ("nhu cầu", "需求"),
+    },
+    ImportKind.ORDERS: {
+        "external_id": ("mã đơn hàng", "mã đơn", "số đơn hàng", "订单号", "订单编号"),
+        "customer_external_id": _CUSTOMER_ID,
+        "status": ("trạng thái", "订单状态", "状态"),
+        "total": ("tổng tiền", "thành tiền", "tổng cộng", "金额", "订单金额", "总额", "总金额"),
+        "discount": ("giảm giá", "chiết khấu", "折扣", "优惠"),
+        "currency": ("tiền tệ", "đơn vị tiền", "币种", "货币"),
+        "placed_at": ("ngày đặt hàng", "ngày đặt", "ngày mua", "下单时间", "下单日期", "订单日期"),
+        "channel": ("kênh bán", "kênh", "渠道", "销售渠道"),
+    },
+    ImportKind.INTERACTIONS: {
+        "external_id": ("mã tương tác", "互动编号"),
+        "customer_external_id": _CUSTOMER_ID,
+        "kind": ("loại", "hình thức", "类型", "方式"),
+        "at": ("thời gian", "ngày", "时间", "日期"),
+        "rating": ("đánh giá", "评分"),
+        "note": ("ghi chú", "nội dung", "备注", "内容"),
+    },
+}
+
+
+def column_names(kind: ImportKind) -> dict[str, str]:
+    """Header keys (``column_key``) to the column they name: the template's names and their aliases."""
+    names = {column_key(c.name): c.name for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
+    for name, aliases in HEADER_ALIASES[kind].items():
+        names.update({column_key(alias): name for alias in aliases})
+    return names
 
 
 def template(kind: ImportKind) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -35,8 +36,16 @@ def records(lines: Iterable[str], delimiter: str) -> Any:
 
 
 def column_key(name: str) -> str:
-    """Header names as the template writes them, whatever the case or spacing: "External ID" -> external_id."""
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    """Header names compared whatever the case, spacing and accents: "External ID" -> external_id,
+    "Họ và tên" -> ho_va_ten, "手机号" -> 手机号 (letters of every script are kept)."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", name.strip().lower()) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "_", plain.replace("đ", "d")).strip("_")
+
+
+def composed(cell: str) -> str:
+    """Text as one form of each letter (NFC): Windows-1258 and some Mac exports write a Vietnamese tone
+    as a separate mark, which would otherwise never equal the same word typed elsewhere."""
+    return unicodedata.normalize("NFC", cell)
 
 
 def amount(text: str) -> str:

@@ -22,6 +22,11 @@ MAX_REPORTED_ERRORS = 1_000
 UNSTORABLE = "the import's report could not be stored"
 
 
+def rows(count: int | None) -> str:
+    """ "1 row", "2 rows"."""
+    return f"{count or 0:,} row" + ("" if count == 1 else "s")
+
+
 def clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 

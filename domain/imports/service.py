@@ -17,6 +17,7 @@ import io
 import re
 import tempfile
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,8 +35,9 @@ from domain.customers.service import CustomerService
 from domain.db import Database, new_id
 from domain.errors import DomainError, ErrorCode, FieldError, InvalidInput
 from domain.imports import report
-from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, ImportKind
-from domain.imports.parsing import BadValue, column_key, delimiter_of, records
+from domain.imports.encoding import ADVICE, UnknownEncoding, shown, text_encoding
+from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, Column, ImportKind, column_names
+from domain.imports.parsing import BadValue, column_key, composed, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
 from domain.liveness import WorkerLiveness
@@ -162,11 +164,11 @@ class ImportService:
             return await self._fail(import_id, _given_up(claimed.get("last_error") or "the worker stopped"))
         principal, kind = _principal(claimed), ImportKind(claimed["kind"])
         try:
-            async for last_line, rows in self._batches(claimed["file_id"], kind, skip=claimed["lines_done"]):
+            async for last_line, rows in self._batches(import_id, claimed["file_id"], kind, skip=claimed["lines_done"]):
                 errors, imported = await self._import_batch(principal, kind, rows, claimed["dry_run"])
                 await self._record(import_id, last_line, len(rows), imported, errors)
                 attempts = 1
-        except (BadFile, UnicodeDecodeError, csv.Error) as error:
+        except (BadFile, csv.Error) as error:
             return await self._fail(
                 import_id, error.message if isinstance(error, BadFile) else f"the file cannot be read: {error}"
             )
@@ -180,7 +182,8 @@ class ImportService:
             {"$set": {"status": "completed", "finished_at": self._clock.now()}, "$unset": {"lease_until": ""}},
             return_document=ReturnDocument.AFTER,
         )
-        return f"{(final or {}).get('imported')} rows imported, {(final or {}).get('failed')} refused"
+        verb = "would be imported" if claimed["dry_run"] else "imported"
+        return f"{report.rows((final or {}).get('imported'))} {verb}, {(final or {}).get('failed')} refused"
 
     async def _claim(self, import_id: str, worker: str | None) -> dict[str, Any] | None:
         """One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
@@ -253,7 +256,7 @@ class ImportService:
                 await self._imports.update_one({"_id": import_id}, {"$set": {"last_error": last}})
 
     async def _batches(
-        self, file_id: Any, kind: ImportKind, *, skip: int
+        self, import_id: str, file_id: Any, kind: ImportKind, *, skip: int
     ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
         """(the batch's last line number, rows as the API takes them) per batch, after line ``skip``; a
         cell that cannot be read comes as a ``__bad__`` entry (column, message). The upload is copied to
@@ -263,46 +266,53 @@ class ImportService:
             while chunk := await download.readchunk():
                 raw.write(chunk)
             raw.seek(0)
-            text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-            header_line = text.readline(MAX_HEADER_CHARS + 2)
-            if not header_line.strip():
-                raise BadFile("the file is empty")
-            if len(header_line.rstrip("\r\n")) > MAX_HEADER_CHARS:
-                raise BadFile(f"the header (the first line) is longer than {MAX_HEADER_CHARS:,} characters")
-            delimiter = delimiter_of(header_line)
-            header = [column_key(name) for name in next(records(iter([header_line]), delimiter))]
-            known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
-            ignored = IGNORED_COLUMNS.get(kind, frozenset())
-            unknown = [name for name in header if name and name not in known and name not in ignored]
-            if unknown:
-                raise BadFile(report.unknown_columns(unknown, [c.name for c in COLUMNS[kind]]))
-            reader = records(text, delimiter)
-            batch: list[dict[str, Any]] = []
-            for cells in reader:
-                line = reader.line_num + 1  # the header was read before the reader started
-                if line <= skip or not any(cell.strip() for cell in cells):
-                    continue
-                batch.append(_row(header, cells, known, line))
-                if len(batch) == BATCH_ROWS:
-                    yield line, batch
-                    batch = []
-            if batch:
-                yield reader.line_num + 1, batch
+            try:
+                encoding = text_encoding(raw)
+            except UnknownEncoding as error:
+                raise BadFile(str(error)) from None
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+            try:
+                header_line = text.readline(MAX_HEADER_CHARS + 2)
+                delimiter, columns = _header(header_line, kind)
+                await self._imports.update_one(
+                    {"_id": import_id}, {"$set": {"encoding": shown(encoding), "ignored_columns": columns.ignored}}
+                )
+                reader = records(text, delimiter)
+                batch: list[dict[str, Any]] = []
+                for cells in reader:
+                    line = reader.line_num + 1  # the header was read before the reader started
+                    if line <= skip or not any(cell.strip() for cell in cells):
+                        continue
+                    batch.append(_row(columns.names, cells, columns.known, line))
+                    if len(batch) == BATCH_ROWS:
+                        yield line, batch
+                        batch = []
+                if batch:
+                    yield reader.line_num + 1, batch
+            except UnicodeDecodeError as error:
+                where = f"byte {error.start:,} of a line"
+                raise BadFile(f"the file is not readable as {shown(encoding)} ({where}): {ADVICE}") from None
 
     async def _import_batch(
         self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]], dry_run: bool
     ) -> tuple[list[dict[str, Any]], int]:
         errors: list[dict[str, Any]] = []
         pending: list[dict[str, Any]] = []
+        unreadable: list[tuple[int, dict[str, Any], list[tuple[str | None, ErrorCode, str]]]] = []
         for row in rows:
             line, bad = row.pop("__line__"), row.pop("__bad__")
+            if not row.get("external_id"):
+                bad.insert(0, ("external_id", ErrorCode.REQUIRED, "every row needs its external id"))
             if bad:
-                errors += [report.row_error(line, column, code.value, message) for column, code, message in bad]
-            elif not row.get("external_id"):
-                message = "every row needs its external id"
-                errors.append(report.row_error(line, "external_id", ErrorCode.REQUIRED.value, message))
+                unreadable.append((line, row, bad))
             else:
                 pending.append({**row, "__line__": line})
+        # Refused already: the rest of each such row is checked too, so that one round fixes every cell.
+        others = await self._other_problems(principal, kind, [row for _, row, _ in unreadable])
+        for (line, _, bad), more in zip(unreadable, others, strict=True):
+            reported = {column for column, _, _ in bad}
+            bad += [problem for problem in more if problem[0] not in reported]
+            errors += [report.row_error(line, column, code.value, message) for column, code, message in bad]
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
         while pending:
@@ -344,6 +354,27 @@ class ImportService:
                 problems += [FieldError(f"rows.{index}.{e.field}", e.code, e.message) for e in error.errors]
         if problems:
             raise InvalidInput(problems)
+
+    async def _other_problems(
+        self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]]
+    ) -> list[list[tuple[str | None, ErrorCode, str]]]:
+        """Per row, what the API's validation says of its cells (one workspace read for the batch)."""
+        problems: list[list[tuple[str | None, ErrorCode, str]]] = [[] for _ in rows]
+        checked = [{key: value for key, value in row.items() if key != "customer_external_id"} for row in rows]
+        for row, check in zip(rows, checked, strict=True):
+            if row.get("customer_external_id"):
+                check.setdefault("customer_id", "looked up later")
+        try:
+            if checked:
+                await self._validate_each(principal, kind, checked)
+        except InvalidInput as error:
+            for problem in error.errors:
+                found = ROW_PATH.match(problem.field or "")
+                if found:
+                    problems[int(found.group(1))].append(
+                        (to_snake(found.group(2)) or None, problem.code, problem.message)
+                    )
+        return problems
 
     def _refused(self, error: InvalidInput, lines: list[int], errors: list[dict[str, Any]]) -> set[int]:
         refused: set[int] = set()
@@ -416,6 +447,33 @@ def _principal(document: dict[str, Any]) -> Principal:
     return Principal(document["workspace_id"], stored["user_id"], Role(stored["role"]), stored["key_id"])
 
 
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    names: list[str]  # per position: the column it is, or "" for one we leave out
+    known: dict[str, Column]
+    ignored: list[str]  # columns of an export that we compute, as written in the header
+
+
+def _header(header_line: str, kind: ImportKind) -> tuple[str, _Columns]:
+    """The separator and what each column of the header is; unknown columns refuse the file, named as
+    written."""
+    if not header_line.strip():
+        raise BadFile("the file is empty")
+    if len(header_line.rstrip("\r\n")) > MAX_HEADER_CHARS:
+        raise BadFile(f"the header (the first line) is longer than {MAX_HEADER_CHARS:,} characters")
+    delimiter = delimiter_of(header_line)
+    written = [composed(name).strip() for name in next(records(iter([header_line]), delimiter))]
+    known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
+    aliases = column_names(kind)
+    computed = {column_key(name) for name in IGNORED_COLUMNS.get(kind, frozenset())}
+    names = [aliases.get(column_key(name), "") for name in written]
+    unknown = [w for w, n in zip(written, names, strict=True) if w and not n and column_key(w) not in computed]
+    if unknown:
+        raise BadFile(report.unknown_columns(unknown, [c.name for c in COLUMNS[kind]]))
+    ignored = [w for w, n in zip(written, names, strict=True) if w and not n]
+    return delimiter, _Columns(names, known, ignored[: report.MAX_LISTED_COLUMNS * 10])
+
+
 def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) -> dict[str, Any]:
     """The row as the API takes it; cells of columns we ignore are left out, cells that cannot be read
     are listed under ``__bad__`` as (column, code, message)."""
@@ -428,7 +486,7 @@ def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) 
             row["__bad__"].append((name, ErrorCode.INVALID_LENGTH, f"at most {MAX_CELL_CHARS:,} characters"))
             continue
         try:
-            row[name] = column.read(from_text(cell))
+            row[name] = column.read(from_text(composed(cell)))
         except (BadValue, ValueError) as error:
             message = f"expected {error}" if isinstance(error, BadValue) else "unreadable"
             row["__bad__"].append((name, ErrorCode.INVALID_FORMAT, message))
