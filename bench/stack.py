@@ -19,6 +19,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
+from bench.commands import CommandCount
 from devstack.processes import ManagedProcess, _spawn, _wait, free_port, start_api, start_mongo_dev_server, start_redis
 from domain.auth.principals import Principal
 from domain.config import AppConfig
@@ -43,8 +44,13 @@ class Stack:
 
 
 @contextmanager
-def services_stack(n: int, seed: int = 11) -> Iterator[Stack]:
-    """Redis and MongoDB (``MONGODB_URI`` or a local dev server) with ``n`` scored customers."""
+def services_stack(
+    n: int, seed: int = 11, timings: dict[str, Any] | None = None, commands: CommandCount | None = None
+) -> Iterator[Stack]:
+    """Redis and MongoDB (``MONGODB_URI`` or a local dev server) with ``n`` scored customers; ``timings``
+    receives the seconds and ``commands``' MongoDB commands of the load and of the first scoring."""
+    timings = {} if timings is None else timings
+    counted = commands.total if commands else lambda: 0
     logs = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     started: list[ManagedProcess] = []
     try:
@@ -64,12 +70,14 @@ def services_stack(n: int, seed: int = 11) -> Iterator[Stack]:
             rfm_refresh_seconds=0,
         )
         token = "crm_bench_" + os.urandom(8).hex()
-        started_at = time.perf_counter()
-        workspace_id, ids = asyncio.run(_fill(config, token, n, seed))
-        print(f"loaded {n:,} customers with orders and interactions in {time.perf_counter() - started_at:.1f} s")
-        started_at = time.perf_counter()
+        started_at, before = time.perf_counter(), counted()
+        workspace_id, ids = asyncio.run(_fill(config, token, n, seed, timings))
+        timings["load"], timings["load_commands"] = time.perf_counter() - started_at, counted() - before
+        print(f"loaded {n:,} customers with orders and interactions in {timings['load']:.1f} s")
+        started_at, before = time.perf_counter(), counted()
         score_everything(config, workspace_id)
-        print(f"scored them in {time.perf_counter() - started_at:.1f} s")
+        timings["score"], timings["score_commands"] = time.perf_counter() - started_at, counted() - before
+        print(f"scored them in {timings['score']:.1f} s")
         yield Stack(config, token, workspace_id, ids, logs)
     finally:
         for process in reversed(started):
@@ -89,7 +97,7 @@ def score_everything(config: AppConfig, workspace_id: str) -> None:
         runtime.close()
 
 
-async def _fill(config: AppConfig, token: str, n: int, seed: int) -> tuple[str, list[str]]:
+async def _fill(config: AppConfig, token: str, n: int, seed: int, loaded: dict[str, Any]) -> tuple[str, list[str]]:
     mongo: AsyncMongoClient[Document] = AsyncMongoClient(config.mongodb_uri, tz_aware=True)
     try:
         db = Database.connect(mongo, config.mongodb_db)
@@ -101,15 +109,17 @@ async def _fill(config: AppConfig, token: str, n: int, seed: int) -> tuple[str, 
         owners = [user.id for user in users]
         rng = random.Random(seed)
         ids: list[str] = []
+        counts = {"orders": 0, "interactions": 0}
         for start in range(0, n, 1000):
-            ids += await _fill_chunk(services, admin, rng, owners, range(start, min(n, start + 1000)))
+            ids += await _fill_chunk(services, admin, rng, owners, range(start, min(n, start + 1000)), counts)
+        loaded["counts"] = f"{counts['orders']:,} orders, {counts['interactions']:,} interactions"
         return created.workspace.id, ids
     finally:
         await mongo.close()
 
 
 async def _fill_chunk(
-    services: Services, admin: Principal, rng: random.Random, owners: list[str], numbers: range
+    services: Services, admin: Principal, rng: random.Random, owners: list[str], numbers: range, counts: dict[str, int]
 ) -> list[str]:
     now = datetime.now(UTC)
     rows = [
@@ -145,6 +155,8 @@ async def _fill_chunk(
             interactions.append(
                 {"customer_id": customer.id, "kind": kind, "at": now - timedelta(days=rng.randrange(300))}
             )
+    counts["orders"] += len(orders)
+    counts["interactions"] += len(interactions)
     for start in range(0, len(orders), 2000):
         await services.orders.record_many(admin, orders[start : start + 2000])
     for start in range(0, len(interactions), 2000):

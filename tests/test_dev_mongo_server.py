@@ -4,11 +4,13 @@ no result, and it keeps answering the driver while a long command runs."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import random
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -228,3 +230,43 @@ def test_a_long_aggregation_is_not_cancelled_by_the_drivers_heartbeat(backends: 
     finally:
         client.drop_database(things.database.name)
         client.close()
+
+
+def test_an_update_keeps_every_index_entry_it_changes_and_only_those(db: Database[Document]) -> None:
+    """Updates skip the indexes whose fields they leave alone: what they change is still found by its new
+    value only, including a change of type (1 -> true), an array, and leaving a partial index."""
+    db.c.create_indexes(
+        [IndexModel([("a", 1)]), IndexModel([("w", 1), ("b.c", 1)]), IndexModel([("tags", 1)]), EXTERNAL_ID]
+    )
+    db.c.insert_many(
+        [{"_id": i, "w": "w", "a": 1, "b": {"c": i}, "tags": ["x"], "external_id": f"e{i}", "n": 0} for i in range(5)]
+    )
+    db.c.update_one({"_id": 0}, {"$set": {"n": 1}})  # no indexed field
+    db.c.update_one({"_id": 1}, {"$set": {"a": True}})  # same value in Python, another BSON type
+    db.c.update_one({"_id": 2}, {"$set": {"b.c": 20}, "$push": {"tags": "y"}})
+    db.c.update_one({"_id": 3}, {"$set": {"external_id": 3}})  # out of the partial unique index
+
+    def ids(query: Document) -> list[Any]:
+        return sorted(document["_id"] for document in db.c.find(query))
+
+    assert ids({"n": 1}) == [0] and ids({"a": 1}) == [0, 2, 3, 4] and ids({"a": True}) == [1]
+    assert ids({"w": "w", "b.c": 2}) == [] and ids({"w": "w", "b.c": 20}) == [2] and ids({"w": "w", "b.c": 0}) == [0]
+    assert ids({"tags": "y"}) == [2] and ids({"tags": "x"}) == [0, 1, 2, 3, 4]
+    db.c.insert_one({"_id": 9, "w": "w", "external_id": "e3"})  # e3 left the index with its string
+    with pytest.raises(DuplicateKeyError):
+        db.c.insert_one({"_id": 10, "w": "w", "external_id": "e4"})
+
+
+def test_the_codec_still_checks_every_value_once_and_copies_give_the_same_trees() -> None:
+    from mongoeco.core.codec import DocumentCodec
+
+    from devstack.mongo_server import _tree_copy, validate_each_value_once
+
+    nested = {"a": {"b": [{"c": 1, "d": datetime(2026, 1, 1, tzinfo=UTC)}, "x"], "e": None}, "f": 2.5}
+    before = DocumentCodec.encode(nested)
+    validate_each_value_once()
+    assert DocumentCodec.encode(nested) == before
+    with pytest.raises(Exception, match="int64"):
+        DocumentCodec.encode({"a": {"b": [{"c": 2**70}]}})  # deep inside, still refused
+    copied = _tree_copy(nested)
+    assert copied == copy.deepcopy(nested) and copied["a"]["b"][0] is not nested["a"]["b"][0]
