@@ -159,7 +159,7 @@ def _customer_row(rng: random.Random, fakers: dict[str, Faker], owners: list[str
         phone = f"+86 13{rng.randrange(10**9):09d}"
     else:
         phone = rng.choice(VN_MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}"
-    return {
+    row = {
         "external_id": f"demo-customer-{index:04d}",
         "name": faker.name(),
         "email": f"customer{index}@example.com",
@@ -180,6 +180,24 @@ def _customer_row(rng: random.Random, fakers: dict[str, Faker], owners: list[str
         "personality_type": rng.randint(1, 9) if index % 7 else None,
         "owner_id": owners[index % len(owners)],
     }
+    if not chinese:
+        row["name"] = vietnamese_name(random.Random(index), str(row["gender"]))
+    return row
+
+
+# Family name, middle name, given name, as Vietnamese write them (Faker's vi_VN puts the family name last
+# and adds honorifics such as "Cô" or "Quý ông").
+FAMILY_NAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+MIDDLE_NAMES = {"female": ["Thị", "Ngọc", "Thu", "Thanh", "Minh"], "male": ["Văn", "Đức", "Minh", "Quang", "Hữu"]}
+GIVEN_NAMES = {
+    "female": ["Lan", "Hoa", "Mai", "Hạnh", "Hương", "Trang", "Linh", "Thảo", "Ngân", "Phương", "Yến", "Chi"],
+    "male": ["Minh", "Hùng", "Dũng", "Nam", "Tuấn", "Hải", "Long", "Bình", "Khánh", "Phúc", "Sơn", "Thành"],
+}
+
+
+def vietnamese_name(rng: random.Random, gender: str) -> str:
+    kind = gender if gender in GIVEN_NAMES else rng.choice(list(GIVEN_NAMES))
+    return f"{rng.choice(FAMILY_NAMES)} {rng.choice(MIDDLE_NAMES[kind])} {rng.choice(GIVEN_NAMES[kind])}"
 
 
 def _birth_date(rng: random.Random, index: int) -> date | None:

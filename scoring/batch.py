@@ -71,6 +71,9 @@ class CustomerBatch:
     # The segments each customer is in (as of the last evaluation):
     segment_row: IntArray = field(default_factory=_no_ints)
     segment: StrArray = field(default_factory=_no_strings)
+    # Since when the shop has had each customer by its own records (a migrating shop's signup date), NaN
+    # when not given; None when nobody in the batch has one. ``created_at`` is never later than it.
+    customer_since: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.created_at)

@@ -26,6 +26,8 @@ class TenureSettings(Params):
 
 def classify_tenure(batch: CustomerBatch, settings: TenureSettings) -> ClassSetResult:
     since = np.where(np.isnan(batch.first_paid_at), batch.created_at, batch.first_paid_at)
+    if batch.customer_since is not None:
+        since = np.fmin(since, batch.customer_since)  # the shop's own records go back further
     days = np.floor((batch.now - since) / DAY_SECONDS).astype(np.int64)
     boundaries = np.array([settings.established_after_days, settings.long_term_after_days])
     code_index = np.searchsorted(boundaries, days, side="right").astype(np.int64)

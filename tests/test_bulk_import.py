@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from devstack.demo import load_demo
+from devstack.demo import FAMILY_NAMES, load_demo
 from domain.classes.catalogue import CLASS_SETS
 from domain.config import AppConfig
 from domain.errors import InvalidInput
@@ -65,3 +65,7 @@ def test_demo_data_loads_idempotently_and_shows_every_code_of_every_class_set(ap
         missing += [f"{class_set}.{row['code']}" for row in rows if row["count"] == 0]
         assert sum(row["count"] for row in rows) == len(first.customer_ids)
     assert missing == []
+    page = api.ok("{ customers(first: 100) { edges { node { name country } } } }", None, "crm_demo_test_key")
+    vietnamese = [edge["node"]["name"] for edge in page["customers"]["edges"] if edge["node"]["country"] == "VN"]
+    assert len(vietnamese) > 50  # family name first, then middle and given names; no honorifics
+    assert all(name.split()[0] in FAMILY_NAMES and len(name.split()) == 3 for name in vietnamese), vietnamese[:5]

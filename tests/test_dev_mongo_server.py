@@ -270,3 +270,13 @@ def test_the_codec_still_checks_every_value_once_and_copies_give_the_same_trees(
         DocumentCodec.encode({"a": {"b": [{"c": 2**70}]}})  # deep inside, still refused
     copied = _tree_copy(nested)
     assert copied == copy.deepcopy(nested) and copied["a"]["b"][0] is not nested["a"]["b"][0]
+
+
+def test_update_many_by_many_ids_rechecks_its_whole_filter_for_each_document(db: Database[Document]) -> None:
+    db.e.insert_many([{"_id": i, "w": "w", "open": i % 3 != 0} for i in range(60)])
+    ids = list(range(0, 60, 2))
+    first = db.e.update_many({"_id": {"$in": ids}, "open": True, "w": "w"}, {"$set": {"open": False, "n": 1}})
+    again = db.e.update_many({"_id": {"$in": ids}, "open": True, "w": "w"}, {"$set": {"n": 2}})
+    other = db.e.update_many({"_id": {"$in": ids[:20]}, "open": False, "w": "w"}, {"$inc": {"n": 10}})
+    assert (first.modified_count, again.modified_count, other.modified_count) == (20, 0, 20)
+    assert sorted(d["_id"] for d in db.e.find({"n": 1})) == [i for i in ids if i % 3 and i >= 40]

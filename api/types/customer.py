@@ -85,6 +85,9 @@ class Customer:
     company_name: str | None
     tax_id: str | None
     birth_date: date | None
+    customer_since: date | None = strawberry.field(
+        description="When the shop first had this customer (set when migrating); tenure and silence count from it"
+    )
     gender: GenderEnum | None  # type: ignore[valid-type]
     city: str | None
     region: str | None
@@ -180,6 +183,7 @@ class Customer:
             company_name=c.company_name,
             tax_id=c.tax_id,
             birth_date=c.birth_date,
+            customer_since=c.customer_since,
             gender=c.gender,
             city=c.city,
             region=c.region,

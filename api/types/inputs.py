@@ -56,6 +56,9 @@ class CustomerUpdateInput:
     company_name: str | None = UNSET
     tax_id: str | None = UNSET
     birth_date: date | None = UNSET
+    customer_since: date | None = strawberry.field(
+        default=UNSET, description="When the shop first had this customer, if before it was created here"
+    )
     gender: GenderEnum | None = UNSET  # type: ignore[valid-type]
     city: str | None = UNSET
     region: str | None = UNSET

@@ -96,6 +96,8 @@ class CustomerFields(BaseModel):
     company_name: NameText | None = None
     tax_id: TaxId | None = None
     birth_date: PastDate | None = None
+    # When the shop first had this customer (before it used this CRM): tenure and silence count from it.
+    customer_since: PastDate | None = None
     gender: Gender | None = None
     city: ShortText | None = None
     region: ShortText | None = None

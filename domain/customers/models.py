@@ -145,6 +145,7 @@ class Customer:
     company_name: str | None = None
     tax_id: str | None = None
     birth_date: date | None = None
+    customer_since: date | None = None
     gender: Gender | None = None
     city: str | None = None
     region: str | None = None
@@ -186,7 +187,7 @@ class Customer:
     @classmethod
     def from_document(cls, d: dict[str, Any]) -> Customer:
         personality = d.get("personality")
-        birth = d.get("birth_date")
+        birth, since = d.get("birth_date"), d.get("customer_since")
         return cls(
             id=d["_id"],
             workspace_id=d["workspace_id"],
@@ -200,6 +201,7 @@ class Customer:
             company_name=d.get("company_name"),
             tax_id=d.get("tax_id"),
             birth_date=birth.date() if isinstance(birth, datetime) else None,
+            customer_since=since.date() if isinstance(since, datetime) else None,
             gender=Gender(d["gender"]) if d.get("gender") else None,
             city=d.get("city"),
             region=d.get("region"),
@@ -257,3 +259,12 @@ class Tombstone:
         at = aware(d["deleted_at"])
         assert at is not None
         return cls(d["_id"], d.get("customer_id") or d["_id"], at, TombstoneReason(d.get("reason") or "deleted"))
+
+
+def customer_since(document: dict[str, Any]) -> datetime:
+    """Since when the shop has had a customer: its ``customer_since`` (a migrating shop's signup date) when
+    that is earlier than its creation here. Tenure, lead silence and segment rules on the creation date
+    count from it. Read from a document with ``created_at`` and ``customer_since``."""
+    created: datetime = aware(document["created_at"])
+    since = document.get("customer_since")
+    return min(created, aware(since)) if isinstance(since, datetime) else created

@@ -351,9 +351,9 @@ def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) 
         elif name == "attributes":
             stored["attributes"] = fields.attribute_map()
             stored["sensitive_attributes"] = fields.sensitive_attribute_keys()
-        elif name == "birth_date" and isinstance(value, date):
-            # BSON has no date type: a birth date is stored as midnight UTC.
-            stored["birth_date"] = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        elif name in ("birth_date", "customer_since") and isinstance(value, date):
+            # BSON has no date type: a day is stored as midnight UTC.
+            stored[name] = datetime(value.year, value.month, value.day, tzinfo=UTC)
         elif hasattr(value, "value"):
             stored[name] = value.value
         else:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from domain.customers.models import CustomerStats
+from domain.customers.models import CustomerStats, customer_since
 from domain.timestamps import aware
 from scoring.batch import CustomerBatch
 
@@ -54,8 +54,9 @@ class InteractionFeatures:
 
 @dataclass(frozen=True, slots=True)
 class ProfileFeatures:
-    created_at: datetime
+    created_at: datetime  # or the customer's customer_since, when earlier
     birth_date: date | None = None
+    customer_since: datetime | None = None
     personality_type: int = 0
     country: str = ""
     city: str = ""
@@ -70,7 +71,8 @@ class ProfileFeatures:
         """From a customer document read with ``PROFILE_FIELDS``."""
         birth = document.get("birth_date")
         return cls(
-            created_at=aware(document["created_at"]),
+            created_at=customer_since(document),
+            customer_since=aware(document.get("customer_since")),
             birth_date=birth.date() if isinstance(birth, datetime) else None,
             personality_type=(document.get("personality") or {}).get("type", 0),
             country=document.get("country") or "",
@@ -93,6 +95,7 @@ class ProfileFeatures:
 PROFILE_FIELDS: dict[str, int] = dict.fromkeys(
     (
         "created_at",
+        "customer_since",
         "birth_date",
         "personality.type",
         "country",
@@ -128,6 +131,7 @@ def build_batch(
     return CustomerBatch(
         now=now.timestamp(),
         created_at=times([p.created_at for p in profiles]),
+        customer_since=times([p.customer_since for p in profiles]) if any(p.customer_since for p in profiles) else None,
         birth_year=ints([b.year if b else 0 for b in births]),
         birth_month=ints([b.month if b else 0 for b in births]),
         birth_day=ints([b.day if b else 0 for b in births]),

@@ -21,6 +21,7 @@ from bson.decimal128 import Decimal128
 from pymongo import ReturnDocument, UpdateOne
 
 from domain.auth.principals import CustomerScope
+from domain.customers.models import customer_since
 from domain.db import STAMP_CHANGED, STAMP_PRIVATE_CHANGE, Database, append_once, insert_idempotent, latest_per_customer
 from domain.money import minor_digits
 from domain.segments.aggregates import (
@@ -277,6 +278,7 @@ _FRAME_FIELDS: dict[str, int] = {
     **dict.fromkeys(_TEXT_FIELDS, 1),
     **dict.fromkeys((f.value for f in LIST_FIELDS), 1),
     "created_at": 1,
+    "customer_since": 1,
     "birth_date": 1,
     "stats": 1,
     **{f"classes.{key}.code": 1 for key in CLASS_SETS},
@@ -390,7 +392,7 @@ def _frame(
         texts={name: np.array([str(d.get(name) or "") for d in documents], dtype=object) for name in _TEXT_FIELDS},
         lists={f.value: [tuple(d.get(f.value) or ()) for d in documents] for f in LIST_FIELDS},
         dates={
-            "created_at": np.array([moment(d.get("created_at")) for d in documents], dtype=np.float64),
+            "created_at": np.array([moment(_since(d)) for d in documents], dtype=np.float64),
             "birth_date": np.array([moment(b) for b in births], dtype=np.float64),
             "first_order_at": np.array([moment(s.get("first_order_at")) for s in stats], dtype=np.float64),
             "last_order_at": np.array([moment(s.get("last_order_at")) for s in stats], dtype=np.float64),
@@ -412,3 +414,8 @@ def _frame(
         leaves=leaves,
         members={},
     )
+
+
+def _since(document: dict[str, Any]) -> datetime | None:
+    """A rule on the creation date reads since when the shop has had the customer (customer_since)."""
+    return customer_since(document) if isinstance(document.get("created_at"), datetime) else None
