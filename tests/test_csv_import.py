@@ -270,3 +270,30 @@ def test_an_export_imports_into_another_workspace_and_its_computed_columns_are_l
     )
     names = api.ok("{ customers(first: 10) { edges { node { name phone } } } }", None, branch.admin)["customers"]
     assert {edge["node"]["name"] for edge in names["edges"]} == {"Nguyễn Thị Lan", "王小明"}
+
+
+@pytest.mark.parametrize("batch_rows", [500, 1])
+def test_orders_come_with_their_line_items_one_row_per_line(
+    api: Api, shop: Workspace, config: AppConfig, monkeypatch: pytest.MonkeyPatch, batch_rows: int
+) -> None:
+    monkeypatch.setattr(import_service, "BATCH_ROWS", batch_rows)  # 1: an order's lines are never split
+    _upload(api, shop.admin, "customers", CUSTOMERS)
+    run_worker(config)
+    lines = (
+        "Mã đơn hàng,Mã khách hàng,Trạng thái,Tổng tiền,Ngày đặt hàng,Mã sản phẩm,Tên sản phẩm,Danh mục,Số lượng,Đơn giá\n"
+        'DH-1,KH-1,paid,"2.500.000",2026-11-02,VAY-01,Váy lụa,dress,2,"1.000.000"\n'
+        ",,,,,TUI-02,Túi da,bag,1,500000\n"
+        "DH-2,KH-2,paid,300000,2026-11-03,GIAY-1,Giày,shoes,1,300000\n"
+        "DH-3,KH-1,paid,900000,2026-11-04,VAY-02,Váy,dress,1,400000\n"
+        "DH-3,KH-1,paid,900000,2026-11-04,VAY-03,Váy,dress,nhiều,500000\n"
+    )
+    started = _upload(api, shop.admin, "orders", lines)
+    run_worker(config)
+    report = _job(api, shop.admin, started["id"])
+    assert (report["imported"], report["failed"]) == (2, 1), report["errors"]
+    assert _problems(report) == {(6, "item_quantity", "INVALID_FORMAT")}  # the line of the bad cell
+    query = '{ customers(filter: {text: "Lan"}) { edges { node { orders(first: 5) { total items { sku quantity category } } } } } }'
+    orders = api.ok(query, None, shop.admin)["customers"]["edges"][0]["node"]["orders"]
+    assert [order["items"] for order in orders] == [
+        [{"sku": "VAY-01", "quantity": 2, "category": "dress"}, {"sku": "TUI-02", "quantity": 1, "category": "bag"}]
+    ]

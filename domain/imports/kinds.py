@@ -71,6 +71,13 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
         Column("currency", example="VND"),
         Column("placed_at", _utc_moment, "31/10/2026 14:30"),
         Column("channel", example="shopee"),
+        # One row per line item; an order's other lines repeat its columns or leave them blank.
+        Column("item_sku", example="VAY-01"),
+        Column("item_name", example="Váy lụa"),
+        Column("item_category", example="dress"),
+        Column("item_quantity", _whole, "1"),
+        Column("item_unit_price", amount, "1.500.000"),
+        Column("item_launched_at", _utc_moment),
     ),
     ImportKind.INTERACTIONS: (
         Column("external_id", example="TT-5001"),
@@ -124,6 +131,12 @@ HEADER_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
         "currency": ("tiền tệ", "đơn vị tiền", "币种", "货币"),
         "placed_at": ("ngày đặt hàng", "ngày đặt", "ngày mua", "下单时间", "下单日期", "订单日期"),
         "channel": ("kênh bán", "kênh", "渠道", "销售渠道"),
+        "item_sku": ("mã sản phẩm", "mã sp", "mã hàng", "商品编号", "货号", "sku"),
+        "item_name": ("tên sản phẩm", "tên hàng", "商品名称", "品名"),
+        "item_category": ("danh mục", "loại sản phẩm", "ngành hàng", "商品类别", "类别", "品类"),
+        "item_quantity": ("số lượng", "sl", "数量"),
+        "item_unit_price": ("đơn giá", "giá", "单价"),
+        "item_launched_at": ("ngày ra mắt", "上市日期", "上市时间"),
     },
     ImportKind.INTERACTIONS: {
         "external_id": ("mã tương tác", "互动编号"),

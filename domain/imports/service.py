@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gridfs import AsyncGridFSBucket, NoFile
-from pydantic.alias_generators import to_snake
 from pymongo import ReturnDocument
 from pymongo.errors import DocumentTooLarge, PyMongoError, WriteError
 
@@ -37,6 +36,7 @@ from domain.errors import DomainError, ErrorCode, FieldError, InvalidInput
 from domain.imports import report
 from domain.imports.encoding import ADVICE, UnknownEncoding, shown, text_encoding
 from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, Column, ImportKind, column_names
+from domain.imports.order_lines import ITEM_LINES, Problem, cell_of, continues, with_order_lines
 from domain.imports.parsing import BadValue, column_key, composed, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
@@ -283,10 +283,12 @@ class ImportService:
                     line = reader.line_num + 1  # the header was read before the reader started
                     if line <= skip or not any(cell.strip() for cell in cells):
                         continue
-                    batch.append(_row(columns.names, cells, columns.known, line))
-                    if len(batch) == BATCH_ROWS:
-                        yield line, batch
+                    row = _row(columns.names, cells, columns.known, line)
+                    # An order's lines (consecutive rows of one external id) stay in one batch.
+                    if len(batch) >= BATCH_ROWS and not continues(batch, row, len(batch) - BATCH_ROWS):
+                        yield batch[-1]["__line__"], batch
                         batch = []
+                    batch.append(row)
                 if batch:
                     yield reader.line_num + 1, batch
             except UnicodeDecodeError as error:
@@ -298,35 +300,37 @@ class ImportService:
     ) -> tuple[list[dict[str, Any]], int]:
         errors: list[dict[str, Any]] = []
         pending: list[dict[str, Any]] = []
-        unreadable: list[tuple[int, dict[str, Any], list[tuple[str | None, ErrorCode, str]]]] = []
-        for row in rows:
+        unreadable: list[tuple[int, dict[str, Any], list[Problem]]] = []
+        for row in with_order_lines(rows) if kind is ImportKind.ORDERS else rows:
             line, bad = row.pop("__line__"), row.pop("__bad__")
             if not row.get("external_id"):
-                bad.insert(0, ("external_id", ErrorCode.REQUIRED, "every row needs its external id"))
+                bad.insert(0, (line, "external_id", ErrorCode.REQUIRED, "every row needs its external id"))
             if bad:
                 unreadable.append((line, row, bad))
             else:
                 pending.append({**row, "__line__": line})
         # Refused already: the rest of each such row is checked too, so that one round fixes every cell.
-        others = await self._other_problems(principal, kind, [row for _, row, _ in unreadable])
-        for (line, _, bad), more in zip(unreadable, others, strict=True):
-            reported = {column for column, _, _ in bad}
-            bad += [problem for problem in more if problem[0] not in reported]
-            errors += [report.row_error(line, column, code.value, message) for column, code, message in bad]
+        others = await self._other_problems(principal, kind, [(line, row) for line, row, _ in unreadable])
+        for (_, _, bad), more in zip(unreadable, others, strict=True):
+            reported = {(at, column) for at, column, _, _ in bad}
+            bad += [problem for problem in more if problem[:2] not in reported]
+            errors += [report.row_error(at, column, code.value, message) for at, column, code, message in bad]
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
         while pending:
             lines = [row.pop("__line__") for row in pending]
+            item_lines = [row.pop(ITEM_LINES, []) for row in pending]
             try:
                 if dry_run:
                     await self._validate_each(principal, kind, pending)
                 else:
                     await self._write(principal, kind, pending)
             except InvalidInput as error:
-                refused = self._refused(error, lines, errors)
+                refused = self._refused(error, lines, item_lines, errors)
                 if not refused:
                     raise
-                pending = [{**row, "__line__": line} for i, (row, line) in enumerate(zip(pending, lines, strict=True))
+                pending = [{**row, "__line__": line, ITEM_LINES: items}
+                           for i, (row, line, items) in enumerate(zip(pending, lines, item_lines, strict=True))
                            if i not in refused]  # fmt: skip
                 continue
             return errors, len(pending)
@@ -356,12 +360,12 @@ class ImportService:
             raise InvalidInput(problems)
 
     async def _other_problems(
-        self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]]
-    ) -> list[list[tuple[str | None, ErrorCode, str]]]:
+        self, principal: Principal, kind: ImportKind, rows: list[tuple[int, dict[str, Any]]]
+    ) -> list[list[Problem]]:
         """Per row, what the API's validation says of its cells (one workspace read for the batch)."""
-        problems: list[list[tuple[str | None, ErrorCode, str]]] = [[] for _ in rows]
-        checked = [{key: value for key, value in row.items() if key != "customer_external_id"} for row in rows]
-        for row, check in zip(rows, checked, strict=True):
+        problems: list[list[Problem]] = [[] for _ in rows]
+        checked = [{k: v for k, v in row.items() if k not in ("customer_external_id", ITEM_LINES)} for _, row in rows]
+        for (_, row), check in zip(rows, checked, strict=True):
             if row.get("customer_external_id"):
                 check.setdefault("customer_id", "looked up later")
         try:
@@ -371,12 +375,14 @@ class ImportService:
             for problem in error.errors:
                 found = ROW_PATH.match(problem.field or "")
                 if found:
-                    problems[int(found.group(1))].append(
-                        (to_snake(found.group(2)) or None, problem.code, problem.message)
-                    )
+                    line, row = rows[int(found.group(1))]
+                    at, column = cell_of(line, row.get(ITEM_LINES, []), found.group(2))
+                    problems[int(found.group(1))].append((at, column, problem.code, problem.message))
         return problems
 
-    def _refused(self, error: InvalidInput, lines: list[int], errors: list[dict[str, Any]]) -> set[int]:
+    def _refused(
+        self, error: InvalidInput, lines: list[int], item_lines: list[list[int]], errors: list[dict[str, Any]]
+    ) -> set[int]:
         refused: set[int] = set()
         for problem in error.errors:
             found = ROW_PATH.match(problem.field or "")
@@ -384,8 +390,8 @@ class ImportService:
                 continue
             index = int(found.group(1))
             refused.add(index)
-            column = to_snake(found.group(2)) or None
-            errors.append(report.row_error(lines[index], column, problem.code.value, problem.message))
+            at, column = cell_of(lines[index], item_lines[index], found.group(2))
+            errors.append(report.row_error(at, column, problem.code.value, problem.message))
         return refused
 
     async def _with_customer_ids(
@@ -476,18 +482,18 @@ def _header(header_line: str, kind: ImportKind) -> tuple[str, _Columns]:
 
 def _row(header: list[str], cells: list[str], known: dict[str, Any], line: int) -> dict[str, Any]:
     """The row as the API takes it; cells of columns we ignore are left out, cells that cannot be read
-    are listed under ``__bad__`` as (column, code, message)."""
+    are listed under ``__bad__`` as (line, column, code, message)."""
     row: dict[str, Any] = {"__line__": line, "__bad__": []}
     for name, cell in zip(header, cells, strict=False):
         column = known.get(name)
         if column is None or not cell.strip():
             continue
         if len(cell) > MAX_CELL_CHARS:
-            row["__bad__"].append((name, ErrorCode.INVALID_LENGTH, f"at most {MAX_CELL_CHARS:,} characters"))
+            row["__bad__"].append((line, name, ErrorCode.INVALID_LENGTH, f"at most {MAX_CELL_CHARS:,} characters"))
             continue
         try:
             row[name] = column.read(from_text(composed(cell)))
         except (BadValue, ValueError) as error:
             message = f"expected {error}" if isinstance(error, BadValue) else "unreadable"
-            row["__bad__"].append((name, ErrorCode.INVALID_FORMAT, message))
+            row["__bad__"].append((line, name, ErrorCode.INVALID_FORMAT, message))
     return row
