@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +14,8 @@ from domain.classes.catalogue import CLASS_SETS
 from domain.config import AppConfig
 from domain.errors import InvalidInput
 from tests.conftest import Api, Workspace, run_worker
+
+README = Path(__file__).resolve().parent.parent / "README.md"
 
 COUNT = "{ customers { totalCount } }"
 
@@ -69,3 +74,8 @@ def test_demo_data_loads_idempotently_and_shows_every_code_of_every_class_set(ap
     vietnamese = [edge["node"]["name"] for edge in page["customers"]["edges"] if edge["node"]["country"] == "VN"]
     assert len(vietnamese) > 50  # family name first, then middle and given names; no honorifics
     assert all(name.split()[0] in FAMILY_NAMES and len(name.split()) == 3 for name in vietnamese), vietnamese[:5]
+    # The README's showcase segment, read from the README, finds customers in the demo.
+    rule = json.loads(re.search(r"RULE='(.*?)'", README.read_text(encoding="utf-8"), re.DOTALL).group(1))  # type: ignore[union-attr]
+    preview = "query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count sample { name city } } }"
+    found = api.ok(preview, {"r": rule}, "crm_demo_test_key")["previewSegment"]
+    assert found["count"] > 0 and {c["city"] for c in found["sample"]} <= {"Hồ Chí Minh", "Hà Nội"}
