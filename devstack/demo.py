@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from faker import Faker
 from pymongo.errors import DuplicateKeyError
 
 from domain.auth.principals import Principal, Role
+from domain.customers.models import Verdict
 from domain.errors import Unauthenticated
 from domain.interactions.models import InteractionKind
 from domain.orders.models import Order, OrderStatus
@@ -85,6 +87,7 @@ async def load_demo(services: Services, admin_token: str | None, customers: int 
         row for index, customer_id in enumerate(ids) for row in _interaction_rows(rng, customer_id, index, anchor)
     ]
     await services.interactions.record_many(admin, interactions)
+    await _sales_verdicts(services, admin, ids, interactions, anchor)
     # Queued after the rescore of what was just loaded: the models are fitted on scored customers.
     await services.future_value.request_fit(admin)
     return DemoWorkspace(DEMO_WORKSPACE_ID, token, ids)
@@ -267,6 +270,24 @@ def _order(
             }
         ],
     }
+
+
+# Leads sales have concluded on, each way: enough for the conversion model's data gate.
+VERDICTS_EACH_WAY = 40
+
+
+async def _sales_verdicts(
+    services: Services, admin: Principal, ids: list[str], interactions: list[dict[str, Any]], anchor: datetime
+) -> None:
+    """The most engaged leads were a good fit and the least engaged were not, as sales would have found:
+    the conversion model then has something true to learn (touches lead to purchases)."""
+    touches = Counter(row["customer_id"] for row in interactions)
+    by_engagement = sorted(ids, key=lambda customer_id: (-touches[customer_id], customer_id))
+    decided = anchor - timedelta(days=1)
+    for customer_id in by_engagement[:VERDICTS_EACH_WAY]:
+        await services.conversion.record_verdict(admin, customer_id, Verdict.GOOD_FIT, decided)
+    for customer_id in by_engagement[-VERDICTS_EACH_WAY:]:
+        await services.conversion.record_verdict(admin, customer_id, Verdict.NOT_A_FIT, decided)
 
 
 async def _refund_some(services: Services, admin: Principal, orders: list[Order]) -> None:

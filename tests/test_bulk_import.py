@@ -79,3 +79,8 @@ def test_demo_data_loads_idempotently_and_shows_every_code_of_every_class_set(ap
     preview = "query($r: SegmentRuleInput!) { previewSegment(rule: $r) { count sample { name city } } }"
     found = api.ok(preview, {"r": rule}, "crm_demo_test_key")["previewSegment"]
     assert found["count"] > 0 and {c["city"] for c in found["sample"]} <= {"Hồ Chí Minh", "Hà Nội"}
+    # Enough decided leads for the conversion model: it trains and leads show a learned probability.
+    assert api.ok("mutation { trainConversionModel { queued } }", None, "crm_demo_test_key")
+    run_worker(config)
+    model = api.ok("{ conversionModel { status card { won lost } } }", None, "crm_demo_test_key")["conversionModel"]
+    assert model["status"] == "TRAINED" and min(model["card"]["won"], model["card"]["lost"]) >= 30, model
