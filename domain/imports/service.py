@@ -310,7 +310,7 @@ class ImportService:
             else:
                 pending.append({**row, "__line__": line})
         # Refused already: the rest of each such row is checked too, so that one round fixes every cell.
-        others = await self._other_problems(principal, kind, [(line, row) for line, row, _ in unreadable])
+        others = await self._other_problems(principal, kind, unreadable)
         for (_, _, bad), more in zip(unreadable, others, strict=True):
             reported = {(at, column) for at, column, _, _ in bad}
             bad += [problem for problem in more if problem[:2] not in reported]
@@ -360,13 +360,16 @@ class ImportService:
             raise InvalidInput(problems)
 
     async def _other_problems(
-        self, principal: Principal, kind: ImportKind, rows: list[tuple[int, dict[str, Any]]]
+        self, principal: Principal, kind: ImportKind, rows: list[tuple[int, dict[str, Any], list[Problem]]]
     ) -> list[list[Problem]]:
-        """Per row, what the API's validation says of its cells (one workspace read for the batch)."""
+        """Per row, what the API's validation says of its other cells (one workspace read for the batch)."""
         problems: list[list[Problem]] = [[] for _ in rows]
-        checked = [{k: v for k, v in row.items() if k not in ("customer_external_id", ITEM_LINES)} for _, row in rows]
-        for (_, row), check in zip(rows, checked, strict=True):
-            if row.get("customer_external_id"):
+        checked = [
+            {k: v for k, v in row.items() if k not in ("customer_external_id", ITEM_LINES)} for _, row, _ in rows
+        ]
+        for (_, row, bad), check in zip(rows, checked, strict=True):
+            # The customer is looked up by its external id later; a bad one is reported already.
+            if row.get("customer_external_id") or any(column == "customer_external_id" for _, column, _, _ in bad):
                 check.setdefault("customer_id", "looked up later")
         try:
             if checked:
@@ -375,7 +378,7 @@ class ImportService:
             for problem in error.errors:
                 found = ROW_PATH.match(problem.field or "")
                 if found:
-                    line, row = rows[int(found.group(1))]
+                    line, row, _ = rows[int(found.group(1))]
                     at, column = cell_of(line, row.get(ITEM_LINES, []), found.group(2))
                     problems[int(found.group(1))].append((at, column, problem.code, problem.message))
         return problems
