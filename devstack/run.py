@@ -105,7 +105,6 @@ def main() -> None:
         def api() -> ManagedProcess:
             return start_api(env, port, log_dir / "api.log")[0]
 
-        supervisor.add(worker(), worker)
         supervisor.add(api(), api)
         began = time.monotonic()
         empty = snapshot.is_empty(config.mongodb_uri, config.mongodb_db)  # the demo only into an empty database
@@ -116,6 +115,8 @@ def main() -> None:
         if key is not None and lock is not None and not chosen and key != remembered:
             keep_secret(DEMO_KEY, key)
         took = time.monotonic() - began
+        # The worker starts once the demo is in: scoring while it loads only slowed both (one dev database).
+        supervisor.add(worker(), worker)
         _print_banner(f"http://127.0.0.1:{port}", demo, key, restored, config.redis_url, log_dir, took)
         reason = _supervise(supervisor, config if own_database else None, log_dir / "run.log")
     except KeyboardInterrupt:
@@ -197,7 +198,10 @@ def _print_banner(
     seconds: float,
 ) -> None:
     if demo is not None:
-        data = f"Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} customers loaded in {seconds:.1f}s"
+        data = (
+            f"Demo workspace '{demo.workspace_id}': {len(demo.customer_ids)} customers loaded in {seconds:.1f}s; "
+            "the worker is scoring them now (a minute at most: watch it with rq info, below)"
+        )
     else:
         data = f"Database kept from the last run ({restored} documents from {SNAPSHOT}; `make reset` starts fresh)"
     if key is None:
