@@ -1,7 +1,8 @@
 """CSV import over plain HTTP (the body is the file, not a GraphQL multipart request): simpler for
 spreadsheets exported by hand, curl and mobile clients alike.
 
-    POST /import/{customers|orders|interactions}.csv[?dryRun=true]   -> 202 {"id": ..., "status": "queued"}
+    POST /import/{customers|orders|interactions}.csv[?dryRun=true][&mode=create|update|upsert]
+                                                                     -> 202 {"id": ..., "status": "queued"}
     GET  /import/templates/{kind}.csv                                 -> the header and an example row
 
 The file streams into MongoDB as it arrives (up to 50 MB); a job imports it; ``importJob(id)`` in
@@ -26,12 +27,22 @@ async def upload(request: Request) -> Response:
     try:
         principal = await services.keys.authenticate(request.headers.get("authorization"))
         started = await services.imports.start(
-            principal, kind, _body(request), dry_run=request.query_params.get("dryRun") in ("true", "1")
+            principal,
+            kind,
+            _body(request),
+            dry_run=request.query_params.get("dryRun") in ("true", "1"),
+            mode=request.query_params.get("mode", "create"),
         )
     except DomainError as error:
         return refusal(error)
     return JSONResponse(
-        {"id": started["_id"], "kind": started["kind"], "dryRun": started["dry_run"], "status": started["status"]},
+        {
+            "id": started["_id"],
+            "kind": started["kind"],
+            "mode": started["mode"],
+            "dryRun": started["dry_run"],
+            "status": started["status"],
+        },
         status_code=202,
     )
 

@@ -146,6 +146,9 @@ def import_file(
     kind: Annotated[str, typer.Argument(help="customers, orders or interactions")],
     file: Path,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing")] = False,
+    mode: Annotated[
+        str, typer.Option(help="create (new customers), update (stored ones, by external id) or upsert (both)")
+    ] = "create",
 ) -> None:
     """Import a CSV file (the template: GET /import/templates/<kind>.csv) and print its report."""
     principal = Principal(workspace_id, "cli", Role.ADMIN, "cli")
@@ -157,14 +160,13 @@ def import_file(
 
     async def run(services: Services) -> dict[str, Any]:
         await _require_workspace(services, workspace_id)
-        started = await services.imports.start(principal, kind, chunks(), dry_run=dry_run)
+        started = await services.imports.start(principal, kind, chunks(), dry_run=dry_run, mode=mode)
         await services.imports.run(started["_id"])
         return await services.imports.get(principal, started["_id"]) or {}
 
     report = _with_services(run)
-    done = f"{import_report.rows(report.get('imported'))} {'would be imported' if dry_run else 'imported'}"
-    console.print(f"import {report.get('_id')}: {report.get('status')}; {done}, "
-                  f"{report.get('failed')} refused {report.get('problem') or ''}")  # fmt: skip
+    console.print(f"import {report.get('_id')}: {report.get('status')}; {import_report.summary(report)} "
+                  f"{report.get('problem') or ''}")  # fmt: skip
     for error in report.get("errors", [])[:20]:
         console.print(f"  row {error['row']} {error['column'] or ''}: {error['code']} {error['message']}")
 

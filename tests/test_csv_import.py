@@ -20,7 +20,7 @@ from domain.imports import service as import_service
 from tests.conftest import Api, Workspace, add_key, make_workspace, run_worker
 from workers.runtime import WorkerRuntime
 
-JOB = """query($id: ID!) { importJob(id: $id) { status dryRun rowsDone imported failed problem encoding
+JOB = """query($id: ID!) { importJob(id: $id) { status mode dryRun rowsDone imported updated unchanged failed problem encoding
   ignoredColumns errors { row column code message } } }"""
 COUNT = "{ customers { totalCount } }"
 
@@ -89,9 +89,10 @@ def test_a_dry_run_reports_every_bad_row_and_writes_nothing_then_the_import_writ
                              "city": "Hà Nội", "tags": ["vip", "zalo"], "birthDate": "1990-03-15"}  # fmt: skip
     assert by_id["KH-2"]["name"] == "王小明" and by_id["KH-2"]["phone"] == "+8613800138000"
 
-    again = _upload(api, shop.admin, "customers", CUSTOMERS)  # the same file: nothing changes
+    again = _upload(api, shop.admin, "customers", CUSTOMERS)  # the same file: nothing changes, and it says so
     run_worker(config)
-    assert _job(api, shop.admin, again["id"])["imported"] == 2
+    repeated = _job(api, shop.admin, again["id"])
+    assert (repeated["imported"], repeated["unchanged"], repeated["failed"]) == (0, 2, 4)
     assert api.ok(COUNT, None, shop.admin)["customers"]["totalCount"] == 2
 
 
@@ -297,3 +298,32 @@ def test_orders_come_with_their_line_items_one_row_per_line(
     assert [order["items"] for order in orders] == [
         [{"sku": "VAY-01", "quantity": 2, "category": "dress"}, {"sku": "TUI-02", "quantity": 1, "category": "bag"}]
     ]
+
+
+def test_an_edited_export_updates_the_customers_it_names_in_an_update_mode(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", CUSTOMERS)
+    run_worker(config)
+    exported = api.client.get("/export/customers.csv", headers={"Authorization": f"Bearer {shop.admin}"}).text
+    header, *rows = exported.lstrip("\ufeff").splitlines()
+    edited = [row.replace("Hà Nội", "Hải Phòng") for row in rows] + [",KH-7,Võ Thị Sáu" + "," * (header.count(",") - 2)]
+    body = "\n".join([header, *edited]) + "\n"
+    headers = {"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"}
+
+    def imported(mode: str) -> dict[str, Any]:
+        started = api.client.post(f"/import/customers.csv?mode={mode}", content=body.encode(), headers=headers)
+        assert started.status_code == 202, started.text
+        run_worker(config)
+        return _job(api, shop.admin, started.json()["id"])
+
+    update = imported("update")  # Lan moves to Hải Phòng, 王小明 is as stored, KH-7 is nobody yet
+    assert (update["mode"], update["imported"], update["updated"], update["unchanged"]) == ("update", 0, 1, 1)
+    assert _problems(update) == {(len(edited) + 1, "external_id", "UNKNOWN_CUSTOMER")}
+    upsert = imported("upsert")  # now KH-7 is created; the rest is as stored
+    assert (upsert["imported"], upsert["updated"], upsert["unchanged"], upsert["failed"]) == (1, 0, 2, 0)
+    cities = api.ok("{ customers(first: 10) { edges { node { externalId city } } } }", None, shop.admin)
+    assert {e["node"]["externalId"]: e["node"]["city"] for e in cities["customers"]["edges"]} == {
+        "KH-1": "Hải Phòng", "KH-2": "上海", "KH-7": None}  # fmt: skip
+    refused = api.client.post("/import/orders.csv?mode=upsert", content=b"external_id\n", headers=headers)
+    assert refused.status_code == 400 and "mode" in refused.text

@@ -26,7 +26,10 @@ class ImportJob:
     dry_run: bool = strawberry.field(description="Checked every row, wrote nothing")
     status: str = strawberry.field(description="queued, running, completed or failed")
     rows_done: int
-    imported: int = strawberry.field(description="Rows that passed (in a dry run: would be imported)")
+    mode: str = strawberry.field(description="create (the default), update or upsert")
+    imported: int = strawberry.field(description="Rows created (in a dry run: rows that passed)")
+    updated: int = strawberry.field(description="Stored customers changed (update and upsert modes)")
+    unchanged: int = strawberry.field(description="Rows already stored as they are: nothing written")
     failed: int = strawberry.field(description="Rows refused")
     problem: str | None = strawberry.field(description="Why a failed import stopped (an unreadable file)")
     encoding: str | None = strawberry.field(description="The file's text encoding, as detected (UTF-8, UTF-16, ...)")
@@ -46,7 +49,10 @@ class ImportJob:
             dry_run=d["dry_run"],
             status=d["status"],
             rows_done=d.get("rows_done", 0),
+            mode=d.get("mode", "create"),
             imported=d.get("imported", 0),
+            updated=d.get("updated", 0),
+            unchanged=d.get("unchanged", 0),
             failed=d.get("failed", 0),
             problem=d.get("problem"),
             encoding=d.get("encoding"),

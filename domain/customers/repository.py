@@ -170,6 +170,13 @@ class CustomerRepository:
         )
         return {document["external_id"]: document["_id"] async for document in cursor}
 
+    async def documents_by_external_id(self, scope: CustomerScope, external_ids: list[str]) -> dict[str, Document]:
+        """The stored profiles of the customers the shop names by its own ids (within the scope), one read."""
+        cursor = self._customers.find(
+            {**scope.query(), "external_id": {"$in": sorted(set(external_ids))}}, {"classes": 0, **_HIDDEN}
+        )
+        return {document["external_id"]: document async for document in cursor}
+
     async def existing_ids(self, scope: CustomerScope, customer_ids: Iterable[str]) -> set[str]:
         cursor = self._customers.find({**scope.query(), "_id": {"$in": list(set(customer_ids))}}, {"_id": 1})
         return {document["_id"] async for document in cursor}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, overload
 
@@ -26,7 +26,7 @@ from domain.customers.ordering import (
 from domain.customers.repository import CustomerRepository
 from domain.customers.search_text import search_words
 from domain.db import fingerprint, new_id, settled
-from domain.errors import Conflict, DuplicateExternalId, ErrorCode, InvalidInput, NotFound
+from domain.errors import Conflict, DuplicateExternalId, ErrorCode, FieldError, InvalidInput, NotFound
 from domain.interactions.repository import InteractionRepository
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
@@ -186,6 +186,10 @@ class CustomerService:
     async def create_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Customer]:
         """Bulk import under the same rules as ``create``: any bad row rejects the whole batch (errors
         name ``rows.N.field``); rows whose external id is already stored return the stored customer."""
+        return (await self.create_many_counted(principal, rows))[0]
+
+    async def create_many_counted(self, principal: Principal, rows: Sequence[RawInput]) -> tuple[list[Customer], int]:
+        """``create_many``, and how many of the rows were new (the others were stored already)."""
         principal.require(Permission.WRITE_CUSTOMERS)
         country = await self._country(principal)
         fields = validate_rows(CustomerCreate, rows, country=country, now=self._clock.now())
@@ -202,7 +206,46 @@ class CustomerService:
             raise error.field_errors("externalId") from None
         await self._workspaces.count_customers(principal.workspace_id, len(created))
         await self._rescore_queue.request_rescore(principal.workspace_id)
-        return [_shown(principal, customer) for customer in stored]
+        return [_shown(principal, customer) for customer in stored], len(created)
+
+    async def upsert_many(self, principal: Principal, rows: Sequence[RawInput], *, create_missing: bool) -> Upserted:
+        """Rows that name a stored customer by external id update it (the columns given; a row equal to
+        what is stored writes nothing), the others are created (``create_missing``) or refused. Every
+        problem is returned (``rows.N.field``), never raised, so that what was written is counted once."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        country, now = await self._country(principal), self._clock.now()
+        keys = [str(row.get("external_id") or "") for row in rows]
+        stored = await self._customers.documents_by_external_id(principal.scope, [key for key in keys if key])
+        outcome = Upserted()
+        new: list[tuple[int, RawInput]] = []
+        for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+            document = stored.get(key)
+            if document is None:
+                if create_missing:
+                    new.append((index, row))
+                else:
+                    message = "no customer has this external id (an update changes stored customers only)"
+                    outcome.problems.append(FieldError(f"rows.{index}.externalId", ErrorCode.UNKNOWN_CUSTOMER, message))
+                continue
+            with row_errors(index, outcome.problems):
+                patch = validate(CustomerFields, row, country=country, now=now)
+                if _same_as_stored(_stored_fields(patch, principal, now), document):
+                    outcome.unchanged += 1
+                else:
+                    await self.update(principal, document["_id"], row)
+                    outcome.updated += 1
+        while new:
+            try:
+                outcome.created += (await self.create_many_counted(principal, [row for _, row in new]))[1]
+                break
+            except InvalidInput as error:
+                paths = [(e.field or "").split(".") for e in error.errors]
+                refused = {int(path[1]) for path in paths if len(path) > 1 and path[0] == "rows" and path[1].isdigit()}
+                if not refused:
+                    raise
+                outcome.problems += [_relabelled(e, new) for e in error.errors]
+                new = [item for position, item in enumerate(new) if position not in refused]
+        return outcome
 
     async def update(self, principal: Principal, customer_id: str, data: RawInput) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
@@ -359,3 +402,34 @@ def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) 
         else:
             stored[name] = value
     return stored
+
+
+@dataclass(slots=True)
+class Upserted:
+    """What ``upsert_many`` did with a batch of rows."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    problems: list[FieldError] = field(default_factory=list)
+
+
+def _same_as_stored(given: dict[str, Any], document: dict[str, Any]) -> bool:
+    """Every given field (in its stored shape) already holds that value."""
+    for name, value in given.items():
+        if name == "personality":
+            same = (document.get("personality") or {}).get("type") == (value or {}).get("type")
+        else:
+            same = document.get(name) == value
+        if not same:
+            return False
+    return True
+
+
+def _relabelled(error: FieldError, rows: list[tuple[int, RawInput]]) -> FieldError:
+    """An error of ``rows.P.`` in a sub-batch, named by the row's position in the whole batch."""
+    parts = (error.field or "").split(".", 2)
+    if len(parts) < 2 or parts[0] != "rows" or not parts[1].isdigit():
+        return error
+    rest = f".{parts[2]}" if len(parts) == 3 else ""
+    return FieldError(f"rows.{rows[int(parts[1])][0]}{rest}", error.code, error.message)

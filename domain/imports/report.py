@@ -27,6 +27,15 @@ def rows(count: int | None) -> str:
     return f"{count or 0:,} row" + ("" if count == 1 else "s")
 
 
+def summary(job: dict[str, Any]) -> str:
+    """ "2 rows imported, 1 updated, 3 unchanged, 1 refused" (a dry run: "would be imported")."""
+    if job.get("dry_run"):
+        return f"{rows(job.get('imported'))} would be imported, {job.get('failed', 0):,} refused"
+    done = [f"{rows(job.get('imported'))} imported"]
+    done += [f"{job[key]:,} {key}" for key in ("updated", "unchanged") if job.get(key)]
+    return ", ".join(done) + f", {job.get('failed', 0):,} refused"
+
+
 def clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 

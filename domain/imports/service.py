@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from gridfs import AsyncGridFSBucket, NoFile
@@ -28,7 +29,7 @@ from pymongo.errors import DocumentTooLarge, PyMongoError, WriteError
 from domain.auth.principals import Permission, Principal, Role
 from domain.clock import Clock
 from domain.csv_cells import from_text
-from domain.customers.inputs import CustomerCreate
+from domain.customers.inputs import CustomerCreate, CustomerFields
 from domain.customers.repository import CustomerRepository
 from domain.customers.service import CustomerService
 from domain.db import Database, new_id
@@ -64,6 +65,21 @@ RETENTION_BATCH = 100
 ROW_PATH = re.compile(r"rows\.(\d+)\.?(.*)")
 
 
+class ImportMode(StrEnum):
+    CREATE = "create"  # new customers; a stored external id with other content is refused
+    UPDATE = "update"  # stored customers only, by external id
+    UPSERT = "upsert"  # stored ones updated, the others created
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a batch did: rows created, updated, and found as they were (a repeated row)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
 class ImportService:
     def __init__(
         self,
@@ -91,12 +107,23 @@ class ImportService:
         self._queue = queue
 
     async def start(
-        self, principal: Principal, kind: str, upload: AsyncIterator[bytes], *, dry_run: bool = False
+        self,
+        principal: Principal,
+        kind: str,
+        upload: AsyncIterator[bytes],
+        *,
+        dry_run: bool = False,
+        mode: str = ImportMode.CREATE,
     ) -> dict[str, Any]:
         """Keep the upload and queue its import; returns the import's status document."""
         principal.require(Permission.WRITE_CUSTOMERS)
         if kind not in ImportKind:
             raise InvalidInput.one("kind", ErrorCode.INVALID_CHOICE, "customers, orders or interactions")
+        if mode not in ImportMode:
+            raise InvalidInput.one("mode", ErrorCode.INVALID_CHOICE, "create (the default), update or upsert")
+        if mode != ImportMode.CREATE and kind != ImportKind.CUSTOMERS:
+            message = "only customers are updated by an import: orders and interactions are records (mode=create)"
+            raise InvalidInput.one("mode", ErrorCode.INVALID_CHOICE, message)
         import_id = new_id()
         stream = self._files.open_upload_stream(f"{import_id}.csv")
         size = 0
@@ -114,12 +141,15 @@ class ImportService:
             "principal": {"user_id": principal.user_id, "role": principal.role.value, "key_id": principal.key_id},
             "kind": kind,
             "dry_run": dry_run,
+            "mode": str(mode),
             "file_id": stream._id,
             "bytes": size,
             "status": "queued",
             "lines_done": 1,  # the header
             "rows_done": 0,
             "imported": 0,
+            "updated": 0,
+            "unchanged": 0,
             "failed": 0,
             "errors": [],
             "error_count": 0,
@@ -165,8 +195,9 @@ class ImportService:
         principal, kind = _principal(claimed), ImportKind(claimed["kind"])
         try:
             async for last_line, rows in self._batches(import_id, claimed["file_id"], kind, skip=claimed["lines_done"]):
-                errors, imported = await self._import_batch(principal, kind, rows, claimed["dry_run"])
-                await self._record(import_id, last_line, len(rows), imported, errors)
+                mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
+                errors, counts = await self._import_batch(principal, kind, rows, claimed["dry_run"], mode)
+                await self._record(import_id, last_line, len(rows), counts, errors)
                 attempts = 1
         except (BadFile, csv.Error) as error:
             return await self._fail(
@@ -182,8 +213,7 @@ class ImportService:
             {"$set": {"status": "completed", "finished_at": self._clock.now()}, "$unset": {"lease_until": ""}},
             return_document=ReturnDocument.AFTER,
         )
-        verb = "would be imported" if claimed["dry_run"] else "imported"
-        return f"{report.rows((final or {}).get('imported'))} {verb}, {(final or {}).get('failed')} refused"
+        return report.summary(final or {})
 
     async def _claim(self, import_id: str, worker: str | None) -> dict[str, Any] | None:
         """One job at a time per import: a lease, renewed with every batch, that a lost job's lets lapse.
@@ -296,8 +326,8 @@ class ImportService:
                 raise BadFile(f"the file is not readable as {shown(encoding)} ({where}): {ADVICE}") from None
 
     async def _import_batch(
-        self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]], dry_run: bool
-    ) -> tuple[list[dict[str, Any]], int]:
+        self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]], dry_run: bool, mode: ImportMode
+    ) -> tuple[list[dict[str, Any]], Counts]:
         errors: list[dict[str, Any]] = []
         pending: list[dict[str, Any]] = []
         unreadable: list[tuple[int, dict[str, Any], list[Problem]]] = []
@@ -317,14 +347,17 @@ class ImportService:
             errors += [report.row_error(at, column, code.value, message) for at, column, code, message in bad]
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
+        if mode is not ImportMode.CREATE and not dry_run:
+            return errors, await self._upsert(principal, pending, mode, errors)
         while pending:
             lines = [row.pop("__line__") for row in pending]
             item_lines = [row.pop(ITEM_LINES, []) for row in pending]
             try:
                 if dry_run:
-                    await self._validate_each(principal, kind, pending)
+                    await self._validate_each(principal, kind, pending, partial=mode is not ImportMode.CREATE)
+                    created = len(pending)
                 else:
-                    await self._write(principal, kind, pending)
+                    created = await self._write(principal, kind, pending)
             except InvalidInput as error:
                 refused = self._refused(error, lines, item_lines, errors)
                 if not refused:
@@ -333,23 +366,36 @@ class ImportService:
                            for i, (row, line, items) in enumerate(zip(pending, lines, item_lines, strict=True))
                            if i not in refused]  # fmt: skip
                 continue
-            return errors, len(pending)
-        return errors, 0
+            return errors, Counts(created=created, unchanged=len(pending) - created)
+        return errors, Counts()
 
-    async def _write(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
+    async def _write(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> int:
+        """The rows written; returns how many were new (the others were stored already, unchanged)."""
         if kind is ImportKind.CUSTOMERS:
-            await self._customers.create_many(principal, rows)
-        elif kind is ImportKind.ORDERS:
-            await self._orders.record_many(principal, rows)
-        else:
-            await self._interactions.record_many(principal, rows)
+            return (await self._customers.create_many_counted(principal, rows))[1]
+        if kind is ImportKind.ORDERS:
+            return (await self._orders.record_many_counted(principal, rows))[1]
+        return (await self._interactions.record_many_counted(principal, rows))[1]
 
-    async def _validate_each(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> None:
+    async def _upsert(
+        self, principal: Principal, rows: list[dict[str, Any]], mode: ImportMode, errors: list[dict[str, Any]]
+    ) -> Counts:
+        """Customers in an update mode: stored ones updated (or left as they are), others created (upsert)."""
+        lines = [row.pop("__line__") for row in rows]
+        outcome = await self._customers.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
+        if outcome.problems:
+            self._refused(InvalidInput(outcome.problems), lines, [[] for _ in lines], errors)
+        return Counts(outcome.created, outcome.updated, outcome.unchanged)
+
+    async def _validate_each(
+        self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]], *, partial: bool = False
+    ) -> None:
         """A dry run: the API's validation of each row (with the workspace's country and currency, as the
-        real path has), nothing written."""
+        real path has), nothing written. ``partial``: customers as an update takes them (no name needed)."""
         workspace = await self._workspaces.get(principal.workspace_id)
         country, currency = (workspace.country, workspace.currency) if workspace else ("VN", "VND")
-        model: Any = {ImportKind.CUSTOMERS: CustomerCreate, ImportKind.ORDERS: OrderCreate}.get(kind, InteractionCreate)
+        creating = CustomerFields if partial else CustomerCreate
+        model: Any = {ImportKind.CUSTOMERS: creating, ImportKind.ORDERS: OrderCreate}.get(kind, InteractionCreate)
         problems: list[FieldError] = []
         for index, row in enumerate(rows):
             try:
@@ -417,7 +463,7 @@ class ImportService:
         return kept
 
     async def _record(
-        self, import_id: str, last_line: int, rows: int, imported: int, errors: list[dict[str, Any]]
+        self, import_id: str, last_line: int, rows: int, counts: Counts, errors: list[dict[str, Any]]
     ) -> None:
         """A batch is done: counted once (only while its lines are not yet recorded as done). The first
         refusals are listed (in the file's order), the rest only counted, so that the report stays one
@@ -425,12 +471,13 @@ class ImportService:
         now = self._clock.now()
         listed = report.MAX_REPORTED_ERRORS
         in_order = sorted(errors, key=lambda error: int(error["row"]))
-        counts = {"rows_done": rows, "imported": imported, "failed": len({e["row"] for e in errors})}
+        done = {"rows_done": rows, "imported": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
+                "failed": len({e["row"] for e in errors})}  # fmt: skip
         try:
             await self._imports.update_one(
                 {"_id": import_id, "lines_done": {"$lt": last_line}},
                 {
-                    "$inc": {**counts, "error_count": len(errors)},
+                    "$inc": {**done, "error_count": len(errors)},
                     "$set": {"lines_done": last_line, "updated_at": now, "lease_until": now + LEASE, "attempts": 1},
                     "$push": {"errors": {"$each": in_order[:listed], "$slice": listed}},
                 },

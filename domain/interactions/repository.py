@@ -23,9 +23,10 @@ class InteractionRepository:
         stored, created = await insert_idempotent(self._interactions, document, scope)
         return Interaction.from_document(stored), created
 
-    async def insert_many(self, workspace_id: str, documents: list[Document]) -> list[Interaction]:
-        stored, _created = await insert_many_idempotent(self._interactions, documents, {"workspace_id": workspace_id})
-        return [Interaction.from_document(document) for document in stored]
+    async def insert_many(self, workspace_id: str, documents: list[Document]) -> tuple[list[Interaction], int]:
+        """Every row's interaction (in order) and how many were new."""
+        stored, created = await insert_many_idempotent(self._interactions, documents, {"workspace_id": workspace_id})
+        return [Interaction.from_document(document) for document in stored], len(created)
 
     async def latest_for_customers(
         self, workspace_id: str, customer_ids: list[str], limit: int

@@ -46,6 +46,12 @@ class InteractionService:
 
     async def record_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Interaction]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
+        return (await self.record_many_counted(principal, rows))[0]
+
+    async def record_many_counted(
+        self, principal: Principal, rows: Sequence[RawInput]
+    ) -> tuple[list[Interaction], int]:
+        """``record_many``, and how many rows were new (the others were recorded already)."""
         principal.require(Permission.WRITE_CUSTOMERS)
         interactions = validate_rows(InteractionCreate, rows, now=self._clock.now())
         customer_ids = [interaction.customer_id for interaction in interactions]
@@ -58,12 +64,12 @@ class InteractionService:
         now = self._clock.now()
         documents = [_new_document(interaction, principal, now) for interaction in interactions]
         try:
-            stored = await self._interactions.insert_many(principal.workspace_id, documents)
+            stored, created = await self._interactions.insert_many(principal.workspace_id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
         await self._customers.mark_many_dirty(principal.scope, distinct)
         await self._rescore_queue.request_rescore(principal.workspace_id)
-        return stored
+        return stored, created
 
     async def latest_for_customers(
         self, principal: Principal, customer_ids: list[str], limit: int

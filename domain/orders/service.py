@@ -78,6 +78,10 @@ class OrderService:
 
     async def record_many(self, principal: Principal, rows: Sequence[RawInput]) -> list[Order]:
         """Bulk import under the same rules as ``record``; any bad row rejects the whole batch."""
+        return (await self.record_many_counted(principal, rows))[0]
+
+    async def record_many_counted(self, principal: Principal, rows: Sequence[RawInput]) -> tuple[list[Order], int]:
+        """``record_many``, and how many rows were new (the others were recorded already)."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
         orders = validate_rows(OrderCreate, rows, currency=workspace.currency, now=self._clock.now())
@@ -90,12 +94,12 @@ class OrderService:
         now = self._clock.now()
         documents = [_new_document(order, workspace, now) for order in orders]
         try:
-            stored, _created = await self._orders.insert_many(workspace.id, documents)
+            stored, created = await self._orders.insert_many(workspace.id, documents)
         except DuplicateExternalId as error:
             raise error.field_errors("externalId") from None
         await self._customers.mark_many_dirty(principal.scope, customer_ids)  # as in record: before and after
         await self._rescore_queue.request_rescore(principal.workspace_id)
-        return stored
+        return stored, len(created)
 
     async def set_status(
         self, principal: Principal, order_id: str, status: OrderStatus, *, refund_amount: Decimal | str | None = None
