@@ -1,7 +1,7 @@
 """CSV import over plain HTTP (the body is the file, not a GraphQL multipart request): simpler for
 spreadsheets exported by hand, curl and mobile clients alike.
 
-    POST /import/{customers|orders|interactions}.csv[?dryRun=true][&mode=create|update|upsert]
+    POST /import/{customers|orders|interactions}.csv[?dryRun=true][&mode=create|update|upsert][&column=Tên KH:name]
                                                                      -> 202 {"id": ..., "status": "queued"}
     GET  /import/templates/{kind}.csv                                 -> the header and an example row
 
@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from api.body_limit import json_error, refusal
 from domain.errors import DomainError, ErrorCode
 from domain.imports.kinds import ImportKind, template
+from domain.imports.parsing import column_mapping
 
 
 async def upload(request: Request) -> Response:
@@ -32,6 +33,7 @@ async def upload(request: Request) -> Response:
             _body(request),
             dry_run=request.query_params.get("dryRun") in ("true", "1"),
             mode=request.query_params.get("mode", "create"),
+            columns=column_mapping(request.query_params.getlist("column")),  # column=Tên KH:name, repeated
         )
     except DomainError as error:
         return refusal(error)

@@ -20,6 +20,7 @@ from domain.customers.filters import CustomerFilter
 from domain.db import Database, Document, Retention
 from domain.errors import DomainError, NotFound
 from domain.imports import report as import_report
+from domain.imports.parsing import column_mapping
 from domain.services import Services, build_services
 from domain.sharding import ClusterStep, prepare_cluster
 from domain.workspaces.models import Workspace
@@ -149,6 +150,9 @@ def import_file(
     mode: Annotated[
         str, typer.Option(help="create (new customers), update (stored ones, by external id) or upsert (both)")
     ] = "create",
+    column: Annotated[
+        list[str] | None, typer.Option(help='The file\'s header and ours, as "Tên KH:name" (repeat)')
+    ] = None,
 ) -> None:
     """Import a CSV file (the template: GET /import/templates/<kind>.csv) and print its report."""
     principal = Principal(workspace_id, "cli", Role.ADMIN, "cli")
@@ -160,7 +164,8 @@ def import_file(
 
     async def run(services: Services) -> dict[str, Any]:
         await _require_workspace(services, workspace_id)
-        started = await services.imports.start(principal, kind, chunks(), dry_run=dry_run, mode=mode)
+        columns = column_mapping(column or [])
+        started = await services.imports.start(principal, kind, chunks(), dry_run=dry_run, mode=mode, columns=columns)
         await services.imports.run(started["_id"])
         return await services.imports.get(principal, started["_id"]) or {}
 

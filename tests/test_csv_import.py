@@ -327,3 +327,19 @@ def test_an_edited_export_updates_the_customers_it_names_in_an_update_mode(
         "KH-1": "Hải Phòng", "KH-2": "上海", "KH-7": None}  # fmt: skip
     refused = api.client.post("/import/orders.csv?mode=upsert", content=b"external_id\n", headers=headers)
     assert refused.status_code == 400 and "mode" in refused.text
+
+
+def test_a_column_mapping_sent_with_the_upload_names_the_shops_own_headers(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    headers = {"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"}
+    body = "Mã KH nội bộ,Tên KH,Ghi chú: ĐT\nA-1,Bùi Thị Xuân,0912 000 111\n".encode()
+    mapped = "column=Mã KH nội bộ:external_id&column=Tên KH:name&column=Ghi chú: ĐT:phone"
+    started = api.client.post(f"/import/customers.csv?{mapped}", content=body, headers=headers)
+    assert started.status_code == 202, started.text
+    wrong = api.client.post("/import/customers.csv?column=Tên KH:shoe_size", content=body, headers=headers)
+    assert wrong.status_code == 400 and "shoe_size" in wrong.text
+    run_worker(config)
+    assert _job(api, shop.admin, started.json()["id"])["imported"] == 1
+    found = api.ok('{ customers(filter: {text: "Xuân"}) { edges { node { externalId phone } } } }', None, shop.admin)
+    assert found["customers"]["edges"][0]["node"] == {"externalId": "A-1", "phone": "+84912000111"}

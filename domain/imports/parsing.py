@@ -93,3 +93,8 @@ def moment(text: str) -> str:
 
 def text_list(text: str) -> list[str]:
     return [item.strip() for item in LIST_SEPARATORS.split(text) if item.strip()]
+
+
+def column_mapping(pairs: list[str]) -> dict[str, str]:
+    """ "Tên KH:name" pairs (a file's header, then our column after the last colon) as a mapping."""
+    return {header: ours for header, _, ours in (pair.rpartition(":") for pair in pairs)}

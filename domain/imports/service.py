@@ -59,6 +59,8 @@ MAX_CELL_CHARS = 10_000
 # Attempts in a row that ended without recording a batch (a file that kills its worker, say): then the
 # import is given up, not re-run by every sweep.
 MAX_ATTEMPTS = 3
+# Headers an upload may map to our columns.
+MAX_MAPPED_COLUMNS = 100
 LEASE = timedelta(minutes=10)
 # Imports past their retention removed per sweep, at most.
 RETENTION_BATCH = 100
@@ -114,11 +116,14 @@ class ImportService:
         *,
         dry_run: bool = False,
         mode: str = ImportMode.CREATE,
+        columns: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Keep the upload and queue its import; returns the import's status document."""
+        """Keep the upload and queue its import; returns the import's status document. ``columns`` maps
+        the file's own headers to ours ({"Tên KH": "name"}), ahead of the names we recognise."""
         principal.require(Permission.WRITE_CUSTOMERS)
         if kind not in ImportKind:
             raise InvalidInput.one("kind", ErrorCode.INVALID_CHOICE, "customers, orders or interactions")
+        mapping = _column_mapping(ImportKind(kind), columns or {})
         if mode not in ImportMode:
             raise InvalidInput.one("mode", ErrorCode.INVALID_CHOICE, "create (the default), update or upsert")
         if mode != ImportMode.CREATE and kind != ImportKind.CUSTOMERS:
@@ -142,6 +147,7 @@ class ImportService:
             "kind": kind,
             "dry_run": dry_run,
             "mode": str(mode),
+            "columns": mapping,
             "file_id": stream._id,
             "bytes": size,
             "status": "queued",
@@ -194,7 +200,10 @@ class ImportService:
             return await self._fail(import_id, _given_up(claimed.get("last_error") or "the worker stopped"))
         principal, kind = _principal(claimed), ImportKind(claimed["kind"])
         try:
-            async for last_line, rows in self._batches(import_id, claimed["file_id"], kind, skip=claimed["lines_done"]):
+            batches = self._batches(
+                import_id, claimed["file_id"], kind, skip=claimed["lines_done"], mapping=claimed.get("columns") or {}
+            )
+            async for last_line, rows in batches:
                 mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
                 errors, counts = await self._import_batch(principal, kind, rows, claimed["dry_run"], mode)
                 await self._record(import_id, last_line, len(rows), counts, errors)
@@ -286,7 +295,7 @@ class ImportService:
                 await self._imports.update_one({"_id": import_id}, {"$set": {"last_error": last}})
 
     async def _batches(
-        self, import_id: str, file_id: Any, kind: ImportKind, *, skip: int
+        self, import_id: str, file_id: Any, kind: ImportKind, *, skip: int, mapping: dict[str, str]
     ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
         """(the batch's last line number, rows as the API takes them) per batch, after line ``skip``; a
         cell that cannot be read comes as a ``__bad__`` entry (column, message). The upload is copied to
@@ -303,7 +312,7 @@ class ImportService:
             text = io.TextIOWrapper(raw, encoding=encoding, newline="")
             try:
                 header_line = text.readline(MAX_HEADER_CHARS + 2)
-                delimiter, columns = _header(header_line, kind)
+                delimiter, columns = _header(header_line, kind, mapping)
                 await self._imports.update_one(
                     {"_id": import_id}, {"$set": {"encoding": shown(encoding), "ignored_columns": columns.ignored}}
                 )
@@ -510,7 +519,19 @@ class _Columns:
     ignored: list[str]  # columns of an export that we compute, as written in the header
 
 
-def _header(header_line: str, kind: ImportKind) -> tuple[str, _Columns]:
+def _column_mapping(kind: ImportKind, columns: dict[str, str]) -> dict[str, str]:
+    """The upload's column mapping, keyed like headers are compared; every target must be one of ours."""
+    ours = {c.name for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
+    if len(columns) > MAX_MAPPED_COLUMNS:
+        raise InvalidInput.one("columns", ErrorCode.TOO_MANY_ITEMS, f"at most {MAX_MAPPED_COLUMNS} columns")
+    wrong = sorted(target for target in columns.values() if target not in ours)
+    if wrong:
+        message = f"{report.quoted(wrong[0])} is none of this kind's columns: {', '.join(sorted(ours))}"
+        raise InvalidInput.one("columns", ErrorCode.INVALID_CHOICE, message)
+    return {column_key(header): target for header, target in columns.items() if column_key(header)}
+
+
+def _header(header_line: str, kind: ImportKind, mapping: dict[str, str]) -> tuple[str, _Columns]:
     """The separator and what each column of the header is; unknown columns refuse the file, named as
     written."""
     if not header_line.strip():
@@ -520,7 +541,7 @@ def _header(header_line: str, kind: ImportKind) -> tuple[str, _Columns]:
     delimiter = delimiter_of(header_line)
     written = [composed(name).strip() for name in next(records(iter([header_line]), delimiter))]
     known = {c.name: c for c in (*COLUMNS[kind], *EXTRA_COLUMNS.get(kind, ()))}
-    aliases = column_names(kind)
+    aliases = {**column_names(kind), **mapping}
     computed = {column_key(name) for name in IGNORED_COLUMNS.get(kind, frozenset())}
     names = [aliases.get(column_key(name), "") for name in written]
     unknown = [w for w, n in zip(written, names, strict=True) if w and not n and column_key(w) not in computed]
