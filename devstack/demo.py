@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -279,15 +278,18 @@ VERDICTS_EACH_WAY = 40
 async def _sales_verdicts(
     services: Services, admin: Principal, ids: list[str], interactions: list[dict[str, Any]], anchor: datetime
 ) -> None:
-    """The most engaged leads were a good fit and the least engaged were not, as sales would have found:
-    the conversion model then has something true to learn (touches lead to purchases)."""
-    touches = Counter(row["customer_id"] for row in interactions)
-    by_engagement = sorted(ids, key=lambda customer_id: (-touches[customer_id], customer_id))
-    decided = anchor - timedelta(days=1)
-    for customer_id in by_engagement[:VERDICTS_EACH_WAY]:
+    """The most engaged leads were found a good fit the day after their last touch, and leads never in
+    touch were not: the conversion model then has something true to learn (touches lead to purchases)."""
+    touches: dict[str, list[datetime]] = {}
+    for row in interactions:
+        touches.setdefault(row["customer_id"], []).append(row["at"])
+    engaged = sorted(touches, key=lambda customer_id: (-len(touches[customer_id]), customer_id))
+    for customer_id in engaged[:VERDICTS_EACH_WAY]:
+        decided = min(max(touches[customer_id]) + timedelta(days=1), anchor)
         await services.conversion.record_verdict(admin, customer_id, Verdict.GOOD_FIT, decided)
-    for customer_id in by_engagement[-VERDICTS_EACH_WAY:]:
-        await services.conversion.record_verdict(admin, customer_id, Verdict.NOT_A_FIT, decided)
+    silent = [customer_id for customer_id in ids if customer_id not in touches]
+    for customer_id in silent[:VERDICTS_EACH_WAY]:
+        await services.conversion.record_verdict(admin, customer_id, Verdict.NOT_A_FIT, anchor - timedelta(days=1))
 
 
 async def _refund_some(services: Services, admin: Principal, orders: list[Order]) -> None:
