@@ -262,7 +262,7 @@ def test_the_codec_still_checks_every_value_once_and_copies_give_the_same_trees(
 
     from devstack.mongo_server import _tree_copy, validate_each_value_once
 
-    nested = {"a": {"b": [{"c": 1, "d": datetime(2026, 1, 1, tzinfo=UTC)}, "x"], "e": None}, "f": 2.5}
+    nested: dict[str, Any] = {"a": {"b": [{"c": 1, "d": datetime(2026, 1, 1, tzinfo=UTC)}, "x"], "e": None}, "f": 2.5}
     before = DocumentCodec.encode(nested)
     validate_each_value_once()
     assert DocumentCodec.encode(nested) == before
