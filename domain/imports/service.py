@@ -81,6 +81,13 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
 
+    def as_written_before(self, mode: ImportMode) -> Counts:
+        """The batch an attempt that died was writing: its rows found as they are were (most likely)
+        written by that attempt, so they count as what the mode writes, not as unchanged."""
+        if mode is ImportMode.CREATE:
+            return Counts(self.created + self.unchanged, self.updated, 0)
+        return Counts(self.created, self.updated + self.unchanged, 0)
+
 
 class ImportService:
     def __init__(
@@ -205,7 +212,12 @@ class ImportService:
             )
             async for last_line, rows in batches:
                 mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
+                # Said before the batch is written, so that a takeover knows which rows a dead attempt
+                # may have written already.
+                await self._imports.update_one({"_id": import_id}, {"$set": {"writing_line": last_line}})
                 errors, counts = await self._import_batch(principal, kind, rows, claimed["dry_run"], mode)
+                if claimed.get("writing_line") == last_line:
+                    counts = counts.as_written_before(mode)
                 await self._record(import_id, last_line, len(rows), counts, errors)
                 attempts = 1
         except (BadFile, csv.Error) as error:
