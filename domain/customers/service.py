@@ -234,18 +234,24 @@ class CustomerService:
                 else:
                     await self.update(principal, document["_id"], row)
                     outcome.updated += 1
+        await self._create_those_that_pass(principal, new, outcome)
+        return outcome
+
+    async def _create_those_that_pass(
+        self, principal: Principal, new: list[tuple[int, RawInput]], outcome: Upserted
+    ) -> None:
+        """Create ``new`` (rows by their position in the batch); a refused row is left out and the rest
+        tried again, the refusals named by their position in the batch."""
         while new:
             try:
                 outcome.created += (await self.create_many_counted(principal, [row for _, row in new]))[1]
-                break
+                return
             except InvalidInput as error:
-                paths = [(e.field or "").split(".") for e in error.errors]
-                refused = {int(path[1]) for path in paths if len(path) > 1 and path[0] == "rows" and path[1].isdigit()}
+                refused = {position for e in error.errors if (position := _row_position(e)) is not None}
                 if not refused:
                     raise
                 outcome.problems += [_relabelled(e, new) for e in error.errors]
                 new = [item for position, item in enumerate(new) if position not in refused]
-        return outcome
 
     async def update(self, principal: Principal, customer_id: str, data: RawInput) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
@@ -426,10 +432,16 @@ def _same_as_stored(given: dict[str, Any], document: dict[str, Any]) -> bool:
     return True
 
 
+def _row_position(error: FieldError) -> int | None:
+    """P of an error named ``rows.P`` or ``rows.P.field``."""
+    parts = (error.field or "").split(".", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "rows" and parts[1].isdigit() else None
+
+
 def _relabelled(error: FieldError, rows: list[tuple[int, RawInput]]) -> FieldError:
     """An error of ``rows.P.`` in a sub-batch, named by the row's position in the whole batch."""
-    parts = (error.field or "").split(".", 2)
-    if len(parts) < 2 or parts[0] != "rows" or not parts[1].isdigit():
+    position = _row_position(error)
+    if position is None:
         return error
-    rest = f".{parts[2]}" if len(parts) == 3 else ""
-    return FieldError(f"rows.{rows[int(parts[1])][0]}{rest}", error.code, error.message)
+    rest = (error.field or "").split(".", 2)[2:]
+    return FieldError(".".join(["rows", str(rows[position][0]), *rest]), error.code, error.message)

@@ -16,7 +16,7 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -210,8 +210,8 @@ class ImportService:
             batches = self._batches(
                 import_id, claimed["file_id"], kind, skip=claimed["lines_done"], mapping=claimed.get("columns") or {}
             )
+            mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
             async for last_line, rows in batches:
-                mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
                 # Said before the batch is written, so that a takeover knows which rows a dead attempt
                 # may have written already.
                 await self._imports.update_one({"_id": import_id}, {"$set": {"writing_line": last_line}})
@@ -380,7 +380,7 @@ class ImportService:
                 else:
                     created = await self._write(principal, kind, pending)
             except InvalidInput as error:
-                refused = self._refused(error, lines, item_lines, errors)
+                refused = self._refused(error.errors, lines, item_lines, errors)
                 if not refused:
                     raise
                 pending = [{**row, "__line__": line, ITEM_LINES: items}
@@ -405,7 +405,7 @@ class ImportService:
         lines = [row.pop("__line__") for row in rows]
         outcome = await self._customers.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
         if outcome.problems:
-            self._refused(InvalidInput(outcome.problems), lines, [[] for _ in lines], errors)
+            self._refused(outcome.problems, lines, [[] for _ in lines], errors)
         return Counts(outcome.created, outcome.updated, outcome.unchanged)
 
     async def _validate_each(
@@ -442,26 +442,19 @@ class ImportService:
             if checked:
                 await self._validate_each(principal, kind, checked)
         except InvalidInput as error:
-            for problem in error.errors:
-                found = ROW_PATH.match(problem.field or "")
-                if found:
-                    line, row, _ = rows[int(found.group(1))]
-                    at, column = cell_of(line, row.get(ITEM_LINES, []), found.group(2))
-                    problems[int(found.group(1))].append((at, column, problem.code, problem.message))
+            lines = [line for line, _, _ in rows]
+            for index, located in _located(error.errors, lines, [row.get(ITEM_LINES, []) for _, row, _ in rows]):
+                problems[index].append(located)
         return problems
 
     def _refused(
-        self, error: InvalidInput, lines: list[int], item_lines: list[list[int]], errors: list[dict[str, Any]]
+        self, problems: list[FieldError], lines: list[int], item_lines: list[list[int]], errors: list[dict[str, Any]]
     ) -> set[int]:
+        """The rows ``problems`` refuse (their positions), each problem added to the report."""
         refused: set[int] = set()
-        for problem in error.errors:
-            found = ROW_PATH.match(problem.field or "")
-            if found is None:
-                continue
-            index = int(found.group(1))
+        for index, (at, column, code, message) in _located(problems, lines, item_lines):
             refused.add(index)
-            at, column = cell_of(lines[index], item_lines[index], found.group(2))
-            errors.append(report.row_error(at, column, problem.code.value, problem.message))
+            errors.append(report.row_error(at, column, code.value, message))
         return refused
 
     async def _with_customer_ids(
@@ -522,6 +515,18 @@ def _given_up(last: str) -> str:
 def _principal(document: dict[str, Any]) -> Principal:
     stored = document["principal"]
     return Principal(document["workspace_id"], stored["user_id"], Role(stored["role"]), stored["key_id"])
+
+
+def _located(
+    problems: list[FieldError], lines: list[int], item_lines: list[list[int]]
+) -> Iterator[tuple[int, Problem]]:
+    """(row position, problem at its line and column) for each problem naming a row (``rows.N.field``)."""
+    for problem in problems:
+        found = ROW_PATH.match(problem.field or "")
+        if found is not None:
+            index = int(found.group(1))
+            at, column = cell_of(lines[index], item_lines[index], found.group(2))
+            yield index, (at, column, problem.code, problem.message)
 
 
 @dataclass(frozen=True, slots=True)
