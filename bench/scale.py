@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,17 +66,21 @@ class Row:
 
 
 def _measured(what: str, work: Callable[[], str], per: int, repeat: int = 1) -> Row:
+    """The median of ``repeat`` runs; a step that fails is a row saying why, and the next step runs."""
     seconds, note, commands = [], "", 0
     for _ in range(repeat):
         before = COMMANDS.total()
         started = time.perf_counter()
-        note = work()
+        try:
+            note = work()
+        except Exception as error:  # reported in the table; the other steps are still measured
+            return Row(what, time.perf_counter() - started, COMMANDS.total() - before, per, f"FAILED: {error!r:.200}")
         seconds.append(time.perf_counter() - started)
         commands = COMMANDS.total() - before
     return Row(what, statistics.median(seconds), commands, per, note)
 
 
-def _scoring(stack: Stack, n: int) -> list[Row]:
+def _scoring(stack: Stack, n: int) -> Iterator[Row]:
     runtime = WorkerRuntime.open(stack.config)
     try:
         principal = runtime.run(runtime.services.keys.authenticate(f"Bearer {stack.token}"))
@@ -89,7 +93,7 @@ def _scoring(stack: Stack, n: int) -> list[Row]:
                 runtime.run(runtime.run_batches.run_batch(run.id, number))
             return f"{len(batches)} batches"
 
-        return [_measured("full scoring run", full_run, n)]
+        yield _measured("full scoring run", full_run, n)
     finally:
         runtime.close()
 
@@ -104,7 +108,7 @@ def _graphql(client: TestClient, token: str, query: str, variables: dict[str, An
     return data
 
 
-def _reads(stack: Stack, n: int) -> list[Row]:
+def _reads(stack: Stack, n: int) -> Iterator[Row]:
     deep = encode_cursor(PagePosition(OrderField.CREATED, sorted(stack.customer_ids)[n * 9 // 10]))
     with TestClient(create_app(stack.config)) as client:
         token = stack.token
@@ -123,15 +127,12 @@ def _reads(stack: Stack, n: int) -> list[Row]:
         def preview() -> str:
             return f"{_graphql(client, token, PREVIEW, {'r': RULE})['previewSegment']['count']:,} match"
 
-        rows = [
-            _measured("page of 100, first", page(None), 1, 3),
-            _measured("page of 100, 90% in (after:)", page(deep), 1, 3),
-            _measured("filtered list with totalCount", filtered, n, 3),
-            _measured("classDistribution (rfm_group)", distribution, n, 3),
-            _measured("segment preview, city + order SUM", preview, n, 3),
-        ]
-        rows.append(_measured("CSV export (in-process, commands)", lambda: _export(client.get, token), n))
-    return rows
+        yield _measured("page of 100, first", page(None), 1, 3)
+        yield _measured("page of 100, 90% in (after:)", page(deep), 1, 3)
+        yield _measured("filtered list with totalCount", filtered, n, 3)
+        yield _measured("classDistribution (rfm_group)", distribution, n, 3)
+        yield _measured("segment preview, city + order SUM", preview, n, 3)
+        yield _measured("CSV export (in-process, commands)", lambda: _export(client.get, token), n)
 
 
 def _export(get: Callable[..., Any], token: str) -> str:
@@ -167,39 +168,47 @@ def _export_process(stack: Stack, n: int) -> Row:
     return Row("CSV export (own API process)", seconds, 0, n, f"{size / 1e6:.1f} MB, peak memory +{grew:.0f} MB")
 
 
-def measure(n: int) -> list[Row]:
+def measure(n: int) -> Iterator[Row]:
+    """Each step's row as soon as it is measured (the biggest N takes hours)."""
     timings: dict[str, Any] = {}
     with services_stack(n, timings=timings, commands=COMMANDS) as stack:
-        rows = [
-            Row("load through the bulk paths", timings["load"], timings["load_commands"], n, timings["counts"]),
-            Row("first scoring of the fresh customers", timings["score"], timings["score_commands"], n),
-        ]
-        rows += _scoring(stack, n)
-        rows += _reads(stack, n)
-        rows.append(_export_process(stack, n))
-    return rows
+        yield Row("load through the bulk paths", timings["load"], timings["load_commands"], n, timings["counts"])
+        yield Row("first scoring of the fresh customers", timings["score"], timings["score_commands"], n)
+        yield from _scoring(stack, n)
+        yield from _reads(stack, n)
+        yield _measured("CSV export (own API process)", lambda: _export_process(stack, n).note, n)
 
 
-def report(results: dict[int, list[Row]]) -> None:
-    smallest = min(results)
-    baseline = {row.what: row.seconds / row.per for row in results[smallest]}
-    for n, rows in results.items():
+class Report:
+    """Rows printed as they come; the last column is the per-customer cost relative to the first N's."""
+
+    def __init__(self) -> None:
+        self.smallest: int | None = None
+        self.baseline: dict[str, float] = {}
+
+    def size(self, n: int) -> None:
+        self.smallest = self.smallest or n
         print(f"\n{n:,} customers")
-        print(f"{'step':42} {'seconds':>9} {'per s':>10} {'commands':>9} {'x ' + f'{smallest:,}':>9}  note")
-        for row in rows:
-            rate = f"{row.per / row.seconds:,.0f}" if row.per > 1 else ""
-            ratio = (row.seconds / row.per) / baseline[row.what] if baseline.get(row.what) else 0.0
-            print(f"{row.what:42} {row.seconds:>9.2f} {rate:>10} {row.commands:>9,} {ratio:>9.2f}  {row.note}")
+        print(f"{'step':42} {'seconds':>9} {'per s':>10} {'commands':>9} {'x ' + f'{self.smallest:,}':>9}  note")
+
+    def row(self, n: int, row: Row) -> None:
+        per_customer = row.seconds / row.per
+        if n == self.smallest:
+            self.baseline[row.what] = per_customer
+        rate = f"{row.per / row.seconds:,.0f}" if row.per > 1 else ""
+        ratio = per_customer / self.baseline[row.what] if self.baseline.get(row.what) else 0.0
+        print(f"{row.what:42} {row.seconds:>9.2f} {rate:>10} {row.commands:>9,} {ratio:>9.2f}  {row.note}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, action="append", help="customers (repeat); default 2,000 10,000 50,000")
     args = parser.parse_args()
-    results: dict[int, list[Row]] = {}
+    report = Report()
     for n in args.n or [2_000, 10_000, 50_000]:
-        results[n] = measure(n)
-        report(results)  # as it goes: the biggest N takes a while
+        report.size(n)
+        for row in measure(n):
+            report.row(n, row)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ import copy
 import dataclasses
 import datetime
 import decimal
+import gc
 import itertools
 import signal
+import sys
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,6 +50,10 @@ from devstack.mongo_semantics import follow_mongodb
 MONGOECO_VERSION = "4.11.0"
 # An index lookup expands at most this many value combinations; beyond, the engine scans as before.
 MAX_LOOKUP_KEYS = 20_000
+# What survived a collection is frozen this often, so no collection walks the whole store (see below).
+FREEZE_INTERVAL_SECONDS = 10.0
+# A collection that holds the server longer than this is worth a line in its log.
+LONG_COLLECTION_SECONDS = 1.0
 
 
 class DevMemoryEngine(MemoryEngine):
@@ -362,6 +369,36 @@ def validate_each_value_once() -> None:
     setattr(codec, "_validated_once", True)  # noqa: B010
 
 
+def freeze_survivors() -> None:
+    """Everything the server stores lives as Python objects in this process, so a full collection walks
+    all of them while holding the interpreter: at 50,000 scored customers that pause outlasted the
+    driver's heartbeat timeout, and the driver then interrupted the operations in flight. What survives a
+    collection is live; frozen, later collections skip it. Frozen objects are still freed by reference
+    counting (stored documents hold no cycles); only a cycle among them that becomes garbage later stays."""
+    gc.collect()
+    gc.freeze()
+
+
+async def freeze_survivors_regularly(interval: float = FREEZE_INTERVAL_SECONDS) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        freeze_survivors()
+
+
+def log_long_collections(threshold: float = LONG_COLLECTION_SECONDS) -> None:
+    started: list[float] = [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (held := time.perf_counter() - started[0]) > threshold:
+            print(
+                f"a garbage collection (generation {info['generation']}) held the server {held:.1f} s", file=sys.stderr
+            )
+
+    gc.callbacks.append(timed)
+
+
 def _id_sort_direction(semantics: Any) -> int | None:
     if semantics.limit is None or semantics.collation is not None or semantics.text_query is not None:
         return None
@@ -523,6 +560,8 @@ async def serve(host: str, port: int, ready_file: str | None) -> None:
     validate_each_value_once()
     copy_documents_as_trees()
     compile_update_selectors_once()
+    log_long_collections()
+    freezing = asyncio.create_task(freeze_survivors_regularly())
     with engine_thread() as engine_loop:
         server = DevProxyServer(engine=DevMemoryEngine(), host=host, port=port, engine_loop=engine_loop)
         address = await server.start()
@@ -537,6 +576,7 @@ async def serve(host: str, port: int, ready_file: str | None) -> None:
         try:
             await stop.wait()
         finally:
+            freezing.cancel()
             await server.close()
 
 

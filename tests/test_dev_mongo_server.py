@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import os
 import random
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -18,7 +20,7 @@ from pymongo import AsyncMongoClient, IndexModel, MongoClient
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from devstack.mongo_server import MONGOECO_VERSION, DevMemoryEngine
+from devstack.mongo_server import MONGOECO_VERSION, DevMemoryEngine, freeze_survivors
 from tests.conftest import Backends
 
 Document = dict[str, Any]
@@ -280,3 +282,32 @@ def test_update_many_by_many_ids_rechecks_its_whole_filter_for_each_document(db:
     other = db.e.update_many({"_id": {"$in": ids[:20]}, "open": False, "w": "w"}, {"$inc": {"n": 10}})
     assert (first.modified_count, again.modified_count, other.modified_count) == (20, 0, 20)
     assert sorted(d["_id"] for d in db.e.find({"n": 1})) == [i for i in ids if i % 3 and i >= 40]
+
+
+def test_what_survived_is_frozen_out_of_later_collections_and_new_garbage_still_goes() -> None:
+    """The server stores everything as Python objects: a full collection over a big shop held it past
+    the driver's heartbeat timeout. Once frozen, what was stored is not walked again; cycles made after
+    the freeze are still collected, and frozen objects are still freed when nothing refers to them."""
+
+    class Node:
+        me: Any = None
+
+    stored = [{"customer": {"classes": [{"code": str(i)}]}} for i in range(2_000)]
+    before = gc.get_freeze_count()
+    freeze_survivors()
+    try:
+        assert gc.get_freeze_count() - before >= 3 * len(stored), "the stored documents are frozen"
+        cycle = Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert gone() is None, "garbage made after the freeze is collected"
+        frozen = Node()
+        freeze_survivors()
+        released = weakref.ref(frozen)
+        del frozen
+        assert released() is None, "a frozen object nobody refers to is freed"
+    finally:
+        gc.unfreeze()
+    assert len(stored) == 2_000

@@ -358,3 +358,48 @@ def test_a_target_market_never_reads_personal_details(api: Api, shop: Workspace)
         errors = api.gql(SAVE, {"input": {"id": by_city, "name": "Thành phố", "kind": "DYNAMIC", "rule": rule}},
                          token)["data"]["saveSegment"]["errors"]  # fmt: skip
         assert [(e["field"], e["code"]) for e in errors] == [("rule", "NOT_ALLOWED")]
+
+
+def test_leaves_with_different_statuses_windows_categories_and_kinds_each_count_their_own(
+    api: Api, shop: Workspace
+) -> None:
+    """Each order and interaction leaf counts only what it names; one rule may name several, and a
+    customer who meets only one of them is found by it (the database is asked for all of them at once)."""
+    token, now = shop.admin, datetime.now(UTC)
+
+    def days_ago(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    def customer(name: str) -> str:
+        return create_customer(api, token, name=name)
+
+    recent_delivery, old_paid, shoes, caller, nothing = (
+        customer(name) for name in ("Giao gần đây", "Trả lâu rồi", "Mua giày", "Gọi điện", "Không gì")
+    )
+    record_order(api, token, recent_delivery, "900000", status="DELIVERED", placedAt=days_ago(5))
+    record_order(api, token, old_paid, "100000", status="PAID", placedAt=days_ago(400))
+    shoe = {"sku": "G1", "category": "shoes", "quantity": 2, "unitPrice": "50000"}
+    record_order(api, token, shoes, "100000", status="PLACED", placedAt=days_ago(50), items=[shoe])
+    # what no leaf counts: a placed order long ago, a delivery a year ago, a visit
+    record_order(api, token, nothing, "5000000", status="PLACED", placedAt=days_ago(300))
+    record_order(api, token, nothing, "5000000", status="DELIVERED", placedAt=days_ago(365))
+    visit = "mutation($c: ID!, $at: DateTime) { recordInteraction(input: {customerId: $c, kind: VISIT, at: $at}) { errors { code } } }"
+    call = visit.replace("VISIT", "CALL")
+    api.ok(visit, {"c": nothing, "at": days_ago(1)}, token)
+    api.ok(call, {"c": caller, "at": days_ago(2)}, token)
+    api.ok(call, {"c": nothing, "at": days_ago(20)}, token)
+    leaves = {
+        recent_delivery: {"orders": {"measure": "SUM", "statuses": ["DELIVERED"], "withinLastDays": 30, "min": "1"}},
+        old_paid: {"orders": {"measure": "COUNT", "statuses": ["PAID"], "before": days_ago(365), "min": "1"}},
+        shoes: {"orders": {"measure": "ITEMS", "statuses": ["PLACED"], "category": "shoes", "min": "2"}},
+        caller: {"interactions": {"kinds": ["CALL"], "withinLastDays": 7, "min": "1"}},
+    }
+
+    def found(rule: dict[str, Any]) -> set[str]:
+        sample = api.ok(PREVIEW, {"rule": rule}, token)["previewSegment"]["sample"]
+        return {row["id"] for row in sample}
+
+    for who, leaf in leaves.items():
+        assert found(leaf) == {who}, leaf
+    assert found({"any": list(leaves.values())}) == set(leaves)
+    assert found({"all": list(leaves.values())}) == set()

@@ -3,7 +3,9 @@
 Built from typed nodes only: every value a client gave (statuses, kinds, a category, a moment) goes in
 as a ``$literal``, so no text ever becomes an operator or a field path. One accumulator pair per leaf
 (its value, and the earliest moment it counted, for windows that move with time): evaluating any
-number of customers against any number of rules costs one command per collection.
+number of customers against any number of rules costs one command per collection. A ``$match`` in front
+lets through only the documents some leaf counts (status, window, category, kind), so the ``$group`` reads
+what it needs: on MongoDB an index can serve it, on the development server the conditions run on fewer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.money import decimal_sum
+from domain.timestamps import aware
 from scoring.segment_rules import OrderCondition, OrderMeasure, Rule
 
 NET = {"$subtract": ["$total_minor", {"$ifNull": ["$refund_minor", 0]}]}
@@ -23,6 +26,42 @@ def order_leaves(rules: list[Rule]) -> dict[str, OrderCondition]:
 
 def interaction_leaves(rules: list[Rule]) -> dict[str, Any]:
     return {node.key(): node.interactions for rule in rules for node in rule.nodes() if node.interactions is not None}
+
+
+def order_prefilter(leaves: dict[str, OrderCondition], now: datetime) -> dict[str, Any]:
+    """A query every order some leaf counts passes (a superset: the accumulators still decide)."""
+    return _any_of([_order_match(leaf, now) for leaf in leaves.values()])
+
+
+def interaction_prefilter(leaves: dict[str, Any], now: datetime) -> dict[str, Any]:
+    matches: list[dict[str, Any]] = []
+    for leaf in leaves.values():
+        match: dict[str, Any] = {"kind": {"$in": list(leaf.kinds)}}
+        if leaf.within_last_days:
+            match["at"] = {"$gte": _since(now, leaf.within_last_days)}
+        matches.append(match)
+    return _any_of(matches)
+
+
+def _order_match(leaf: OrderCondition, now: datetime) -> dict[str, Any]:
+    match: dict[str, Any] = {"status": {"$in": list(leaf.statuses)}}
+    earliest = [aware(leaf.after)] if leaf.after is not None else []
+    if leaf.within_last_days:
+        earliest.append(_since(now, leaf.within_last_days))
+    placed: dict[str, Any] = {"$gte": max(earliest)} if earliest else {}
+    if leaf.before is not None:
+        placed["$lt"] = aware(leaf.before)
+    if placed:
+        match["placed_at"] = placed
+    if leaf.category is not None:
+        match["items.category"] = leaf.category
+    return match
+
+
+def _any_of(matches: list[dict[str, Any]]) -> dict[str, Any]:
+    if not matches:
+        return {}
+    return matches[0] if len(matches) == 1 else {"$or": matches}
 
 
 def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict[str, Any]:

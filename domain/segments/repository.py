@@ -27,8 +27,10 @@ from domain.money import minor_digits
 from domain.segments.aggregates import (
     interaction_accumulators,
     interaction_leaves,
+    interaction_prefilter,
     order_accumulators,
     order_leaves,
+    order_prefilter,
 )
 from domain.segments.models import Segment, SegmentEvent
 from domain.timestamps import aware
@@ -174,7 +176,8 @@ class MembershipRepository:
         if "_id" in query:
             match["customer_id"] = query["_id"]
         if orders and ids:
-            rows = await self._grouped(self._orders, match, len(ids), order_accumulators(orders, now))
+            counted = {**match, **order_prefilter(orders, now)}
+            rows = await self._grouped(self._orders, counted, len(ids), order_accumulators(orders, now))
             scale = 10.0 ** minor_digits(currency)
             for key, leaf in orders.items():
                 money = leaf.measure in MONEY_MEASURES
@@ -182,7 +185,10 @@ class MembershipRepository:
                     rows, ids, key, average=leaf.measure is OrderMeasure.AVG, scale=scale if money else 1
                 )
         if interactions and ids:
-            rows = await self._grouped(self._interactions, match, len(ids), interaction_accumulators(interactions, now))
+            counted = {**match, **interaction_prefilter(interactions, now)}
+            rows = await self._grouped(
+                self._interactions, counted, len(ids), interaction_accumulators(interactions, now)
+            )
             for key in interactions:
                 leaves[key] = _leaf(rows, ids, key)
         states = [member_state(document) for document in documents]
