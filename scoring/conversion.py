@@ -39,6 +39,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from skops.io.exceptions import UntrustedTypesFoundException
+from threadpoolctl import threadpool_limits
 
 Columns = Mapping[str, npt.NDArray[Any]]
 
@@ -56,6 +57,14 @@ TRUSTED_TYPES = (
     "sklearn.utils.validation.check_array",
 )
 MODEL_STATE_KEYS = frozenset({"pipeline", "numeric", "categorical", "typical"})
+
+
+def one_thread() -> threadpool_limits:
+    """The trees' OpenMP threads spin while they wait for each other: on a host whose other cores are
+    busy (more workers, the API, the database) the model tests took 413 s with a thread per core and 4 s
+    on one (2 shared cores). Our models are small; one thread each, and the host's cores go to the
+    processes it runs."""
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 class UntrustedModel(ValueError):
@@ -88,7 +97,8 @@ class ConversionModel:
         return [*self.numeric, *self.categorical]
 
     def predict_proba(self, columns: Columns) -> npt.NDArray[np.float64]:
-        return np.asarray(self._pipeline.predict_proba(self._frame(columns))[:, 1], dtype=np.float64)
+        with one_thread():
+            return np.asarray(self._pipeline.predict_proba(self._frame(columns))[:, 1], dtype=np.float64)
 
     def effects(self, columns: Columns) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]]:
         """The probabilities, and per field how much each row's value moves its probability."""
@@ -207,7 +217,8 @@ def fit_conversion(
     calibrated = CalibratedClassifierCV(trees, method="isotonic", cv=5)
     pipeline = make_pipeline(features, calibrated)
     frame = _frame(columns, nums, cats)
-    pipeline.fit(frame, target)
+    with one_thread():
+        pipeline.fit(frame, target)
     return ConversionModel(pipeline, nums, cats, _typical_values(columns, nums, cats))
 
 

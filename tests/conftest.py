@@ -158,6 +158,9 @@ def config(backends: Backends) -> AppConfig:
         event_channel_prefix=f"crm-test-{suffix}:events",
         graphiql=False,
         rfm_refresh_seconds=0,
+        # A key looked up stays cached for the whole test, however slowly a loaded machine runs it, so
+        # the commands a test counts never include a look-up that expired; tests of expiry set their own.
+        key_cache_seconds=600,
     )
 
 
