@@ -343,3 +343,31 @@ def test_a_column_mapping_sent_with_the_upload_names_the_shops_own_headers(
     assert _job(api, shop.admin, started.json()["id"])["imported"] == 1
     found = api.ok('{ customers(filter: {text: "Xuân"}) { edges { node { externalId phone } } } }', None, shop.admin)
     assert found["customers"]["edges"][0]["node"] == {"externalId": "A-1", "phone": "+84912000111"}
+
+
+def test_orders_with_the_status_words_of_shops_exports_import_with_our_statuses(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\n")
+    run_worker(config)
+    body = (
+        "Mã đơn hàng,Mã khách hàng,Trạng thái,Tổng tiền,Ngày đặt hàng\n"
+        'DH-1,KH-1,Hoàn thành,"1.500.000 đ",31/10/2026 14:30\n'
+        "DH-2,KH-1,Đã hủy,900000,2026-11-01\n"
+        "DH-3,KH-1,Chờ xác nhận,200000,2026-11-02\n"
+        "DH-4,KH-1,已付款,300000,2026-11-02\n"
+        "DH-5,KH-1,đã bay,100000,2026-11-02\n"
+    )
+    started = _upload(api, shop.admin, "orders", body)
+    run_worker(config)
+    report = _job(api, shop.admin, started["id"])
+    assert (report["imported"], report["failed"]) == (4, 1)
+    [refused] = report["errors"]
+    assert (refused["row"], refused["column"], refused["code"]) == (6, "status", "INVALID_FORMAT")
+    assert "delivered" in refused["message"] and "Đã giao" in refused["message"]
+    orders = """{ customers(first: 1) { edges { node { stats { netSpend }
+      orders(first: 10) { externalId status } } } } }"""
+    node = api.ok(orders, None, shop.admin)["customers"]["edges"][0]["node"]
+    statuses = {order["externalId"]: order["status"] for order in node["orders"]}
+    assert statuses == {"DH-1": "DELIVERED", "DH-2": "CANCELLED", "DH-3": "PLACED", "DH-4": "PAID"}
+    assert node["stats"]["netSpend"] == "1800000"  # the delivered and the paid order

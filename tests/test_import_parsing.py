@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from domain.imports.kinds import COLUMNS, ImportKind, template
+from domain.imports.order_statuses import order_status
 from domain.imports.parsing import BadValue, amount, column_key, day, delimiter_of, moment, text_list
 
 
@@ -57,3 +58,35 @@ def test_templates_name_every_column_with_an_example_row() -> None:
         lines = template(kind).removeprefix("\ufeff").splitlines()
         assert lines[0].split(",") == [column.name for column in COLUMNS[kind]]
         assert len(lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("paid", "paid"),
+        ("DELIVERED", "delivered"),
+        ("Hoàn thành", "delivered"),
+        ("Đã giao", "delivered"),
+        ("đã giao hàng", "delivered"),
+        ("Đã hủy", "cancelled"),
+        ("đã huỷ", "cancelled"),  # the other place of the tone mark
+        ("DA HUY", "cancelled"),
+        ("Trả hàng/Hoàn tiền", "refunded"),
+        ("Chờ xác nhận", "placed"),
+        ("Đang giao", "placed"),  # cash on delivery: not paid yet
+        ("已付款", "paid"),
+        ("待发货", "paid"),  # paid, waiting to ship
+        ("已签收", "delivered"),
+        ("交易关闭", "cancelled"),
+        ("已退款", "refunded"),
+    ],
+)
+def test_order_statuses_are_read_as_shops_platforms_write_them(written: str, read: str) -> None:
+    assert order_status(written) == read
+
+
+def test_an_unknown_status_word_says_which_words_are_known() -> None:
+    with pytest.raises(BadValue) as refused:
+        order_status("đã bay")
+    assert all(status in str(refused.value) for status in ("placed", "paid", "delivered", "cancelled", "refunded"))
+    assert "Đã giao" in str(refused.value)

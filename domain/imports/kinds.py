@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from domain.customers import export
+from domain.imports.order_statuses import order_status
 from domain.imports.parsing import amount, column_key, day, moment, text_list
 
 
@@ -65,7 +66,7 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
     ImportKind.ORDERS: (
         Column("external_id", example="DH-1001"),
         Column("customer_external_id", example="KH-0001"),
-        Column("status", _lower, "paid"),
+        Column("status", order_status, "paid"),
         Column("total", amount, "1.500.000"),
         Column("discount", amount, "0"),
         Column("currency", example="VND"),
