@@ -371,3 +371,36 @@ def test_orders_with_the_status_words_of_shops_exports_import_with_our_statuses(
     statuses = {order["externalId"]: order["status"] for order in node["orders"]}
     assert statuses == {"DH-1": "DELIVERED", "DH-2": "CANCELLED", "DH-3": "PLACED", "DH-4": "PAID"}
     assert node["stats"]["netSpend"] == "1800000"  # the delivered and the paid order
+
+
+def test_a_history_with_refunds_imports_and_net_spend_subtracts_them(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\nKH-2,Trần Văn Bình\n")
+    run_worker(config)
+    body = (
+        "Mã đơn hàng,Mã khách hàng,Trạng thái,Tổng tiền,Số tiền hoàn,Ngày đặt hàng\n"
+        'DH-1,KH-1,Đã giao,"1.500.000 đ",,2026-10-01\n'
+        'DH-2,KH-1,Trả hàng/Hoàn tiền,"2.000.000 đ","500.000 đ",2026-10-02\n'  # a part refunded
+        "DH-3,KH-1,已退款,800000,,2026-10-03\n"  # all of it
+        "DH-4,KH-2,paid,300000,,2026-10-03\n"
+        "DH-5,KH-2,refunded,300000,300001,2026-10-04\n"  # more than the total
+        "DH-6,KH-2,paid,300000,1000,2026-10-04\n"  # a refund on an order not refunded
+    )
+    started = _upload(api, shop.admin, "orders", body)
+    run_worker(config)
+    report = _job(api, shop.admin, started["id"])
+    assert (report["imported"], report["failed"]) == (4, 2)
+    refused = {(e["row"], e["column"], e["code"]): e["message"] for e in report["errors"]}
+    assert set(refused) == {(6, "refund_amount", "OUT_OF_RANGE"), (7, "refund_amount", "NOT_ALLOWED")}
+    assert "300001" in refused[(6, "refund_amount", "OUT_OF_RANGE")]
+    assert "300000" in refused[(6, "refund_amount", "OUT_OF_RANGE")]
+    assert "paid" in refused[(7, "refund_amount", "NOT_ALLOWED")]
+    query = """{ customers(first: 5) { edges { node { externalId stats { netSpend }
+      orders(first: 10) { externalId status refundedAmount } } } } }"""
+    nodes = {edge["node"]["externalId"]: edge["node"] for edge in api.ok(query, None, shop.admin)["customers"]["edges"]}
+    refunds = {order["externalId"]: (order["status"], order["refundedAmount"]) for order in nodes["KH-1"]["orders"]}
+    assert refunds == {"DH-1": ("DELIVERED", "0"), "DH-2": ("REFUNDED", "500000"), "DH-3": ("REFUNDED", "800000")}
+    # computed here: paid, delivered and refunded orders, each total less what was refunded
+    assert nodes["KH-1"]["stats"]["netSpend"] == str(1_500_000 + (2_000_000 - 500_000) + (800_000 - 800_000))
+    assert nodes["KH-2"]["stats"]["netSpend"] == "300000"

@@ -77,7 +77,9 @@ ORDER_CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"currency": "XYZ"}, "currency", "UNKNOWN_CURRENCY"),
     ({"currency": "USD"}, "currency", "CURRENCY_MISMATCH"),
     ({"placedAt": FUTURE}, "placedAt", "IN_FUTURE"),
-    ({"status": "REFUNDED"}, "status", "INVALID_STATUS"),
+    ({"status": "PAID", "refundAmount": "100"}, "refundAmount", "NOT_ALLOWED"),  # a refund needs REFUNDED
+    ({"status": "REFUNDED", "refundAmount": "100001"}, "refundAmount", "OUT_OF_RANGE"),  # over the total
+    ({"status": "REFUNDED", "refundAmount": "0"}, "refundAmount", "OUT_OF_RANGE"),
     ({"externalId": "x" * 101}, "externalId", "INVALID_LENGTH"),
     ({"items": [{"sku": "A", "quantity": 0, "unitPrice": "1"}]}, "items.0.quantity", "OUT_OF_RANGE"),
     ({"items": [{"sku": "A", "quantity": 1, "unitPrice": "0.5"}]}, "items.0.unitPrice", "TOO_MANY_DECIMALS"),
@@ -94,6 +96,18 @@ def test_order_input_errors(api: Api, shop: Workspace, fields: dict[str, Any], f
     assert payload["order"] is None
     assert (field, code) in {(error["field"], error["code"]) for error in payload["errors"]}, payload["errors"]
     assert _written(api, shop.admin) == (1, 0, 0)
+
+
+def test_an_order_recorded_as_refunded_keeps_its_refund_and_a_retry_is_the_same_order(
+    api: Api, shop: Workspace
+) -> None:
+    customer_id = create_customer(api, shop.admin)
+    part = {"status": "REFUNDED", "refundAmount": "40000", "externalId": "DH-9"}
+    first = record_order(api, shop.admin, customer_id, "100000", **part)
+    assert (first["status"], first["refundedAmount"]) == ("REFUNDED", "40000")
+    assert record_order(api, shop.admin, customer_id, "100000", **part)["id"] == first["id"]
+    whole = record_order(api, shop.admin, customer_id, "70000", status="REFUNDED")
+    assert whole["refundedAmount"] == "70000"  # no amount: the whole total, as setOrderStatus does
 
 
 SET_STATUS = """

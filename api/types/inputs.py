@@ -100,6 +100,10 @@ class OrderInput:
     placed_at: datetime | None = UNSET
     items: list[OrderItemInput] | None = UNSET
     channel: str | None = UNSET
+    refund_amount: Decimal | None = strawberry.field(
+        default=UNSET,
+        description="With status REFUNDED: the cumulative refunded amount (default: the whole total)",
+    )
 
 
 @strawberry.input

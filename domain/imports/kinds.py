@@ -69,6 +69,8 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
         Column("status", order_status, "paid"),
         Column("total", amount, "1.500.000"),
         Column("discount", amount, "0"),
+        # With status refunded: how much was refunded in all (blank: the whole total).
+        Column("refund_amount", amount, ""),
         Column("currency", example="VND"),
         Column("placed_at", _utc_moment, "31/10/2026 14:30"),
         Column("channel", example="shopee"),
@@ -129,6 +131,7 @@ HEADER_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
         "status": ("trạng thái", "订单状态", "状态"),
         "total": ("tổng tiền", "thành tiền", "tổng cộng", "金额", "订单金额", "总额", "总金额"),
         "discount": ("giảm giá", "chiết khấu", "折扣", "优惠"),
+        "refund_amount": ("số tiền hoàn", "số tiền hoàn trả", "tiền hoàn", "hoàn tiền", "退款金额", "退款"),
         "currency": ("tiền tệ", "đơn vị tiền", "币种", "货币"),
         "placed_at": ("ngày đặt hàng", "ngày đặt", "ngày mua", "下单时间", "下单日期", "订单日期"),
         "channel": ("kênh bán", "kênh", "渠道", "销售渠道"),

@@ -76,6 +76,7 @@ class OrderCreate(BaseModel):
     placed_at: PastTimestamp | None = None
     channel: LabelText | None = None
     items: Annotated[list[OrderItemInput], Field(max_length=MAX_ITEMS)] = []
+    refund_amount: Amount | None = None  # after status and total: its check reads them
 
     @field_validator("currency")
     @classmethod
@@ -100,11 +101,31 @@ class OrderCreate(BaseModel):
             raise PydanticCustomError(ErrorCode.DISCOUNT_OVER_TOTAL, "the discount cannot be larger than the total")
         return discount
 
-    @field_validator("status")
+    @field_validator("refund_amount")
     @classmethod
-    def not_refunded_on_entry(cls, value: OrderStatus) -> OrderStatus:
-        if value == OrderStatus.REFUNDED:
+    def refunded_within_total(cls, refund: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """A history comes in with its refunds: the cumulative refunded amount of a refunded order (without
+        one, the whole total was refunded, as with setOrderStatus)."""
+        if refund is None:
+            return None
+        status, total = info.data.get("status"), info.data.get("total")
+        if status is not None and status != OrderStatus.REFUNDED:
             raise PydanticCustomError(
-                ErrorCode.INVALID_STATUS, "record the order first, then refund it with setOrderStatus and an amount"
+                ErrorCode.NOT_ALLOWED,
+                "a refund amount ({refund}) goes only with status refunded, not {status}",
+                {"refund": str(refund), "status": str(status)},
             )
-        return value
+        if refund == 0:
+            raise PydanticCustomError(ErrorCode.OUT_OF_RANGE, "a refund must be more than 0")
+        if total is not None and refund > total:
+            raise PydanticCustomError(
+                ErrorCode.OUT_OF_RANGE,
+                "the refund ({refund}) is larger than the order total ({total})",
+                {"refund": str(refund), "total": str(total)},
+            )
+        return refund
+
+    def refunded_total(self) -> Decimal:
+        if self.status != OrderStatus.REFUNDED:
+            return Decimal(0)
+        return self.total if self.refund_amount is None else self.refund_amount

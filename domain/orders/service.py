@@ -177,7 +177,7 @@ def _new_document(order: OrderCreate, workspace: Workspace, now: datetime) -> di
         "currency": currency,
         "total_minor": to_minor(order.total, currency),
         "discount_minor": to_minor(order.discount, currency),
-        "refund_minor": 0,
+        "refund_minor": to_minor(order.refunded_total(), currency),
         "placed_at": order.placed_at or now,
         "channel": order.channel,
         "items": [
