@@ -383,12 +383,13 @@ def test_leaves_with_different_statuses_windows_categories_and_kinds_each_count_
     # what no leaf counts: a placed order long ago, a delivery a year ago, a visit
     record_order(api, token, nothing, "5000000", status="PLACED", placedAt=days_ago(300))
     record_order(api, token, nothing, "5000000", status="DELIVERED", placedAt=days_ago(365))
-    visit = "mutation($c: ID!, $at: DateTime) { recordInteraction(input: {customerId: $c, kind: VISIT, at: $at}) { errors { code } } }"
+    visit = """mutation($c: ID!, $at: DateTime) {
+      recordInteraction(input: {customerId: $c, kind: VISIT, at: $at}) { errors { code } } }"""
     call = visit.replace("VISIT", "CALL")
     api.ok(visit, {"c": nothing, "at": days_ago(1)}, token)
     api.ok(call, {"c": caller, "at": days_ago(2)}, token)
     api.ok(call, {"c": nothing, "at": days_ago(20)}, token)
-    leaves = {
+    leaves: dict[str, dict[str, Any]] = {
         recent_delivery: {"orders": {"measure": "SUM", "statuses": ["DELIVERED"], "withinLastDays": 30, "min": "1"}},
         old_paid: {"orders": {"measure": "COUNT", "statuses": ["PAID"], "before": days_ago(365), "min": "1"}},
         shoes: {"orders": {"measure": "ITEMS", "statuses": ["PLACED"], "category": "shoes", "min": "2"}},
