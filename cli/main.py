@@ -148,7 +148,7 @@ def import_file(
     file: Path,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing")] = False,
     mode: Annotated[
-        str, typer.Option(help="create (new customers), update (stored ones, by external id) or upsert (both)")
+        str, typer.Option(help="create (new records), update (stored ones, by external id) or upsert (both)")
     ] = "create",
     column: Annotated[
         list[str] | None, typer.Option(help='The file\'s header and ours, as "Tên KH:name" (repeat)')

@@ -325,7 +325,7 @@ def test_an_edited_export_updates_the_customers_it_names_in_an_update_mode(
     cities = api.ok("{ customers(first: 10) { edges { node { externalId city } } } }", None, shop.admin)
     assert {e["node"]["externalId"]: e["node"]["city"] for e in cities["customers"]["edges"]} == {
         "KH-1": "Hải Phòng", "KH-2": "上海", "KH-7": None}  # fmt: skip
-    refused = api.client.post("/import/orders.csv?mode=upsert", content=b"external_id\n", headers=headers)
+    refused = api.client.post("/import/interactions.csv?mode=upsert", content=b"external_id\n", headers=headers)
     assert refused.status_code == 400 and "mode" in refused.text
 
 
@@ -404,3 +404,67 @@ def test_a_history_with_refunds_imports_and_net_spend_subtracts_them(
     # computed here: paid, delivered and refunded orders, each total less what was refunded
     assert nodes["KH-1"]["stats"]["netSpend"] == str(1_500_000 + (2_000_000 - 500_000) + (800_000 - 800_000))
     assert nodes["KH-2"]["stats"]["netSpend"] == "300000"
+
+
+def test_next_weeks_export_moves_the_orders_that_moved_and_refuses_moves_no_order_makes(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\nKH-2,Trần Văn Bình\n")
+    run_worker(config)
+    header = "external_id,customer_external_id,status,total,refund_amount,placed_at\n"
+    week_one = (
+        "DH-1,KH-1,Chờ xác nhận,1000000,,2026-10-01\n"
+        "DH-2,KH-1,paid,2000000,,2026-10-02\n"
+        "DH-3,KH-2,Đã giao,500000,,2026-10-03\n"
+        "DH-4,KH-2,Đã hủy,700000,,2026-10-03\n"
+    )
+
+    def imported(body: str, mode: str) -> dict[str, Any]:
+        response = api.client.post(
+            f"/import/orders.csv?mode={mode}", content=body.encode(),
+            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
+        )  # fmt: skip
+        assert response.status_code == 202, response.text
+        run_worker(config)
+        return _job(api, shop.admin, response.json()["id"])
+
+    assert imported(header + week_one, "upsert")["imported"] == 4
+    week_two = (
+        "DH-1,KH-1,Hoàn thành,1000000,,2026-10-01\n"  # placed -> delivered
+        "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000,2026-10-02\n"  # paid -> a part refunded
+        "DH-3,KH-2,Chờ xác nhận,500000,,2026-10-03\n"  # delivered back to placed: no such move
+        "DH-4,KH-2,paid,700000,,2026-10-03\n"  # nothing leaves cancelled
+        "DH-5,KH-2,paid,300000,,2026-10-09\n"  # new this week
+        "DH-6,KH-1,paid,999,,2026-10-09\n"
+    )
+    changed = imported(header + week_two, "upsert")
+    assert (changed["imported"], changed["updated"], changed["unchanged"], changed["failed"]) == (2, 2, 0, 2)
+    refused = {(e["row"], e["column"], e["code"]): e["message"] for e in changed["errors"]}
+    assert set(refused) == {(4, "status", "INVALID_TRANSITION"), (5, "status", "INVALID_TRANSITION")}
+    assert "delivered" in refused[(4, "status", "INVALID_TRANSITION")]
+    assert "placed" in refused[(4, "status", "INVALID_TRANSITION")]
+    query = """{ customers(first: 5) { edges { node { externalId stats { netSpend }
+      orders(first: 10) { externalId status refundedAmount } } } } }"""
+
+    def state() -> dict[str, Any]:
+        edges = api.ok(query, None, shop.admin)["customers"]["edges"]
+        return {edge["node"]["externalId"]: edge["node"] for edge in edges}
+
+    after = state()
+    orders = {o["externalId"]: (o["status"], o["refundedAmount"]) for n in after.values() for o in n["orders"]}
+    assert orders == {
+        "DH-1": ("DELIVERED", "0"), "DH-2": ("REFUNDED", "500000"), "DH-3": ("DELIVERED", "0"),
+        "DH-4": ("CANCELLED", "0"), "DH-5": ("PAID", "0"), "DH-6": ("PAID", "0"),
+    }  # fmt: skip
+    assert after["KH-1"]["stats"]["netSpend"] == str(1_000_000 + 2_000_000 - 500_000 + 999)
+    # the same file again changes nothing; a changed total or customer is refused, never applied
+    again = imported(header + week_two, "upsert")
+    assert (again["imported"], again["updated"], again["unchanged"], again["failed"]) == (0, 0, 4, 2)
+    edited = header + "DH-5,KH-2,paid,350000,,2026-10-09\nDH-6,KH-2,paid,999,,2026-10-09\n"
+    refusal = imported(edited, "update")
+    assert {(e["row"], e["column"], e["code"]) for e in refusal["errors"]} == {
+        (2, "total", "NOT_ALLOWED"), (3, "customer_id", "NOT_ALLOWED")}  # fmt: skip
+    assert "300000" in refusal["errors"][0]["message"] and "350000" in refusal["errors"][0]["message"]
+    unknown = imported(header + "DH-77,KH-1,paid,100,,2026-10-09\n", "update")
+    assert {(e["row"], e["code"]) for e in unknown["errors"]} == {(2, "NOT_FOUND")}
+    assert state() == after

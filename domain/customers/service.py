@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, overload
 
@@ -33,6 +33,7 @@ from domain.ports import RescoreQueue
 from domain.recorded import Recorded
 from domain.segments.membership import SegmentEvaluator
 from domain.segments.repository import member_state
+from domain.upserts import Upserted, create_those_that_pass
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -234,24 +235,11 @@ class CustomerService:
                 else:
                     await self.update(principal, document["_id"], row)
                     outcome.updated += 1
-        await self._create_those_that_pass(principal, new, outcome)
+        await create_those_that_pass(lambda batch: self._created_count(principal, batch), new, outcome)
         return outcome
 
-    async def _create_those_that_pass(
-        self, principal: Principal, new: list[tuple[int, RawInput]], outcome: Upserted
-    ) -> None:
-        """Create ``new`` (rows by their position in the batch); a refused row is left out and the rest
-        tried again, the refusals named by their position in the batch."""
-        while new:
-            try:
-                outcome.created += (await self.create_many_counted(principal, [row for _, row in new]))[1]
-                return
-            except InvalidInput as error:
-                refused = {position for e in error.errors if (position := _row_position(e)) is not None}
-                if not refused:
-                    raise
-                outcome.problems += [_relabelled(e, new) for e in error.errors]
-                new = [item for position, item in enumerate(new) if position not in refused]
+    async def _created_count(self, principal: Principal, rows: list[RawInput]) -> int:
+        return (await self.create_many_counted(principal, rows))[1]
 
     async def update(self, principal: Principal, customer_id: str, data: RawInput) -> Customer:
         """Partial update: absent fields are untouched, fields given as None are cleared."""
@@ -410,16 +398,6 @@ def _stored_fields(fields: CustomerFields, principal: Principal, now: datetime) 
     return stored
 
 
-@dataclass(slots=True)
-class Upserted:
-    """What ``upsert_many`` did with a batch of rows."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[FieldError] = field(default_factory=list)
-
-
 def _same_as_stored(given: dict[str, Any], document: dict[str, Any]) -> bool:
     """Every given field (in its stored shape) already holds that value."""
     for name, value in given.items():
@@ -430,18 +408,3 @@ def _same_as_stored(given: dict[str, Any], document: dict[str, Any]) -> bool:
         if not same:
             return False
     return True
-
-
-def _row_position(error: FieldError) -> int | None:
-    """P of an error named ``rows.P`` or ``rows.P.field``."""
-    parts = (error.field or "").split(".", 2)
-    return int(parts[1]) if len(parts) > 1 and parts[0] == "rows" and parts[1].isdigit() else None
-
-
-def _relabelled(error: FieldError, rows: list[tuple[int, RawInput]]) -> FieldError:
-    """An error of ``rows.P.`` in a sub-batch, named by the row's position in the whole batch."""
-    position = _row_position(error)
-    if position is None:
-        return error
-    rest = (error.field or "").split(".", 2)[2:]
-    return FieldError(".".join(["rows", str(rows[position][0]), *rest]), error.code, error.message)

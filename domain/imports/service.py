@@ -133,8 +133,8 @@ class ImportService:
         mapping = _column_mapping(ImportKind(kind), columns or {})
         if mode not in ImportMode:
             raise InvalidInput.one("mode", ErrorCode.INVALID_CHOICE, "create (the default), update or upsert")
-        if mode != ImportMode.CREATE and kind != ImportKind.CUSTOMERS:
-            message = "only customers are updated by an import: orders and interactions are records (mode=create)"
+        if mode != ImportMode.CREATE and kind == ImportKind.INTERACTIONS:
+            message = "interactions are records of what happened: they are only created (mode=create)"
             raise InvalidInput.one("mode", ErrorCode.INVALID_CHOICE, message)
         import_id = new_id()
         stream = self._files.open_upload_stream(f"{import_id}.csv")
@@ -369,7 +369,7 @@ class ImportService:
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
         if mode is not ImportMode.CREATE and not dry_run:
-            return errors, await self._upsert(principal, pending, mode, errors)
+            return errors, await self._upsert(principal, kind, pending, mode, errors)
         while pending:
             lines = [row.pop("__line__") for row in pending]
             item_lines = [row.pop(ITEM_LINES, []) for row in pending]
@@ -399,13 +399,21 @@ class ImportService:
         return (await self._interactions.record_many_counted(principal, rows))[1]
 
     async def _upsert(
-        self, principal: Principal, rows: list[dict[str, Any]], mode: ImportMode, errors: list[dict[str, Any]]
+        self,
+        principal: Principal,
+        kind: ImportKind,
+        rows: list[dict[str, Any]],
+        mode: ImportMode,
+        errors: list[dict[str, Any]],
     ) -> Counts:
-        """Customers in an update mode: stored ones updated (or left as they are), others created (upsert)."""
+        """An update mode: stored customers updated, stored orders moved to the status their row shows (or
+        either left as it is), others created (upsert)."""
         lines = [row.pop("__line__") for row in rows]
-        outcome = await self._customers.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
+        item_lines = [row.pop(ITEM_LINES, []) for row in rows]
+        service = self._customers if kind is ImportKind.CUSTOMERS else self._orders
+        outcome = await service.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
         if outcome.problems:
-            self._refused(outcome.problems, lines, [[] for _ in lines], errors)
+            self._refused(outcome.problems, lines, item_lines, errors)
         return Counts(outcome.created, outcome.updated, outcome.unchanged)
 
     async def _validate_each(

@@ -32,6 +32,11 @@ class OrderRepository:
         stored, created = await insert_many_idempotent(self._orders, documents, {"workspace_id": workspace_id})
         return [Order.from_document(document) for document in stored], created
 
+    async def by_external_ids(self, workspace_id: str, external_ids: Sequence[str]) -> dict[str, Order]:
+        """The orders the shop names by its own ids, one read (a batch's ids at most)."""
+        cursor = self._orders.find({"workspace_id": workspace_id, "external_id": {"$in": sorted(set(external_ids))}})
+        return {document["external_id"]: Order.from_document(document) async for document in cursor}
+
     async def get(self, workspace_id: str, order_id: str) -> Order | None:
         document = await self._orders.find_one({"_id": order_id, "workspace_id": workspace_id})
         return Order.from_document(document) if document else None

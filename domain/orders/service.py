@@ -11,14 +11,23 @@ from domain.auth.principals import Permission, Principal
 from domain.clock import Clock
 from domain.customers.repository import CustomerRepository, require_customers, visible_customers
 from domain.db import fingerprint, new_id
-from domain.errors import Conflict, DuplicateExternalId, ErrorCode, InvalidInput, NotFound, UnknownCustomer
-from domain.money import AMOUNT_TEXT, decimals_fit, to_minor
+from domain.errors import (
+    Conflict,
+    DuplicateExternalId,
+    ErrorCode,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    UnknownCustomer,
+)
+from domain.money import AMOUNT_TEXT, decimals_fit, minor_digits, to_minor
 from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.validation import RawInput, validate, validate_rows
+from domain.upserts import Upserted, create_those_that_pass
+from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
 
@@ -100,6 +109,51 @@ class OrderService:
         await self._customers.mark_many_dirty(principal.scope, customer_ids)  # as in record: before and after
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored, len(created)
+
+    async def upsert_many(self, principal: Principal, rows: Sequence[RawInput], *, create_missing: bool) -> Upserted:
+        """Rows carrying an order's whole current state (a re-imported export): a row naming a stored order
+        by external id moves it along the transitions ``set_status`` allows, or leaves it as it is; the
+        others are recorded (``create_missing``) or refused. A recorded order's customer and total are
+        facts of the sale: a row that changes them is refused, and so is a move no transition allows."""
+        principal.require(Permission.WRITE_CUSTOMERS)
+        workspace = await self._workspace(principal)
+        keys = [str(row.get("external_id") or "") for row in rows]
+        stored = await self._orders.by_external_ids(workspace.id, [key for key in keys if key])
+        outcome, new = Upserted(), []
+        for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+            order = stored.get(key)
+            if order is None:
+                if create_missing:
+                    new.append((index, row))
+                else:
+                    message = "no order has this external id (an update moves recorded orders only)"
+                    outcome.problems.append(FieldError(f"rows.{index}.externalId", ErrorCode.NOT_FOUND, message))
+                continue
+            with row_errors(index, outcome.problems):
+                given = validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
+                if await self._moved(principal, order, given):
+                    outcome.updated += 1
+                else:
+                    outcome.unchanged += 1
+        await create_those_that_pass(lambda batch: self._recorded_count(principal, batch), new, outcome)
+        return outcome
+
+    async def _recorded_count(self, principal: Principal, rows: list[RawInput]) -> int:
+        return (await self.record_many_counted(principal, rows))[1]
+
+    async def _moved(self, principal: Principal, order: Order, given: OrderCreate) -> bool:
+        """Bring ``order`` to the state ``given`` shows; False when it is there already."""
+        if given.customer_id != order.customer_id:
+            raise InvalidInput.one("customerId", ErrorCode.NOT_ALLOWED, "this order is recorded for another customer")
+        if to_minor(given.total, order.currency) != order.total_minor:
+            total = Decimal(order.total_minor).scaleb(-minor_digits(order.currency))
+            message = f"this order is recorded with total {total}, not {given.total}: a sale's total is not changed"
+            raise InvalidInput.one("total", ErrorCode.NOT_ALLOWED, message)
+        refund = given.refund_amount if given.status is OrderStatus.REFUNDED else None
+        if given.status == order.status and _refund_minor(order, given.status, refund) == order.refund_minor:
+            return False
+        await self.set_status(principal, order.id, given.status, refund_amount=refund)
+        return True
 
     async def set_status(
         self, principal: Principal, order_id: str, status: OrderStatus, *, refund_amount: Decimal | str | None = None
