@@ -8,8 +8,18 @@ from typing import Any
 
 import pytest
 
+from domain.auth.principals import Role
 from domain.config import AppConfig
-from tests.conftest import CREATE_CUSTOMER, RECORD_ORDER, Api, Workspace, create_customer, record_order, run_worker
+from tests.conftest import (
+    CREATE_CUSTOMER,
+    RECORD_ORDER,
+    Api,
+    Workspace,
+    add_key,
+    create_customer,
+    record_order,
+    run_worker,
+)
 
 FUTURE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
 COUNTS = "{ customers { totalCount edges { node { orders(first: 100) { id } interactions(first: 100) { id } } } } }"
@@ -212,3 +222,54 @@ def test_orders_that_cost_nothing_make_nobody_key_or_loyal(api: Api, shop: Works
     codes = {c["classSet"]: c["code"] for c in classes}
     assert codes["deal_status"] != "key" and codes["purchase_stage"] != "loyal"
     assert codes["value_class"] != "loyal" and codes["rfm_group"] not in ("loyal", "champions")
+
+
+UPSERT_ORDER = """mutation($input: OrderUpsertInput!) { upsertOrder(input: $input) {
+  outcome order { id status refundedAmount } errors { field code message } } }"""
+
+
+def test_upsert_order_creates_moves_and_leaves_an_order_as_an_upsert_import_does(api: Api, shop: Workspace) -> None:
+    customer_id = create_customer(api, shop.admin)
+
+    def upsert(**fields: Any) -> dict[str, Any]:
+        state = {"externalId": "SP-1", "customerId": customer_id, "total": "400000", **fields}
+        body = api.gql(UPSERT_ORDER, {"input": state}, shop.admin)
+        assert "errors" not in body, body
+        return body["data"]["upsertOrder"]  # type: ignore[no-any-return]
+
+    created = upsert(status="PAID")
+    assert (created["outcome"], created["order"]["status"]) == ("CREATED", "PAID")
+    assert upsert(status="PAID")["outcome"] == "UNCHANGED"
+    moved = upsert(status="REFUNDED", refundAmount="100000")
+    assert (moved["outcome"], moved["order"]["id"]) == ("UPDATED", created["order"]["id"])
+    assert (moved["order"]["status"], moved["order"]["refundedAmount"]) == ("REFUNDED", "100000")
+    assert upsert(status="REFUNDED", refundAmount="100000")["outcome"] == "UNCHANGED"
+    back = upsert(status="PLACED")
+    assert (back["order"], [(e["field"], e["code"]) for e in back["errors"]]) == (
+        None,
+        [("status", "INVALID_TRANSITION")],
+    )
+    assert "refunded" in back["errors"][0]["message"] and "placed" in back["errors"][0]["message"]
+    changed_total = upsert(status="REFUNDED", refundAmount="100000", total="500000")
+    assert [(e["field"], e["code"]) for e in changed_total["errors"]] == [("total", "NOT_ALLOWED")]
+    order = api.ok(
+        "query($id: ID!) { order(id: $id) { status total refundedAmount } }", {"id": created["order"]["id"]}, shop.admin
+    )
+    assert order["order"] == {"status": "REFUNDED", "total": "400000", "refundedAmount": "100000"}
+
+
+def test_a_sales_key_learns_nothing_of_an_order_of_someone_elses_customer_by_upserting_it(
+    api: Api, shop: Workspace
+) -> None:
+    others = create_customer(api, shop.admin, name="Khách của người khác")
+    record_order(api, shop.admin, others, "9870000", externalId="SP-7", status="PAID")
+    _, seller = add_key(api, shop, Role.SALES, "Lan")
+    mine = create_customer(api, seller, name="Khách của Lan")
+    state = {"externalId": "SP-7", "customerId": mine, "total": "1", "status": "DELIVERED"}
+    refused = api.gql(UPSERT_ORDER, {"input": state}, seller)["data"]["upsertOrder"]
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("externalId", "DUPLICATE_EXTERNAL_ID")]
+    assert "9870000" not in str(refused) and "another customer" not in str(refused)
+    order = api.ok("{ customers(first: 5) { edges { node { orders { externalId status } } } } }", None, shop.admin)
+    assert {"externalId": "SP-7", "status": "PAID"} in [
+        o for e in order["customers"]["edges"] for o in e["node"]["orders"]
+    ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import Enum
 
 import strawberry
 
 from api.resolvers.common import CREATED, CrmInfo, respond
 from api.types.enums import OrderStatusEnum
 from api.types.errors import UserError
-from api.types.inputs import InteractionInput, OrderInput, input_to_dict
+from api.types.inputs import InteractionInput, OrderInput, OrderUpsertInput, input_to_dict
 from api.types.interaction import Interaction
 from api.types.order import Order
 from domain.orders.models import OrderStatus
@@ -19,6 +20,20 @@ from domain.orders.models import OrderStatus
 class OrderPayload:
     order: Order | None = None
     created: bool | None = strawberry.field(default=None, description=CREATED)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.enum(description="What an upsert did with the order")
+class UpsertOutcomeEnum(Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@strawberry.type
+class OrderUpsertPayload:
+    order: Order | None = None
+    outcome: UpsertOutcomeEnum | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
@@ -64,6 +79,18 @@ class OrderMutation:
                 context.principal, str(id), OrderStatus(status), refund_amount=refund_amount
             ),
             lambda order: OrderPayload(order=Order.from_domain(order)),
+        )
+
+    @strawberry.mutation(
+        description="An order's whole current state by its externalId (a platform's order-updated notice): "
+        "what an orders import in upsert mode does with its row, with the same errors"
+    )
+    async def upsert_order(self, info: CrmInfo, input: OrderUpsertInput) -> OrderUpsertPayload:
+        context = info.context
+        return await respond(
+            OrderUpsertPayload,
+            context.services.orders.upsert(context.principal, input_to_dict(input)),
+            lambda done: OrderUpsertPayload(order=Order.from_domain(done[0]), outcome=UpsertOutcomeEnum(done[1].value)),
         )
 
     @strawberry.mutation

@@ -106,6 +106,25 @@ class OrderInput:
     )
 
 
+@strawberry.input(
+    description="An order's whole current state, by the shop's id: created, moved along the allowed status "
+    "changes, or left as it is (the same state twice is one change)"
+)
+class OrderUpsertInput:
+    external_id: str
+    customer_id: strawberry.ID
+    total: Decimal
+    status: OrderStatusEnum | None = UNSET  # type: ignore[valid-type]
+    refund_amount: Decimal | None = strawberry.field(
+        default=UNSET, description="With status REFUNDED: the cumulative refunded amount (default: the whole total)"
+    )
+    currency: str | None = UNSET
+    discount: Decimal | None = UNSET
+    placed_at: datetime | None = UNSET
+    items: list[OrderItemInput] | None = UNSET
+    channel: str | None = UNSET
+
+
 @strawberry.input
 class InteractionInput:
     customer_id: strawberry.ID

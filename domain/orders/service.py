@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
 from domain.auth.principals import Permission, Principal
@@ -30,6 +31,12 @@ from domain.upserts import Upserted, create_those_that_pass
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
+
+
+class UpsertOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
 
 
 class OrderService:
@@ -119,9 +126,15 @@ class OrderService:
         workspace = await self._workspace(principal)
         keys = [str(row.get("external_id") or "") for row in rows]
         stored = await self._orders.by_external_ids(workspace.id, [key for key in keys if key])
+        # A sales key sees only its customers' orders: another's is "taken", as when creating it.
+        visible = set(await visible_customers(self._customers, principal, [o.customer_id for o in stored.values()]))
         outcome, new = Upserted(), []
         for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
             order = stored.get(key)
+            if order is not None and order.customer_id not in visible:
+                taken = DuplicateExternalId()
+                outcome.problems.append(FieldError(f"rows.{index}.externalId", taken.code, taken.message))
+                continue
             if order is None:
                 if create_missing:
                     new.append((index, row))
@@ -137,6 +150,21 @@ class OrderService:
                     outcome.unchanged += 1
         await create_those_that_pass(lambda batch: self._recorded_count(principal, batch), new, outcome)
         return outcome
+
+    async def upsert(self, principal: Principal, data: RawInput) -> tuple[Order, UpsertOutcome]:
+        """One order's whole current state by its external id (a platform's "order updated" notice): what
+        an import in upsert mode does with its row, with the same errors. The same state twice is one
+        change: the second says UNCHANGED."""
+        if not data.get("external_id"):
+            raise InvalidInput.one("externalId", ErrorCode.REQUIRED, "an upsert names the order by its external id")
+        outcome = await self.upsert_many(principal, [data], create_missing=True)
+        if outcome.problems:
+            raise InvalidInput([_unprefixed(problem) for problem in outcome.problems])
+        workspace = await self._workspace(principal)
+        order = (await self._orders.by_external_ids(workspace.id, [str(data["external_id"])]))[str(data["external_id"])]
+        if outcome.created:
+            return order, UpsertOutcome.CREATED
+        return order, UpsertOutcome.UPDATED if outcome.updated else UpsertOutcome.UNCHANGED
 
     async def _recorded_count(self, principal: Principal, rows: list[RawInput]) -> int:
         return (await self.record_many_counted(principal, rows))[1]
@@ -184,6 +212,12 @@ class OrderService:
         if workspace is None:
             raise NotFound("workspace no longer exists")
         return workspace
+
+
+def _unprefixed(problem: FieldError) -> FieldError:
+    """``rows.0.total`` -> ``total``: the one row of an upsert is the input itself."""
+    field = (problem.field or "").removeprefix("rows.0").removeprefix(".") or None
+    return FieldError(field, problem.code, problem.message)
 
 
 def _refund_minor(order: Order, status: OrderStatus, refund_amount: Decimal | str | None) -> int:
