@@ -21,6 +21,16 @@ class Upserted:
     problems: list[FieldError] = field(default_factory=list)
 
 
+def not_stored(
+    outcome: Upserted, new: list[tuple[int, RawInput]], index: int, row: RawInput, refusal: FieldError | None
+) -> None:
+    """A row naming nothing stored: to be created (``refusal`` None, an upsert), else refused with it."""
+    if refusal is None:
+        new.append((index, row))
+    else:
+        outcome.problems.append(FieldError(f"rows.{index}.externalId", refusal.code, refusal.message))
+
+
 async def create_those_that_pass(
     create: Callable[[list[RawInput]], Awaitable[int]], new: list[tuple[int, RawInput]], outcome: Upserted
 ) -> None:

@@ -345,11 +345,18 @@ def test_a_column_mapping_sent_with_the_upload_names_the_shops_own_headers(
     assert found["customers"]["edges"][0]["node"] == {"externalId": "A-1", "phone": "+84912000111"}
 
 
+def _orders_imported(api: Api, shop: Workspace, config: AppConfig, customers: str, orders: str) -> dict[str, Any]:
+    """The customers file imported, then the orders file: the orders import's report."""
+    _upload(api, shop.admin, "customers", customers)
+    run_worker(config)
+    started = _upload(api, shop.admin, "orders", orders)
+    run_worker(config)
+    return _job(api, shop.admin, started["id"])
+
+
 def test_orders_with_the_status_words_of_shops_exports_import_with_our_statuses(
     api: Api, shop: Workspace, config: AppConfig
 ) -> None:
-    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\n")
-    run_worker(config)
     body = (
         "Mã đơn hàng,Mã khách hàng,Trạng thái,Tổng tiền,Ngày đặt hàng\n"
         'DH-1,KH-1,Hoàn thành,"1.500.000 đ",31/10/2026 14:30\n'
@@ -358,9 +365,7 @@ def test_orders_with_the_status_words_of_shops_exports_import_with_our_statuses(
         "DH-4,KH-1,已付款,300000,2026-11-02\n"
         "DH-5,KH-1,đã bay,100000,2026-11-02\n"
     )
-    started = _upload(api, shop.admin, "orders", body)
-    run_worker(config)
-    report = _job(api, shop.admin, started["id"])
+    report = _orders_imported(api, shop, config, "external_id,name\nKH-1,Nguyễn Thị Lan\n", body)
     assert (report["imported"], report["failed"]) == (4, 1)
     [refused] = report["errors"]
     assert (refused["row"], refused["column"], refused["code"]) == (6, "status", "INVALID_FORMAT")
@@ -376,8 +381,6 @@ def test_orders_with_the_status_words_of_shops_exports_import_with_our_statuses(
 def test_a_history_with_refunds_imports_and_net_spend_subtracts_them(
     api: Api, shop: Workspace, config: AppConfig
 ) -> None:
-    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\nKH-2,Trần Văn Bình\n")
-    run_worker(config)
     body = (
         "Mã đơn hàng,Mã khách hàng,Trạng thái,Tổng tiền,Số tiền hoàn,Ngày đặt hàng\n"
         'DH-1,KH-1,Đã giao,"1.500.000 đ",,2026-10-01\n'
@@ -387,9 +390,8 @@ def test_a_history_with_refunds_imports_and_net_spend_subtracts_them(
         "DH-5,KH-2,refunded,300000,300001,2026-10-04\n"  # more than the total
         "DH-6,KH-2,paid,300000,1000,2026-10-04\n"  # a refund on an order not refunded
     )
-    started = _upload(api, shop.admin, "orders", body)
-    run_worker(config)
-    report = _job(api, shop.admin, started["id"])
+    customers = "external_id,name\nKH-1,Nguyễn Thị Lan\nKH-2,Trần Văn Bình\n"
+    report = _orders_imported(api, shop, config, customers, body)
     assert (report["imported"], report["failed"]) == (4, 2)
     refused = {(e["row"], e["column"], e["code"]): e["message"] for e in report["errors"]}
     assert set(refused) == {(6, "refund_amount", "OUT_OF_RANGE"), (7, "refund_amount", "NOT_ALLOWED")}

@@ -33,7 +33,7 @@ from domain.ports import RescoreQueue
 from domain.recorded import Recorded
 from domain.segments.membership import SegmentEvaluator
 from domain.segments.repository import member_state
-from domain.upserts import Upserted, create_those_that_pass
+from domain.upserts import Upserted, create_those_that_pass, not_stored
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -51,6 +51,13 @@ class CustomerPage:
     customers: list[Customer]
     has_next_page: bool
     positions: list[PagePosition]  # each customer's, for the cursors
+
+
+_NO_SUCH_CUSTOMER = FieldError(
+    "externalId",
+    ErrorCode.UNKNOWN_CUSTOMER,
+    "no customer has this external id (an update changes stored customers only)",
+)
 
 
 class CustomerService:
@@ -222,11 +229,7 @@ class CustomerService:
         for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
             document = stored.get(key)
             if document is None:
-                if create_missing:
-                    new.append((index, row))
-                else:
-                    message = "no customer has this external id (an update changes stored customers only)"
-                    outcome.problems.append(FieldError(f"rows.{index}.externalId", ErrorCode.UNKNOWN_CUSTOMER, message))
+                not_stored(outcome, new, index, row, None if create_missing else _NO_SUCH_CUSTOMER)
                 continue
             with row_errors(index, outcome.problems):
                 patch = validate(CustomerFields, row, country=country, now=now)

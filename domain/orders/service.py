@@ -27,10 +27,14 @@ from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.upserts import Upserted, create_those_that_pass
+from domain.upserts import Upserted, create_those_that_pass, not_stored
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
+
+_NO_SUCH_ORDER = FieldError(
+    "externalId", ErrorCode.NOT_FOUND, "no order has this external id (an update moves recorded orders only)"
+)
 
 
 class UpsertOutcome(StrEnum):
@@ -128,7 +132,7 @@ class OrderService:
         stored = await self._orders.by_external_ids(workspace.id, [key for key in keys if key])
         # A sales key sees only its customers' orders: another's is "taken", as when creating it.
         visible = set(await visible_customers(self._customers, principal, [o.customer_id for o in stored.values()]))
-        outcome, new = Upserted(), []
+        outcome, new = Upserted(), list[tuple[int, RawInput]]()
         for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
             order = stored.get(key)
             if order is not None and order.customer_id not in visible:
@@ -136,11 +140,7 @@ class OrderService:
                 outcome.problems.append(FieldError(f"rows.{index}.externalId", taken.code, taken.message))
                 continue
             if order is None:
-                if create_missing:
-                    new.append((index, row))
-                else:
-                    message = "no order has this external id (an update moves recorded orders only)"
-                    outcome.problems.append(FieldError(f"rows.{index}.externalId", ErrorCode.NOT_FOUND, message))
+                not_stored(outcome, new, index, row, None if create_missing else _NO_SUCH_ORDER)
                 continue
             with row_errors(index, outcome.problems):
                 given = validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
@@ -160,8 +160,8 @@ class OrderService:
         outcome = await self.upsert_many(principal, [data], create_missing=True)
         if outcome.problems:
             raise InvalidInput([_unprefixed(problem) for problem in outcome.problems])
-        workspace = await self._workspace(principal)
-        order = (await self._orders.by_external_ids(workspace.id, [str(data["external_id"])]))[str(data["external_id"])]
+        key = str(data["external_id"])
+        order = (await self._orders.by_external_ids(principal.workspace_id, [key]))[key]
         if outcome.created:
             return order, UpsertOutcome.CREATED
         return order, UpsertOutcome.UPDATED if outcome.updated else UpsertOutcome.UNCHANGED
