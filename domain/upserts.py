@@ -19,6 +19,8 @@ class Upserted:
     updated: int = 0
     unchanged: int = 0
     problems: list[FieldError] = field(default_factory=list)
+    # Rows taken, but not as they said: an update older than what is stored, left as it is.
+    warnings: list[FieldError] = field(default_factory=list)
 
 
 def not_stored(

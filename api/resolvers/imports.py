@@ -38,6 +38,11 @@ class ImportJob:
     )
     errors: list[ImportRowError] = strawberry.field(description="The first 1,000 refusals")
     errors_omitted: int = strawberry.field(description="Refusals after the first 1,000: counted, not listed")
+    warnings: list[ImportRowError] = strawberry.field(
+        description="The first 1,000 rows taken with a warning (STALE_UPDATE: older than the stored state, "
+        "left as it is); counted as unchanged"
+    )
+    warnings_omitted: int = strawberry.field(description="Warnings after the first 1,000: counted, not listed")
     created_at: datetime
     finished_at: datetime | None
 
@@ -59,6 +64,8 @@ class ImportJob:
             ignored_columns=d.get("ignored_columns", []),
             errors=[ImportRowError(**e) for e in d.get("errors", [])],
             errors_omitted=max(d.get("error_count", 0) - len(d.get("errors", [])), 0),
+            warnings=[ImportRowError(**w) for w in d.get("warnings", [])],
+            warnings_omitted=max(d.get("warning_count", 0) - len(d.get("warnings", [])), 0),
             created_at=aware(d["created_at"]) or datetime.min,
             finished_at=aware(d.get("finished_at")),
         )

@@ -35,6 +35,9 @@ class OrderUpsertPayload:
     order: Order | None = None
     outcome: UpsertOutcomeEnum | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+    warnings: list[UserError] = strawberry.field(
+        default_factory=list, description="Taken, but not as sent: STALE_UPDATE (older than the stored state)"
+    )
 
 
 @strawberry.type
@@ -90,7 +93,11 @@ class OrderMutation:
         return await respond(
             OrderUpsertPayload,
             context.services.orders.upsert(context.principal, input_to_dict(input)),
-            lambda done: OrderUpsertPayload(order=Order.from_domain(done[0]), outcome=UpsertOutcomeEnum(done[1].value)),
+            lambda done: OrderUpsertPayload(
+                order=Order.from_domain(done[0]),
+                outcome=UpsertOutcomeEnum(done[1].value),
+                warnings=[UserError(field=w.field, code=w.code, message=w.message) for w in done[2]],
+            ),
         )
 
     @strawberry.mutation

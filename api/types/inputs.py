@@ -104,6 +104,11 @@ class OrderInput:
         default=UNSET,
         description="With status REFUNDED: the cumulative refunded amount (default: the whole total)",
     )
+    status_changed_at: datetime | None = strawberry.field(
+        default=UNSET,
+        description="When the order reached its status, from the source (default: placedAt for a new order, "
+        "now for a change); an update older than the stored moment changes nothing (STALE_UPDATE)",
+    )
 
 
 @strawberry.input(
@@ -123,6 +128,11 @@ class OrderUpsertInput:
     placed_at: datetime | None = UNSET
     items: list[OrderItemInput] | None = UNSET
     channel: str | None = UNSET
+    status_changed_at: datetime | None = strawberry.field(
+        default=UNSET,
+        description="When the order reached its status, from the source (default: placedAt for a new order, "
+        "now for a change); an update older than the stored moment changes nothing (STALE_UPDATE)",
+    )
 
 
 @strawberry.input

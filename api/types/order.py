@@ -31,6 +31,10 @@ class Order:
     discount: Decimal
     refunded_amount: Decimal
     placed_at: datetime
+    status_changed_at: datetime = strawberry.field(
+        description="When the order reached its status: the source's moment where one was given, else when "
+        "the change was recorded here"
+    )
     channel: str | None
     items: list[OrderItem]
     created_at: datetime
@@ -51,6 +55,7 @@ class Order:
             discount=money(o.discount_minor),
             refunded_amount=money(o.refund_minor),
             placed_at=o.placed_at,
+            status_changed_at=o.status_changed_at or o.placed_at,
             channel=o.channel,
             items=[
                 OrderItem(

@@ -73,6 +73,8 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
         Column("refund_amount", amount, ""),
         Column("currency", example="VND"),
         Column("placed_at", _utc_moment, "31/10/2026 14:30"),
+        # When the order reached its status, as the platform says (an older row never undoes a newer one).
+        Column("status_changed_at", _utc_moment, "02/11/2026 09:15"),
         Column("channel", example="shopee"),
         # One row per line item; an order's other lines repeat its columns or leave them blank.
         Column("item_sku", example="VAY-01"),
@@ -134,6 +136,14 @@ HEADER_ALIASES: dict[ImportKind, dict[str, tuple[str, ...]]] = {
         "refund_amount": ("số tiền hoàn", "số tiền hoàn trả", "tiền hoàn", "hoàn tiền", "退款金额", "退款"),
         "currency": ("tiền tệ", "đơn vị tiền", "币种", "货币"),
         "placed_at": ("ngày đặt hàng", "ngày đặt", "ngày mua", "下单时间", "下单日期", "订单日期"),
+        "status_changed_at": (
+            "ngày cập nhật trạng thái",
+            "thời gian cập nhật",
+            "ngày cập nhật",
+            "cập nhật lúc",
+            "状态更新时间",
+            "更新时间",
+        ),
         "channel": ("kênh bán", "kênh", "渠道", "销售渠道"),
         "item_sku": ("mã sản phẩm", "mã sp", "mã hàng", "商品编号", "货号", "sku"),
         "item_name": ("tên sản phẩm", "tên hàng", "商品名称", "品名"),

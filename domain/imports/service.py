@@ -17,7 +17,7 @@ import io
 import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -87,6 +87,15 @@ class Counts:
         if mode is ImportMode.CREATE:
             return Counts(self.created + self.unchanged, self.updated, 0)
         return Counts(self.created, self.updated + self.unchanged, 0)
+
+
+@dataclass(slots=True)
+class BatchDone:
+    """What a batch did: its counts, the rows it refused and the rows taken with a warning (report rows)."""
+
+    counts: Counts
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ImportService:
@@ -215,10 +224,10 @@ class ImportService:
                 # Said before the batch is written, so that a takeover knows which rows a dead attempt
                 # may have written already.
                 await self._imports.update_one({"_id": import_id}, {"$set": {"writing_line": last_line}})
-                errors, counts = await self._import_batch(principal, kind, rows, claimed["dry_run"], mode)
+                done = await self._import_batch(principal, kind, rows, claimed["dry_run"], mode)
                 if claimed.get("writing_line") == last_line:
-                    counts = counts.as_written_before(mode)
-                await self._record(import_id, last_line, len(rows), counts, errors)
+                    done.counts = done.counts.as_written_before(mode)
+                await self._record(import_id, last_line, len(rows), done)
                 attempts = 1
         except (BadFile, csv.Error) as error:
             return await self._fail(
@@ -348,7 +357,7 @@ class ImportService:
 
     async def _import_batch(
         self, principal: Principal, kind: ImportKind, rows: list[dict[str, Any]], dry_run: bool, mode: ImportMode
-    ) -> tuple[list[dict[str, Any]], Counts]:
+    ) -> BatchDone:
         errors: list[dict[str, Any]] = []
         pending: list[dict[str, Any]] = []
         unreadable: list[tuple[int, dict[str, Any], list[Problem]]] = []
@@ -369,7 +378,7 @@ class ImportService:
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
         if mode is not ImportMode.CREATE and not dry_run:
-            return errors, await self._upsert(principal, kind, pending, mode, errors)
+            return await self._upsert(principal, kind, pending, mode, errors)
         while pending:
             lines = [row.pop("__line__") for row in pending]
             item_lines = [row.pop(ITEM_LINES, []) for row in pending]
@@ -387,8 +396,8 @@ class ImportService:
                            for i, (row, line, items) in enumerate(zip(pending, lines, item_lines, strict=True))
                            if i not in refused]  # fmt: skip
                 continue
-            return errors, Counts(created=created, unchanged=len(pending) - created)
-        return errors, Counts()
+            return BatchDone(Counts(created=created, unchanged=len(pending) - created), errors)
+        return BatchDone(Counts(), errors)
 
     async def _write(self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]]) -> int:
         """The rows written; returns how many were new (the others were stored already, unchanged)."""
@@ -405,7 +414,7 @@ class ImportService:
         rows: list[dict[str, Any]],
         mode: ImportMode,
         errors: list[dict[str, Any]],
-    ) -> Counts:
+    ) -> BatchDone:
         """An update mode: stored customers updated, stored orders moved to the status their row shows (or
         either left as it is), others created (upsert)."""
         lines = [row.pop("__line__") for row in rows]
@@ -414,7 +423,9 @@ class ImportService:
         outcome = await service.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
         if outcome.problems:
             self._refused(outcome.problems, lines, item_lines, errors)
-        return Counts(outcome.created, outcome.updated, outcome.unchanged)
+        warnings = [report.row_error(at, column, code.value, message)
+                    for _, (at, column, code, message) in _located(outcome.warnings, lines, item_lines)]  # fmt: skip
+        return BatchDone(Counts(outcome.created, outcome.updated, outcome.unchanged), errors, warnings)
 
     async def _validate_each(
         self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]], *, partial: bool = False
@@ -484,24 +495,27 @@ class ImportService:
             kept.append(row)
         return kept
 
-    async def _record(
-        self, import_id: str, last_line: int, rows: int, counts: Counts, errors: list[dict[str, Any]]
-    ) -> None:
+    async def _record(self, import_id: str, last_line: int, rows: int, batch: BatchDone) -> None:
         """A batch is done: counted once (only while its lines are not yet recorded as done). The first
         refusals are listed (in the file's order), the rest only counted, so that the report stays one
         storable document."""
         now = self._clock.now()
         listed = report.MAX_REPORTED_ERRORS
+        counts, errors = batch.counts, batch.errors
         in_order = sorted(errors, key=lambda error: int(error["row"]))
+        warned = sorted(batch.warnings, key=lambda warning: int(warning["row"]))
         done = {"rows_done": rows, "imported": counts.created, "updated": counts.updated, "unchanged": counts.unchanged,
-                "failed": len({e["row"] for e in errors})}  # fmt: skip
+                "failed": len({e["row"] for e in errors}), "warning_count": len(warned)}  # fmt: skip
         try:
             await self._imports.update_one(
                 {"_id": import_id, "lines_done": {"$lt": last_line}},
                 {
                     "$inc": {**done, "error_count": len(errors)},
                     "$set": {"lines_done": last_line, "updated_at": now, "lease_until": now + LEASE, "attempts": 1},
-                    "$push": {"errors": {"$each": in_order[:listed], "$slice": listed}},
+                    "$push": {
+                        "errors": {"$each": in_order[:listed], "$slice": listed},
+                        "warnings": {"$each": warned[:listed], "$slice": listed},
+                    },
                 },
             )
         except (DocumentTooLarge, WriteError) as error:

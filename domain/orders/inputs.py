@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -77,6 +78,8 @@ class OrderCreate(BaseModel):
     channel: LabelText | None = None
     items: Annotated[list[OrderItemInput], Field(max_length=MAX_ITEMS)] = []
     refund_amount: Amount | None = None  # after status and total: its check reads them
+    # When the order reached its status, from the source (a platform's export or notice); after placed_at.
+    status_changed_at: PastTimestamp | None = None
 
     @field_validator("currency")
     @classmethod
@@ -124,6 +127,18 @@ class OrderCreate(BaseModel):
                 {"refund": str(refund), "total": str(total)},
             )
         return refund
+
+    @field_validator("status_changed_at")
+    @classmethod
+    def not_before_placed(cls, moment: datetime | None, info: ValidationInfo) -> datetime | None:
+        placed = info.data.get("placed_at")
+        if moment is not None and placed is not None and moment < placed:
+            raise PydanticCustomError(
+                ErrorCode.OUT_OF_RANGE,
+                "the status changed ({moment}) before the order was placed ({placed})",
+                {"moment": moment.isoformat(), "placed": placed.isoformat()},
+            )
+        return moment
 
     def refunded_total(self) -> Decimal:
         if self.status != OrderStatus.REFUNDED:

@@ -57,6 +57,10 @@ class Order:
     external_id: str | None = None
     channel: str | None = None
     items: list[OrderItem] = field(default_factory=list)
+    # When the order reached its status (the source's moment where it gave one, else when it was recorded
+    # here); the latest moment a source gave for it, which an older update cannot go back behind.
+    status_changed_at: datetime | None = None
+    status_source_at: datetime | None = None
 
     @classmethod
     def from_document(cls, d: dict[str, Any]) -> Order:
@@ -74,6 +78,8 @@ class Order:
             updated_at=aware(d["updated_at"]),
             external_id=d.get("external_id"),
             channel=d.get("channel"),
+            status_changed_at=aware(d.get("status_changed_at") or d["placed_at"]),
+            status_source_at=aware(d.get("status_source_at")),
             items=[
                 OrderItem(
                     sku=item["sku"],

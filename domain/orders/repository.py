@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 
 from domain.clock import Clock
 from domain.customers.models import CustomerStats
-from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer
+from domain.db import Database, Document, insert_idempotent, insert_many_idempotent, latest_per_customer, new_id
 from domain.money import AmountBeyondLimit, decimal_sum, exact_minor
 from domain.orders.models import PAID_STATUSES, Order, OrderStatus
+from domain.orders.moves import Move
 from domain.rescoring.features import NEW_PRODUCT_DAYS, PREMIUM_CATEGORIES, OrderFeatures, OrderFeaturesRead
 from domain.timestamps import aware
 
@@ -51,6 +52,7 @@ class OrderRepository:
 
     async def change_status(self, order: Order, status: OrderStatus, refund_minor: int) -> Order | None:
         """Compare-and-set on the current status, so two racing changes cannot both apply."""
+        now = self._clock.now()
         document = await self._orders.find_one_and_update(
             {
                 "_id": order.id,
@@ -58,10 +60,31 @@ class OrderRepository:
                 "status": order.status.value,
                 "refund_minor": order.refund_minor,
             },
-            {"$set": {"status": status.value, "refund_minor": refund_minor, "updated_at": self._clock.now()}},
+            {
+                "$set": {
+                    "status": status.value,
+                    "refund_minor": refund_minor,
+                    "updated_at": now,
+                    "status_changed_at": now,
+                }
+            },
             return_document=ReturnDocument.AFTER,
         )
         return Order.from_document(document) if document else None
+
+    async def apply_moves(self, moves: Sequence[Move]) -> set[str]:
+        """Each order to its new state in one write, each a compare-and-set on the state it was decided
+        from; returns the ids of the orders that changed meanwhile (decide again from a fresh read)."""
+        if not moves:
+            return set()
+        writer, now = new_id(), self._clock.now()
+        result = await self._orders.bulk_write([_move(move, writer, now) for move in moves], ordered=False)
+        ids = [move.order.id for move in moves]
+        if result.matched_count == len(moves):
+            return set()
+        # bulk_write only counts: the writer mark tells which compare-and-sets were ours.
+        cursor = self._orders.find({"_id": {"$in": ids}, "moved_by": writer}, {"_id": 1})
+        return set(ids) - {document["_id"] async for document in cursor}
 
     async def detach_customer(self, workspace_id: str, customer_id: str) -> None:
         await self._orders.update_many(
@@ -92,6 +115,28 @@ class OrderRepository:
             except AmountBeyondLimit as error:
                 unscorable[customer_id] = f"orders: {error}"
         return OrderFeaturesRead(features, unscorable)
+
+
+def _move(move: Move, writer: str, now: datetime) -> UpdateOne:
+    order = move.order
+    moved: dict[str, Any] = {
+        "status": move.status.value,
+        "refund_minor": move.refund_minor,
+        "status_changed_at": move.source_at or now,
+        "updated_at": now,
+        "moved_by": writer,
+    }
+    if move.source_at is not None:
+        moved["status_source_at"] = move.source_at
+    as_read = {
+        "_id": order.id,
+        "workspace_id": order.workspace_id,
+        "status": order.status.value,
+        "refund_minor": order.refund_minor,
+        # None also matches an order no source has given a moment for (the field is missing).
+        "status_source_at": order.status_source_at,
+    }
+    return UpdateOne(as_read, {"$set": moved})
 
 
 _PAID = [status.value for status in PAID_STATUSES]

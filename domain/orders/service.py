@@ -21,13 +21,14 @@ from domain.errors import (
     NotFound,
     UnknownCustomer,
 )
-from domain.money import AMOUNT_TEXT, decimals_fit, minor_digits, to_minor
+from domain.money import AMOUNT_TEXT, decimals_fit, to_minor
 from domain.orders.inputs import OrderCreate
 from domain.orders.models import ALLOWED_TRANSITIONS, Order, OrderStatus
+from domain.orders.moves import Move, Plan, decide, stale_warning
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.upserts import Upserted, create_those_that_pass, not_stored
+from domain.upserts import Upserted, create_those_that_pass, not_stored, row_position
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -35,6 +36,10 @@ from domain.workspaces.repository import WorkspaceRepository
 _NO_SUCH_ORDER = FieldError(
     "externalId", ErrorCode.NOT_FOUND, "no order has this external id (an update moves recorded orders only)"
 )
+
+
+# Rounds of read, decide, write for rows that lost a race with another writer of the same order.
+UPSERT_ROUNDS = 5
 
 
 class UpsertOutcome(StrEnum):
@@ -123,38 +128,95 @@ class OrderService:
 
     async def upsert_many(self, principal: Principal, rows: Sequence[RawInput], *, create_missing: bool) -> Upserted:
         """Rows carrying an order's whole current state (a re-imported export): a row naming a stored order
-        by external id moves it along the transitions ``set_status`` allows, or leaves it as it is; the
-        others are recorded (``create_missing``) or refused. A recorded order's customer and total are
-        facts of the sale: a row that changes them is refused, and so is a move no transition allows."""
+        by external id moves it along a chain of the transitions ``set_status`` allows, or leaves it as it
+        is (the same state, or an update older than the stored one: STALE_UPDATE, a warning); the others
+        are recorded (``create_missing``) or refused. A recorded order's customer and total are facts of
+        the sale: a row that changes them is refused, and so is a move no transition allows. The batch is
+        read once and written once; rows that lost a race with another writer are decided again."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
-        keys = [str(row.get("external_id") or "") for row in rows]
+        outcome = Upserted()
+        pending = list(enumerate(rows))
+        for _ in range(UPSERT_ROUNDS):
+            pending = await self._upsert_round(principal, workspace, pending, outcome, create_missing)
+            if not pending:
+                return outcome
+        busy = "the order kept changing while this ran; send the row again"
+        outcome.problems += [FieldError(f"rows.{index}.externalId", ErrorCode.CONFLICT, busy) for index, _ in pending]
+        return outcome
+
+    async def _upsert_round(
+        self,
+        principal: Principal,
+        workspace: Workspace,
+        pending: list[tuple[int, RawInput]],
+        outcome: Upserted,
+        create_missing: bool,
+    ) -> list[tuple[int, RawInput]]:
+        """Decide ``pending`` against one read and write the moves at once; returns the rows to decide again."""
+        keys = [str(row.get("external_id") or "") for _, row in pending]
         stored = await self._orders.by_external_ids(workspace.id, [key for key in keys if key])
         # A sales key sees only its customers' orders: another's is "taken", as when creating it.
         visible = set(await visible_customers(self._customers, principal, [o.customer_id for o in stored.values()]))
-        outcome, new = Upserted(), list[tuple[int, RawInput]]()
-        for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+        moves: dict[str, tuple[int, RawInput, Move]] = {}
+        new, again = list[tuple[int, RawInput]](), list[tuple[int, RawInput]]()
+        for (index, row), key in zip(pending, keys, strict=True):
             order = stored.get(key)
             if order is not None and order.customer_id not in visible:
                 taken = DuplicateExternalId()
                 outcome.problems.append(FieldError(f"rows.{index}.externalId", taken.code, taken.message))
-                continue
-            if order is None:
+            elif order is None:
                 not_stored(outcome, new, index, row, None if create_missing else _NO_SUCH_ORDER)
-                continue
-            with row_errors(index, outcome.problems):
-                given = validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
-                if await self._moved(principal, order, given):
-                    outcome.updated += 1
-                else:
-                    outcome.unchanged += 1
-        await create_those_that_pass(lambda batch: self._recorded_count(principal, batch), new, outcome)
-        return outcome
+            elif order.id in moves:
+                again.append((index, row))  # a second row for one order: decided after the first is written
+            else:
+                with row_errors(index, outcome.problems):
+                    move = self._decided(index, order, row, workspace, outcome)
+                    if move is not None:
+                        moves[order.id] = (index, row, move)
+        lost = await self._apply(principal, [move for _, _, move in moves.values()])
+        outcome.updated += len(moves) - len(lost)
+        again += [(index, row) for order_id, (index, row, _) in moves.items() if order_id in lost]
+        return again + await self._created(principal, new, outcome)
 
-    async def upsert(self, principal: Principal, data: RawInput) -> tuple[Order, UpsertOutcome]:
+    def _decided(self, index: int, order: Order, row: RawInput, workspace: Workspace, outcome: Upserted) -> Move | None:
+        given = validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
+        decision = decide(order, given)
+        if decision.plan is Plan.STALE:
+            warning = stale_warning(order, given)
+            outcome.warnings.append(FieldError(f"rows.{index}.{warning.field}", warning.code, warning.message))
+        if decision.move is None:
+            outcome.unchanged += 1
+        return decision.move
+
+    async def _apply(self, principal: Principal, moves: list[Move]) -> set[str]:
+        """Write the moves as any order change is written: customers dirty before and after, one rescore."""
+        if not moves:
+            return set()
+        customer_ids = list(dict.fromkeys(move.order.customer_id for move in moves))
+        await self._customers.mark_many_dirty(principal.scope, customer_ids)
+        lost = await self._orders.apply_moves(moves)
+        await self._customers.mark_many_dirty(principal.scope, customer_ids)
+        await self._rescore_queue.request_rescore(principal.workspace_id)
+        return lost
+
+    async def _created(
+        self, principal: Principal, new: list[tuple[int, RawInput]], outcome: Upserted
+    ) -> list[tuple[int, RawInput]]:
+        """Create ``new``; a row whose external id another writer recorded meanwhile is decided again."""
+        problems = outcome.problems
+        outcome.problems = []
+        await create_those_that_pass(lambda batch: self._recorded_count(principal, batch), new, outcome)
+        taken = {row_position(p) for p in outcome.problems if p.code == ErrorCode.DUPLICATE_EXTERNAL_ID}
+        again = [(index, row) for index, row in new if index in taken and row.get("external_id")]
+        retried = {index for index, _ in again}
+        outcome.problems = problems + [p for p in outcome.problems if row_position(p) not in retried]
+        return again
+
+    async def upsert(self, principal: Principal, data: RawInput) -> tuple[Order, UpsertOutcome, list[FieldError]]:
         """One order's whole current state by its external id (a platform's "order updated" notice): what
-        an import in upsert mode does with its row, with the same errors. The same state twice is one
-        change: the second says UNCHANGED."""
+        an import in upsert mode does with its row, with the same errors and warnings. The same state twice
+        is one change: the second says UNCHANGED."""
         if not data.get("external_id"):
             raise InvalidInput.one("externalId", ErrorCode.REQUIRED, "an upsert names the order by its external id")
         outcome = await self.upsert_many(principal, [data], create_missing=True)
@@ -162,26 +224,13 @@ class OrderService:
             raise InvalidInput([_unprefixed(problem) for problem in outcome.problems])
         key = str(data["external_id"])
         order = (await self._orders.by_external_ids(principal.workspace_id, [key]))[key]
+        warnings = [_unprefixed(warning) for warning in outcome.warnings]
         if outcome.created:
-            return order, UpsertOutcome.CREATED
-        return order, UpsertOutcome.UPDATED if outcome.updated else UpsertOutcome.UNCHANGED
+            return order, UpsertOutcome.CREATED, warnings
+        return order, UpsertOutcome.UPDATED if outcome.updated else UpsertOutcome.UNCHANGED, warnings
 
     async def _recorded_count(self, principal: Principal, rows: list[RawInput]) -> int:
         return (await self.record_many_counted(principal, rows))[1]
-
-    async def _moved(self, principal: Principal, order: Order, given: OrderCreate) -> bool:
-        """Bring ``order`` to the state ``given`` shows; False when it is there already."""
-        if given.customer_id != order.customer_id:
-            raise InvalidInput.one("customerId", ErrorCode.NOT_ALLOWED, "this order is recorded for another customer")
-        if to_minor(given.total, order.currency) != order.total_minor:
-            total = Decimal(order.total_minor).scaleb(-minor_digits(order.currency))
-            message = f"this order is recorded with total {total}, not {given.total}: a sale's total is not changed"
-            raise InvalidInput.one("total", ErrorCode.NOT_ALLOWED, message)
-        refund = given.refund_amount if given.status is OrderStatus.REFUNDED else None
-        if given.status == order.status and _refund_minor(order, given.status, refund) == order.refund_minor:
-            return False
-        await self.set_status(principal, order.id, given.status, refund_amount=refund)
-        return True
 
     async def set_status(
         self, principal: Principal, order_id: str, status: OrderStatus, *, refund_amount: Decimal | str | None = None
@@ -285,5 +334,10 @@ def _new_document(order: OrderCreate, workspace: Workspace, now: datetime) -> di
     if order.external_id is not None:
         document["external_id"] = order.external_id
     volatile = {"_id", "created_at", "updated_at"} | ({"placed_at"} if order.placed_at is None else set())
+    if order.status_changed_at is None:
+        document["status_changed_at"] = document["placed_at"]
+        volatile.add("status_changed_at")
+    else:
+        document["status_changed_at"] = document["status_source_at"] = order.status_changed_at
     document["request_hash"] = fingerprint({key: value for key, value in document.items() if key not in volatile})
     return document
