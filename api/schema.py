@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext
 from api.edge import EdgeLimits, edge_extensions
 from api.resolvers.classes import ClassMutation, ClassQuery, ClassSubscription
 from api.resolvers.customers import CustomerMutation, CustomerQuery, SyncQuery
-from api.resolvers.imports import ImportQuery
+from api.resolvers.imports import ImportMutation, ImportQuery
 from api.resolvers.keys import KeyMutation, KeyQuery
 from api.resolvers.leads import LeadMutation, LeadQuery
 from api.resolvers.orders import OrderMutation, OrderQuery
@@ -27,7 +27,8 @@ Query = merge_types(
     "Query", (CustomerQuery, SyncQuery, ClassQuery, KeyQuery, OrderQuery, LeadQuery, SegmentQuery, ImportQuery)
 )
 Mutation = merge_types(
-    "Mutation", (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation, SegmentMutation)
+    "Mutation",
+    (CustomerMutation, OrderMutation, ClassMutation, KeyMutation, LeadMutation, SegmentMutation, ImportMutation),
 )
 Subscription = merge_types("Subscription", (ClassSubscription, SegmentSubscription))
 

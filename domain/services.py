@@ -18,6 +18,7 @@ from domain.customers.repository import CustomerRepository
 from domain.customers.service import DEFAULT_SYNC_SETTLE_SECONDS, CustomerService
 from domain.db import Database
 from domain.imports.service import ImportService
+from domain.imports.status_words import StatusWordsService
 from domain.interactions.repository import InteractionRepository
 from domain.interactions.service import InteractionService
 from domain.liveness import WorkerLiveness
@@ -64,6 +65,7 @@ class Services:
     segment_membership: SegmentEvaluator
     persisted_queries: PersistedQueryService
     imports: ImportService
+    status_words: StatusWordsService
     sweep: DirtySweep
     # The one clock every use case asks (the host's, or a test's).
     clock: Clock
@@ -150,6 +152,7 @@ def build_services(
             liveness,
             worker_dead_after_seconds,
         ),
+        status_words=StatusWordsService(workspaces),
         segments=SegmentService(
             segment_definitions, membership, segment_evaluator, customers, workspaces, scoring_runs, clock
         ),

@@ -7,7 +7,11 @@ from typing import Any
 
 import strawberry
 
-from api.resolvers.common import CrmInfo
+from api.resolvers.common import CrmInfo, respond
+from api.types.enums import OrderStatusEnum
+from api.types.errors import UserError
+from domain.imports.status_words import KnownWord
+from domain.orders.models import OrderStatus
 from domain.timestamps import aware
 
 
@@ -81,3 +85,51 @@ class ImportQuery:
         context = info.context
         found = await context.services.imports.get(context.principal, str(id))
         return ImportJob.of(found) if found else None
+
+    @strawberry.field(
+        description="Every word an orders import reads as a status: the shop's own (setOrderStatusWords) first, "
+        "then the platforms' built-in words it has not overridden"
+    )
+    async def order_status_words(self, info: CrmInfo) -> list[OrderStatusWord]:
+        context = info.context
+        return [OrderStatusWord.of(word) for word in await context.services.status_words.known(context.principal)]
+
+
+@strawberry.type(description="A word an orders import reads as one of our statuses")
+class OrderStatusWord:
+    word: str
+    status: OrderStatusEnum  # type: ignore[valid-type]
+    shops_own: bool = strawberry.field(description="Set by this shop (over a built-in word that reads the same)")
+
+    @classmethod
+    def of(cls, known: KnownWord) -> OrderStatusWord:
+        word, status, own = known
+        return cls(word=word, status=status, shops_own=own)
+
+
+@strawberry.input
+class OrderStatusWordInput:
+    word: str
+    status: OrderStatusEnum  # type: ignore[valid-type]
+
+
+@strawberry.type
+class OrderStatusWordsPayload:
+    words: list[OrderStatusWord] = strawberry.field(default_factory=list)
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ImportMutation:
+    @strawberry.mutation(
+        description="Replace the shop's own status words for its order files (admin): each word, compared as "
+        "headers are (case and accents aside), reads as the status given, over the built-in words"
+    )
+    async def set_order_status_words(self, info: CrmInfo, words: list[OrderStatusWordInput]) -> OrderStatusWordsPayload:
+        context = info.context
+        given = [{"word": word.word, "status": OrderStatus(word.status).value} for word in words]
+        return await respond(
+            OrderStatusWordsPayload,
+            context.services.status_words.replace(context.principal, given),
+            lambda known: OrderStatusWordsPayload(words=[OrderStatusWord.of(word) for word in known]),
+        )

@@ -9,6 +9,8 @@ Chinese order waiting to ship (待发货) was paid first and is ``paid``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from domain.imports.parsing import BadValue, column_key
 from domain.orders.models import OrderStatus
 
@@ -44,8 +46,36 @@ STATUS_WORDS: dict[str, OrderStatus] = {
 def order_status(text: str) -> str:
     """Our status for a platform's word ("Đã giao" -> delivered); BadValue, naming ours and some of
     theirs, for a word no platform above uses."""
-    status = STATUS_WORDS.get(column_key(text))
-    if status is None:
-        ours = ", ".join(status.value for status in OrderStatus)
-        raise BadValue(f"a status: {ours}, or a shop's word such as Đã giao, Đã hủy, Trả hàng/Hoàn tiền, 已付款")
-    return status.value
+    return status_reader(())(text)
+
+
+def status_reader(shop_words: Sequence[tuple[str, str]]) -> Callable[[str], str]:
+    """Reads a status cell with the shop's own words (word as written, our status) over the built-in
+    ones; a word neither knows is refused with the words that are known."""
+    known = {**STATUS_WORDS, **{column_key(word): OrderStatus(status) for word, status in shop_words}}
+
+    def read(text: str) -> str:
+        status = known.get(column_key(text))
+        if status is None:
+            raise BadValue(known_words(shop_words))
+        return status.value
+
+    return read
+
+
+def known_words(shop_words: Sequence[tuple[str, str]]) -> str:
+    ours = ", ".join(status.value for status in OrderStatus)
+    shop = "; this shop's words: " + ", ".join(word for word, _ in shop_words) if shop_words else ""
+    platforms = len(STATUS_WORDS) - len(OrderStatus)
+    return (
+        f"a status: {ours}{shop}; or one of {platforms} platforms' words such as Đã giao, Đã hủy, "
+        "Trả hàng/Hoàn tiền, 已付款 (the orderStatusWords query lists them all)"
+    )
+
+
+def all_words(shop_words: Sequence[tuple[str, str]]) -> list[tuple[str, OrderStatus, bool]]:
+    """Every word an import reads as a status: (word, status, the shop's own), the shop's first."""
+    shop = [(word, OrderStatus(status), True) for word, status in shop_words]
+    overridden = {column_key(word) for word, _ in shop_words}
+    built_in = [(word, status, False) for status, words in _WORDS.items() for word in (status.value, *words)]
+    return shop + [entry for entry in built_in if column_key(entry[0]) not in overridden]

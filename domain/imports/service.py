@@ -38,6 +38,7 @@ from domain.imports import report
 from domain.imports.encoding import ADVICE, UnknownEncoding, shown, text_encoding
 from domain.imports.kinds import COLUMNS, EXTRA_COLUMNS, IGNORED_COLUMNS, Column, ImportKind, column_names
 from domain.imports.order_lines import ITEM_LINES, Problem, cell_of, continues, with_order_lines
+from domain.imports.order_statuses import status_reader
 from domain.imports.parsing import BadValue, column_key, composed, delimiter_of, records
 from domain.interactions.inputs import InteractionCreate
 from domain.interactions.service import InteractionService
@@ -216,8 +217,14 @@ class ImportService:
             return await self._fail(import_id, _given_up(claimed.get("last_error") or "the worker stopped"))
         principal, kind = _principal(claimed), ImportKind(claimed["kind"])
         try:
+            workspace = await self._workspaces.get(principal.workspace_id)
             batches = self._batches(
-                import_id, claimed["file_id"], kind, skip=claimed["lines_done"], mapping=claimed.get("columns") or {}
+                import_id,
+                claimed["file_id"],
+                kind,
+                skip=claimed["lines_done"],
+                mapping=claimed.get("columns") or {},
+                status_words=workspace.order_status_words if workspace else (),
             )
             mode = ImportMode(claimed.get("mode", ImportMode.CREATE))
             async for last_line, rows in batches:
@@ -316,7 +323,14 @@ class ImportService:
                 await self._imports.update_one({"_id": import_id}, {"$set": {"last_error": last}})
 
     async def _batches(
-        self, import_id: str, file_id: Any, kind: ImportKind, *, skip: int, mapping: dict[str, str]
+        self,
+        import_id: str,
+        file_id: Any,
+        kind: ImportKind,
+        *,
+        skip: int,
+        mapping: dict[str, str],
+        status_words: Sequence[tuple[str, str]] = (),
     ) -> AsyncIterator[tuple[int, list[dict[str, Any]]]]:
         """(the batch's last line number, rows as the API takes them) per batch, after line ``skip``; a
         cell that cannot be read comes as a ``__bad__`` entry (column, message). The upload is copied to
@@ -334,6 +348,8 @@ class ImportService:
             try:
                 header_line = text.readline(MAX_HEADER_CHARS + 2)
                 delimiter, columns = _header(header_line, kind, mapping)
+                if status_words and "status" in columns.known:
+                    columns.known["status"] = Column("status", status_reader(status_words))
                 await self._imports.update_one(
                     {"_id": import_id}, {"$set": {"encoding": shown(encoding), "ignored_columns": columns.ignored}}
                 )

@@ -84,6 +84,8 @@ class Workspace:
     created_at: datetime | None = None
     customer_count: int | None = None  # kept by customer writes; None for workspaces made before it was
     dynamic_segments: tuple[str, ...] = ()  # ids of the segments a rescore re-evaluates (domain/segments)
+    # The shop's own words for order statuses in its files (word as written, our status), over the built-in ones.
+    order_status_words: tuple[tuple[str, str], ...] = ()
 
     @property
     def scoring_settings(self) -> ScoringSettings:
@@ -134,6 +136,7 @@ class Workspace:
             created_at=aware(document.get("created_at")),
             customer_count=document.get("customer_count"),
             dynamic_segments=tuple(document.get("dynamic_segments") or ()),
+            order_status_words=tuple((w["word"], w["status"]) for w in document.get("order_status_words") or ()),
         )
 
 

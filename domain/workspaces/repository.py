@@ -75,6 +75,11 @@ class WorkspaceRepository:
     async def rfm_version(self, workspace_id: str) -> int:
         return _bounds_version(await self._workspaces.find_one({"_id": workspace_id}, {"rfm_bounds.version": 1}))
 
+    async def set_order_status_words(self, workspace_id: str, words: list[tuple[str, str]]) -> bool:
+        stored = [{"word": word, "status": status} for word, status in words]
+        result = await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"order_status_words": stored}})
+        return result.matched_count == 1
+
     async def set_dynamic_segments(self, workspace_id: str, segment_ids: list[str]) -> None:
         await self._workspaces.update_one({"_id": workspace_id}, {"$set": {"dynamic_segments": segment_ids}})
 
