@@ -11,6 +11,16 @@ from domain.errors import FieldError, InvalidInput
 from domain.validation import RawInput
 
 
+@dataclass(frozen=True, slots=True)
+class RowPlan:
+    """What a dry run found a row would do: create it, move it (from one status to another), or nothing."""
+
+    index: int
+    action: str  # create, move, unchanged
+    before: str | None = None
+    after: str | None = None
+
+
 @dataclass(slots=True)
 class Upserted:
     """What ``upsert_many`` did with a batch of rows."""
@@ -21,6 +31,7 @@ class Upserted:
     problems: list[FieldError] = field(default_factory=list)
     # Rows taken, but not as they said: an update older than what is stored, left as it is.
     warnings: list[FieldError] = field(default_factory=list)
+    plans: list[RowPlan] = field(default_factory=list)  # a dry run's, per row it takes
 
 
 def not_stored(

@@ -21,7 +21,8 @@ from tests.conftest import Api, Workspace, add_key, make_workspace, run_worker
 from workers.runtime import WorkerRuntime
 
 JOB = """query($id: ID!) { importJob(id: $id) { status mode dryRun rowsDone imported updated unchanged failed problem encoding
-  ignoredColumns errors { row column code message } warnings { row column code message } } }"""
+  ignoredColumns errors { row column code message } warnings { row column code message }
+  plans { row action fromStatus toStatus } } }"""
 COUNT = "{ customers { totalCount } }"
 
 CUSTOMERS = (

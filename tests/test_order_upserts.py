@@ -167,3 +167,40 @@ def _wait_until_no_customer_is_dirty(config: AppConfig, seconds: float) -> None:
         assert dirty == 0, f"{dirty} customers still dirty"
     finally:
         client.close()
+
+
+def test_a_dry_run_of_next_weeks_export_says_what_each_row_would_do_and_writes_nothing(
+    api: Api, shop: Workspace, config: AppConfig
+) -> None:
+    _upload(api, shop.admin, "customers", "external_id,name\nKH-1,Nguyễn Thị Lan\n")
+    run_worker(config)
+    header = "external_id,customer_external_id,status,total,refund_amount\n"
+
+    def imported(body: str, query: str) -> dict[str, Any]:
+        started = api.client.post(
+            f"/import/orders.csv?{query}", content=(header + body).encode(),
+            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
+        )  # fmt: skip
+        assert started.status_code == 202, started.text
+        run_worker(config)
+        return _job(api, shop.admin, started.json()["id"])
+
+    imported("DH-1,KH-1,Chờ xác nhận,1000000,\nDH-2,KH-1,paid,2000000,\nDH-3,KH-1,Đã giao,500000,\n", "mode=create")
+    week_two = (
+        "DH-1,KH-1,Hoàn thành,1000000,\n"  # placed -> delivered
+        "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000\n"  # paid -> refunded in part
+        "DH-3,KH-1,Chờ xác nhận,500000,\n"  # delivered back to placed: refused
+        "DH-4,KH-1,paid,300000,\n"  # new
+        "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000\n"  # the same state again: once moved, unchanged
+    )
+    job = imported(week_two, "mode=upsert&dryRun=true")
+    assert (job["dryRun"], job["imported"], job["updated"], job["unchanged"], job["failed"]) == (True, 1, 2, 1, 1)
+    plans = {(p["row"], p["action"], p["fromStatus"], p["toStatus"]) for p in job["plans"]}
+    assert plans == {(2, "move", "placed", "delivered"), (3, "move", "paid", "refunded"),
+                     (5, "create", None, "paid"), (6, "unchanged", "refunded", "refunded")}  # fmt: skip
+    assert [(e["row"], e["code"]) for e in job["errors"]] == [(4, "INVALID_TRANSITION")]
+    query = "{ customers(first: 1) { edges { node { orders(first: 5) { externalId status } } } } }"
+    stored = api.ok(query, None, shop.admin)["customers"]["edges"][0]["node"]["orders"]
+    assert {o["externalId"]: o["status"] for o in stored} == {"DH-1": "PLACED", "DH-2": "PAID", "DH-3": "DELIVERED"}
+    real = imported(week_two, "mode=upsert")  # and the import itself does what the dry run said
+    assert (real["imported"], real["updated"], real["unchanged"], real["failed"]) == (1, 2, 1, 1)

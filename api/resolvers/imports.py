@@ -23,6 +23,14 @@ class ImportRowError:
     message: str
 
 
+@strawberry.type(description="What a dry run found a row would do")
+class ImportRowPlan:
+    row: int = strawberry.field(description="The line in the file (the header is line 1)")
+    action: str = strawberry.field(description="create, move or unchanged")
+    from_status: str | None = strawberry.field(description="The stored order's status (move, unchanged)")
+    to_status: str | None = strawberry.field(description="The status the row gives it")
+
+
 @strawberry.type
 class ImportJob:
     id: strawberry.ID
@@ -47,6 +55,10 @@ class ImportJob:
         "left as it is); counted as unchanged"
     )
     warnings_omitted: int = strawberry.field(description="Warnings after the first 1,000: counted, not listed")
+    plans: list[ImportRowPlan] = strawberry.field(
+        description="A dry run of orders in update or upsert mode: what each of the first 1,000 rows it takes "
+        "would do (refused rows are in errors)"
+    )
     created_at: datetime
     finished_at: datetime | None
 
@@ -69,6 +81,7 @@ class ImportJob:
             errors=[ImportRowError(**e) for e in d.get("errors", [])],
             errors_omitted=max(d.get("error_count", 0) - len(d.get("errors", [])), 0),
             warnings=[ImportRowError(**w) for w in d.get("warnings", [])],
+            plans=[ImportRowPlan(**p) for p in d.get("plans", [])],
             warnings_omitted=max(d.get("warning_count", 0) - len(d.get("warnings", [])), 0),
             created_at=aware(d["created_at"]) or datetime.min,
             finished_at=aware(d.get("finished_at")),

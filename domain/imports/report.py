@@ -29,6 +29,9 @@ def rows(count: int | None) -> str:
 
 def summary(job: dict[str, Any]) -> str:
     """ "2 rows imported, 1 updated, 3 unchanged, 1 refused" (a dry run: "would be imported")."""
+    if job.get("dry_run") and job.get("plans"):
+        planned = f"{rows(job.get('imported'))} would be created, {job.get('updated', 0):,} would move"
+        return planned + f", {job.get('unchanged', 0):,} unchanged, {job.get('failed', 0):,} refused"
     if job.get("dry_run"):
         return f"{rows(job.get('imported'))} would be imported, {job.get('failed', 0):,} refused"
     done = [f"{rows(job.get('imported'))} imported"]
@@ -53,6 +56,10 @@ def unknown_columns(unknown: Sequence[str], template: Sequence[str]) -> str:
     more = len(unknown) - MAX_LISTED_COLUMNS
     rest = f" and {more:,} more" if more > 0 else ""
     return f"unknown columns {named}{rest}; the template names them: {', '.join(template)}"
+
+
+def row_plan(row: int, action: str, before: str | None, after: str | None) -> dict[str, Any]:
+    return {"row": row, "action": action, "from_status": before, "to_status": after}
 
 
 def row_error(row: int, column: str | None, code: str, message: str) -> dict[str, Any]:

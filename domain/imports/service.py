@@ -97,6 +97,7 @@ class BatchDone:
     counts: Counts
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)  # a dry run's: what each row would do
 
 
 class ImportService:
@@ -393,8 +394,8 @@ class ImportService:
             errors += [report.row_error(at, column, code.value, message) for at, column, code, message in bad]
         if kind is not ImportKind.CUSTOMERS:
             pending = await self._with_customer_ids(principal, pending, errors)
-        if mode is not ImportMode.CREATE and not dry_run:
-            return await self._upsert(principal, kind, pending, mode, errors)
+        if mode is not ImportMode.CREATE and (not dry_run or kind is ImportKind.ORDERS):
+            return await self._upsert(principal, kind, pending, mode, errors, dry_run=dry_run)
         while pending:
             lines = [row.pop("__line__") for row in pending]
             item_lines = [row.pop(ITEM_LINES, []) for row in pending]
@@ -430,18 +431,24 @@ class ImportService:
         rows: list[dict[str, Any]],
         mode: ImportMode,
         errors: list[dict[str, Any]],
+        *,
+        dry_run: bool = False,
     ) -> BatchDone:
         """An update mode: stored customers updated, stored orders moved to the status their row shows (or
-        either left as it is), others created (upsert)."""
+        either left as it is), others created (upsert). A dry run (orders) reports each row's plan."""
         lines = [row.pop("__line__") for row in rows]
         item_lines = [row.pop(ITEM_LINES, []) for row in rows]
-        service = self._customers if kind is ImportKind.CUSTOMERS else self._orders
-        outcome = await service.upsert_many(principal, rows, create_missing=mode is ImportMode.UPSERT)
+        create_missing = mode is ImportMode.UPSERT
+        if kind is ImportKind.CUSTOMERS:
+            outcome = await self._customers.upsert_many(principal, rows, create_missing=create_missing)
+        else:
+            outcome = await self._orders.upsert_many(principal, rows, create_missing=create_missing, dry_run=dry_run)
         if outcome.problems:
             self._refused(outcome.problems, lines, item_lines, errors)
         warnings = [report.row_error(at, column, code.value, message)
                     for _, (at, column, code, message) in _located(outcome.warnings, lines, item_lines)]  # fmt: skip
-        return BatchDone(Counts(outcome.created, outcome.updated, outcome.unchanged), errors, warnings)
+        plans = [report.row_plan(lines[plan.index], plan.action, plan.before, plan.after) for plan in outcome.plans]
+        return BatchDone(Counts(outcome.created, outcome.updated, outcome.unchanged), errors, warnings, plans)
 
     async def _validate_each(
         self, principal: Principal, kind: ImportKind, rows: Sequence[dict[str, Any]], *, partial: bool = False
@@ -531,6 +538,7 @@ class ImportService:
                     "$push": {
                         "errors": {"$each": in_order[:listed], "$slice": listed},
                         "warnings": {"$each": warned[:listed], "$slice": listed},
+                        "plans": {"$each": batch.plans[:listed], "$slice": listed},
                     },
                 },
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -28,7 +29,7 @@ from domain.orders.moves import Move, Plan, decide, stale_warning
 from domain.orders.repository import OrderRepository
 from domain.ports import RescoreQueue
 from domain.recorded import Recorded
-from domain.upserts import Upserted, create_those_that_pass, not_stored, row_position
+from domain.upserts import RowPlan, Upserted, create_those_that_pass, not_stored, row_position
 from domain.validation import RawInput, row_errors, validate, validate_rows
 from domain.workspaces.models import Workspace
 from domain.workspaces.repository import WorkspaceRepository
@@ -126,17 +127,23 @@ class OrderService:
         await self._rescore_queue.request_rescore(principal.workspace_id)
         return stored, len(created)
 
-    async def upsert_many(self, principal: Principal, rows: Sequence[RawInput], *, create_missing: bool) -> Upserted:
+    async def upsert_many(
+        self, principal: Principal, rows: Sequence[RawInput], *, create_missing: bool, dry_run: bool = False
+    ) -> Upserted:
         """Rows carrying an order's whole current state (a re-imported export): a row naming a stored order
         by external id moves it along a chain of the transitions ``set_status`` allows, or leaves it as it
         is (the same state, or an update older than the stored one: STALE_UPDATE, a warning); the others
         are recorded (``create_missing``) or refused. A recorded order's customer and total are facts of
         the sale: a row that changes them is refused, and so is a move no transition allows. The batch is
-        read once and written once; rows that lost a race with another writer are decided again."""
+        read once and written once; rows that lost a race with another writer are decided again.
+        ``dry_run``: the same decisions, each row's plan returned, nothing written."""
         principal.require(Permission.WRITE_CUSTOMERS)
         workspace = await self._workspace(principal)
         outcome = Upserted()
         pending = list(enumerate(rows))
+        if dry_run:
+            await self._plan(principal, workspace, pending, outcome, create_missing)
+            return outcome
         for _ in range(UPSERT_ROUNDS):
             pending = await self._upsert_round(principal, workspace, pending, outcome, create_missing)
             if not pending:
@@ -154,6 +161,49 @@ class OrderService:
         create_missing: bool,
     ) -> list[tuple[int, RawInput]]:
         """Decide ``pending`` against one read and write the moves at once; returns the rows to decide again."""
+        moves, new, again = await self._decide_all(principal, workspace, pending, outcome, create_missing)
+        lost = await self._apply(principal, [move for _, _, move in moves.values()])
+        outcome.updated += len(moves) - len(lost)
+        again += [(index, row) for order_id, (index, row, _) in moves.items() if order_id in lost]
+        return again + await self._created(principal, new, outcome)
+
+    async def _plan(
+        self,
+        principal: Principal,
+        workspace: Workspace,
+        pending: list[tuple[int, RawInput]],
+        outcome: Upserted,
+        create_missing: bool,
+    ) -> None:
+        """A dry run's round: every row decided against what is stored, its plan recorded, nothing written."""
+        moves, new, again = await self._decide_all(principal, workspace, pending, outcome, create_missing)
+        for index, _, move in moves.values():
+            outcome.plans.append(RowPlan(index, "move", move.order.status.value, move.status.value))
+        outcome.updated += len(moves)
+        # Later rows of an order the batch moves: decided against the state the earlier row leaves.
+        moved = {move.order.external_id: _after(move) for _, _, move in moves.values()}
+        for index, row in again:
+            with row_errors(index, outcome.problems):
+                order = moved[str(row["external_id"])]
+                if (later := self._decided(index, order, row, workspace, outcome)) is not None:
+                    outcome.plans.append(RowPlan(index, "move", order.status.value, later.status.value))
+                    outcome.updated += 1
+                    moved[str(row["external_id"])] = _after(later)
+        for index, row in new:
+            with row_errors(index, outcome.problems):
+                validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
+                outcome.plans.append(RowPlan(index, "create", None, str(row.get("status") or "placed")))
+                outcome.created += 1
+
+    async def _decide_all(
+        self,
+        principal: Principal,
+        workspace: Workspace,
+        pending: list[tuple[int, RawInput]],
+        outcome: Upserted,
+        create_missing: bool,
+    ) -> tuple[dict[str, tuple[int, RawInput, Move]], list[tuple[int, RawInput]], list[tuple[int, RawInput]]]:
+        """Per stored order, the move its first row makes; rows to create; later rows of a moved order."""
         keys = [str(row.get("external_id") or "") for _, row in pending]
         stored = await self._orders.by_external_ids(workspace.id, [key for key in keys if key])
         # A sales key sees only its customers' orders: another's is "taken", as when creating it.
@@ -174,10 +224,7 @@ class OrderService:
                     move = self._decided(index, order, row, workspace, outcome)
                     if move is not None:
                         moves[order.id] = (index, row, move)
-        lost = await self._apply(principal, [move for _, _, move in moves.values()])
-        outcome.updated += len(moves) - len(lost)
-        again += [(index, row) for order_id, (index, row, _) in moves.items() if order_id in lost]
-        return again + await self._created(principal, new, outcome)
+        return moves, new, again
 
     def _decided(self, index: int, order: Order, row: RawInput, workspace: Workspace, outcome: Upserted) -> Move | None:
         given = validate(OrderCreate, row, currency=workspace.currency, now=self._clock.now())
@@ -187,6 +234,7 @@ class OrderService:
             outcome.warnings.append(FieldError(f"rows.{index}.{warning.field}", warning.code, warning.message))
         if decision.move is None:
             outcome.unchanged += 1
+            outcome.plans.append(RowPlan(index, "unchanged", order.status.value, order.status.value))
         return decision.move
 
     async def _apply(self, principal: Principal, moves: list[Move]) -> set[str]:
@@ -261,6 +309,12 @@ class OrderService:
         if workspace is None:
             raise NotFound("workspace no longer exists")
         return workspace
+
+
+def _after(move: Move) -> Order:
+    """The order as ``move`` leaves it (what a dry run decides a later row of the same order against)."""
+    source_at = move.source_at or move.order.status_source_at
+    return replace(move.order, status=move.status, refund_minor=move.refund_minor, status_source_at=source_at)
 
 
 def _unprefixed(problem: FieldError) -> FieldError:
