@@ -3,6 +3,7 @@ with the source's moment deciding which state is the latest."""
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from pymongo import MongoClient
 
 from domain.config import AppConfig
-from tests.conftest import Api, Workspace, create_customer, run_worker
+from tests.conftest import Api, CommandCounter, Workspace, create_customer, run_worker
 from tests.test_csv_import import _job, _upload
 from tests.test_exactly_once import HISTORY, assert_clean_chains
 from tests.test_many_workers import Workers
@@ -204,3 +205,23 @@ def test_a_dry_run_of_next_weeks_export_says_what_each_row_would_do_and_writes_n
     assert {o["externalId"]: o["status"] for o in stored} == {"DH-1": "PLACED", "DH-2": "PAID", "DH-3": "DELIVERED"}
     real = imported(week_two, "mode=upsert")  # and the import itself does what the dry run said
     assert (real["imported"], real["updated"], real["unchanged"], real["failed"]) == (1, 2, 1, 1)
+
+
+def test_a_batch_of_moves_costs_the_same_handful_of_commands_whatever_its_size(
+    api: Api, shop: Workspace, commands: CommandCounter
+) -> None:
+    admin = api.call(lambda: api.services.keys.authenticate(f"Bearer {shop.admin}"))
+    customers = api.call(lambda: api.services.customers.create_many(admin, [{"name": "Khách"}] * 10))
+    costs = []
+    for size in (20, 200):
+        rows = [{"external_id": f"DH-{size}-{n}", "customer_id": customers[n % 10].id, "total": "1000"}
+                for n in range(size)]  # fmt: skip
+        api.call(functools.partial(api.services.orders.record_many, admin, rows))
+        delivered = [{**row, "status": "delivered"} for row in rows]
+        with commands.counting() as batch:
+            upsert = functools.partial(api.services.orders.upsert_many, admin, delivered, create_missing=True)
+            outcome = api.call(upsert)
+        assert (outcome.updated, outcome.problems) == (size, [])
+        costs.append(batch.by_command)
+    # the workspace, the orders by external id; dirty before, one write of every move, dirty after
+    assert costs == [{"find": 2, "update": 3}] * 2, costs
