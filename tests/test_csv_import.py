@@ -59,6 +59,17 @@ def _job(api: Api, token: str, import_id: str) -> dict[str, Any]:
     return body["data"]["importJob"]  # type: ignore[no-any-return]
 
 
+def imported(api: Api, token: str, config: AppConfig, kind: str, body: str, query: str = "") -> dict[str, Any]:
+    """Upload ``body`` (``query``: mode=..., dryRun=true), let a worker import it, and read the report."""
+    response = api.client.post(
+        f"/import/{kind}.csv" + (f"?{query}" if query else ""), content=body.encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+    )  # fmt: skip
+    assert response.status_code == 202, response.text
+    run_worker(config)
+    return _job(api, token, response.json()["id"])
+
+
 def _problems(job: dict[str, Any]) -> set[tuple[int, str | None, str]]:
     return {(e["row"], e["column"], e["code"]) for e in job["errors"]}
 
@@ -310,22 +321,19 @@ def test_an_edited_export_updates_the_customers_it_names_in_an_update_mode(
     header, *rows = exported.lstrip("\ufeff").splitlines()
     edited = [row.replace("Hà Nội", "Hải Phòng") for row in rows] + [",KH-7,Võ Thị Sáu" + "," * (header.count(",") - 2)]
     body = "\n".join([header, *edited]) + "\n"
-    headers = {"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"}
 
-    def imported(mode: str) -> dict[str, Any]:
-        started = api.client.post(f"/import/customers.csv?mode={mode}", content=body.encode(), headers=headers)
-        assert started.status_code == 202, started.text
-        run_worker(config)
-        return _job(api, shop.admin, started.json()["id"])
+    def again(mode: str) -> dict[str, Any]:
+        return imported(api, shop.admin, config, "customers", body, f"mode={mode}")
 
-    update = imported("update")  # Lan moves to Hải Phòng, 王小明 is as stored, KH-7 is nobody yet
+    update = again("update")  # Lan moves to Hải Phòng, 王小明 is as stored, KH-7 is nobody yet
     assert (update["mode"], update["imported"], update["updated"], update["unchanged"]) == ("update", 0, 1, 1)
     assert _problems(update) == {(len(edited) + 1, "external_id", "UNKNOWN_CUSTOMER")}
-    upsert = imported("upsert")  # now KH-7 is created; the rest is as stored
+    upsert = again("upsert")  # now KH-7 is created; the rest is as stored
     assert (upsert["imported"], upsert["updated"], upsert["unchanged"], upsert["failed"]) == (1, 0, 2, 0)
     cities = api.ok("{ customers(first: 10) { edges { node { externalId city } } } }", None, shop.admin)
     assert {e["node"]["externalId"]: e["node"]["city"] for e in cities["customers"]["edges"]} == {
         "KH-1": "Hải Phòng", "KH-2": "上海", "KH-7": None}  # fmt: skip
+    headers = {"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"}
     refused = api.client.post("/import/interactions.csv?mode=upsert", content=b"external_id\n", headers=headers)
     assert refused.status_code == 400 and "mode" in refused.text
 
@@ -422,16 +430,10 @@ def test_next_weeks_export_moves_the_orders_that_moved_and_refuses_moves_no_orde
         "DH-4,KH-2,Đã hủy,700000,,2026-10-03\n"
     )
 
-    def imported(body: str, mode: str) -> dict[str, Any]:
-        response = api.client.post(
-            f"/import/orders.csv?mode={mode}", content=body.encode(),
-            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
-        )  # fmt: skip
-        assert response.status_code == 202, response.text
-        run_worker(config)
-        return _job(api, shop.admin, response.json()["id"])
+    def orders_file(body: str, mode: str) -> dict[str, Any]:
+        return imported(api, shop.admin, config, "orders", body, f"mode={mode}")
 
-    assert imported(header + week_one, "upsert")["imported"] == 4
+    assert orders_file(header + week_one, "upsert")["imported"] == 4
     week_two = (
         "DH-1,KH-1,Hoàn thành,1000000,,2026-10-01\n"  # placed -> delivered
         "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000,2026-10-02\n"  # paid -> a part refunded
@@ -440,7 +442,7 @@ def test_next_weeks_export_moves_the_orders_that_moved_and_refuses_moves_no_orde
         "DH-5,KH-2,paid,300000,,2026-10-09\n"  # new this week
         "DH-6,KH-1,paid,999,,2026-10-09\n"
     )
-    changed = imported(header + week_two, "upsert")
+    changed = orders_file(header + week_two, "upsert")
     assert (changed["imported"], changed["updated"], changed["unchanged"], changed["failed"]) == (2, 2, 0, 2)
     refused = {(e["row"], e["column"], e["code"]): e["message"] for e in changed["errors"]}
     assert set(refused) == {(4, "status", "INVALID_TRANSITION"), (5, "status", "INVALID_TRANSITION")}
@@ -461,13 +463,13 @@ def test_next_weeks_export_moves_the_orders_that_moved_and_refuses_moves_no_orde
     }  # fmt: skip
     assert after["KH-1"]["stats"]["netSpend"] == str(1_000_000 + 2_000_000 - 500_000 + 999)
     # the same file again changes nothing; a changed total or customer is refused, never applied
-    again = imported(header + week_two, "upsert")
+    again = orders_file(header + week_two, "upsert")
     assert (again["imported"], again["updated"], again["unchanged"], again["failed"]) == (0, 0, 4, 2)
     edited = header + "DH-5,KH-2,paid,350000,,2026-10-09\nDH-6,KH-2,paid,999,,2026-10-09\n"
-    refusal = imported(edited, "update")
+    refusal = orders_file(edited, "update")
     assert {(e["row"], e["column"], e["code"]) for e in refusal["errors"]} == {
         (2, "total", "NOT_ALLOWED"), (3, "customer_id", "NOT_ALLOWED")}  # fmt: skip
     assert "300000" in refusal["errors"][0]["message"] and "350000" in refusal["errors"][0]["message"]
-    unknown = imported(header + "DH-77,KH-1,paid,100,,2026-10-09\n", "update")
+    unknown = orders_file(header + "DH-77,KH-1,paid,100,,2026-10-09\n", "update")
     assert {(e["row"], e["code"]) for e in unknown["errors"]} == {(2, "NOT_FOUND")}
     assert state() == after

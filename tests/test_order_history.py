@@ -14,7 +14,7 @@ from pymongo import MongoClient
 
 from domain.config import AppConfig
 from tests.conftest import Api, Workspace, run_worker
-from tests.test_csv_import import _job, _upload
+from tests.test_csv_import import _upload, imported
 from tests.test_exactly_once import assert_clean_chains
 
 CUSTOMERS = 300
@@ -83,16 +83,6 @@ def _stored_net_spend(api: Api, token: str) -> dict[str, Decimal]:
         after = page["pageInfo"]["endCursor"]
 
 
-def _imported(api: Api, token: str, config: AppConfig, body: str, mode: str) -> dict[str, Any]:
-    started = api.client.post(
-        f"/import/orders.csv?mode={mode}", content=body.encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
-    )  # fmt: skip
-    assert started.status_code == 202, started.text
-    run_worker(config)
-    return _job(api, token, started.json()["id"])
-
-
 @dataclass
 class Ledger:
     """What MongoDB holds: each customer's codes, its class events, the customers' and orders' writes."""
@@ -139,7 +129,7 @@ def test_a_history_with_refunds_imports_and_next_weeks_export_moves_only_what_mo
     _upload(api, shop.admin, "customers", "Mã khách hàng,Họ tên\n" + people)
     run_worker(config)
     sales = _history(rng)
-    first = _imported(api, shop.admin, config, _file(sales, rng), "create")
+    first = imported(api, shop.admin, config, "orders", _file(sales, rng), "mode=create")
     assert (first["imported"], first["failed"]) == (ORDERS, 0), first["errors"][:5]
     assert _stored_net_spend(api, shop.admin) == _net_spend(sales)
 
@@ -157,7 +147,7 @@ def test_a_history_with_refunds_imports_and_next_weeks_export_moves_only_what_mo
             week_two[index] = replace(sale, status="placed" if sale.status == "delivered" else "paid", refund=0)
             refused.append((index + 2, sale.status, week_two[index].status))
     before = Ledger.read(config)
-    changed = _imported(api, shop.admin, config, _file(week_two, rng), "upsert")
+    changed = imported(api, shop.admin, config, "orders", _file(week_two, rng), "mode=upsert")
     assert (moved, len(refused)) == (ORDERS * 3 // 10, 20)
     assert (changed["imported"], changed["updated"], changed["failed"]) == (0, moved, len(refused))
     assert changed["unchanged"] == ORDERS - moved - len(refused)
@@ -181,7 +171,7 @@ def test_a_history_with_refunds_imports_and_next_weeks_export_moves_only_what_mo
         assert_clean_chains(api.ok(history, {"id": customer_id}, shop.admin)["customer"]["classHistory"])
 
     # The same export again: nothing written, nothing rescored, no event.
-    again = _imported(api, shop.admin, config, _file(week_two, rng), "upsert")
+    again = imported(api, shop.admin, config, "orders", _file(week_two, rng), "mode=upsert")
     assert (again["imported"], again["updated"], again["failed"]) == (0, 0, len(refused))
     assert again["unchanged"] == ORDERS - len(refused)
     assert Ledger.read(config) == after

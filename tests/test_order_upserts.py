@@ -18,7 +18,7 @@ from pymongo import MongoClient
 
 from domain.config import AppConfig
 from tests.conftest import Api, CommandCounter, Workspace, create_customer, run_worker
-from tests.test_csv_import import _job, _upload
+from tests.test_csv_import import _upload, imported
 from tests.test_exactly_once import HISTORY, assert_clean_chains
 from tests.test_many_workers import Workers
 from workers.runtime import WorkerRuntime
@@ -69,21 +69,15 @@ def test_an_upsert_import_reports_stale_rows_as_warnings_and_counts_them_unchang
     run_worker(config)
     header = "external_id,customer_external_id,status,total,placed_at,status_changed_at\n"
 
-    def imported(body: str) -> dict[str, Any]:
-        started = api.client.post(
-            "/import/orders.csv?mode=upsert", content=(header + body).encode(),
-            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
-        )  # fmt: skip
-        assert started.status_code == 202, started.text
-        run_worker(config)
-        return _job(api, shop.admin, started.json()["id"])
+    def orders(body: str) -> dict[str, Any]:
+        return imported(api, shop.admin, config, "orders", header + body, "mode=upsert")
 
-    first = imported("DH-1,KH-1,Đã giao,500000,01/10/2026,05/10/2026 10:00\n")
+    first = orders("DH-1,KH-1,Đã giao,500000,01/10/2026,05/10/2026 10:00\n")
     assert first["imported"] == 1
-    older = imported("DH-1,KH-1,Đã thanh toán,500000,01/10/2026,02/10/2026 09:00\n")
+    older = orders("DH-1,KH-1,Đã thanh toán,500000,01/10/2026,02/10/2026 09:00\n")
     assert (older["updated"], older["unchanged"], older["failed"]) == (0, 1, 0)
     assert [(w["row"], w["column"], w["code"]) for w in older["warnings"]] == [(2, "status_changed_at", "STALE_UPDATE")]
-    before = imported("DH-2,KH-1,paid,500000,01/10/2026,30/09/2026 09:00\n")
+    before = orders("DH-2,KH-1,paid,500000,01/10/2026,30/09/2026 09:00\n")
     assert [(e["row"], e["column"], e["code"]) for e in before["errors"]] == [(2, "status_changed_at", "OUT_OF_RANGE")]
 
 
@@ -177,16 +171,10 @@ def test_a_dry_run_of_next_weeks_export_says_what_each_row_would_do_and_writes_n
     run_worker(config)
     header = "external_id,customer_external_id,status,total,refund_amount\n"
 
-    def imported(body: str, query: str) -> dict[str, Any]:
-        started = api.client.post(
-            f"/import/orders.csv?{query}", content=(header + body).encode(),
-            headers={"Authorization": f"Bearer {shop.admin}", "Content-Type": "text/csv"},
-        )  # fmt: skip
-        assert started.status_code == 202, started.text
-        run_worker(config)
-        return _job(api, shop.admin, started.json()["id"])
+    def orders(body: str, query: str) -> dict[str, Any]:
+        return imported(api, shop.admin, config, "orders", header + body, query)
 
-    imported("DH-1,KH-1,Chờ xác nhận,1000000,\nDH-2,KH-1,paid,2000000,\nDH-3,KH-1,Đã giao,500000,\n", "mode=create")
+    orders("DH-1,KH-1,Chờ xác nhận,1000000,\nDH-2,KH-1,paid,2000000,\nDH-3,KH-1,Đã giao,500000,\n", "mode=create")
     week_two = (
         "DH-1,KH-1,Hoàn thành,1000000,\n"  # placed -> delivered
         "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000\n"  # paid -> refunded in part
@@ -194,7 +182,7 @@ def test_a_dry_run_of_next_weeks_export_says_what_each_row_would_do_and_writes_n
         "DH-4,KH-1,paid,300000,\n"  # new
         "DH-2,KH-1,Trả hàng/Hoàn tiền,2000000,500000\n"  # the same state again: once moved, unchanged
     )
-    job = imported(week_two, "mode=upsert&dryRun=true")
+    job = orders(week_two, "mode=upsert&dryRun=true")
     assert (job["dryRun"], job["imported"], job["updated"], job["unchanged"], job["failed"]) == (True, 1, 2, 1, 1)
     plans = {(p["row"], p["action"], p["fromStatus"], p["toStatus"]) for p in job["plans"]}
     assert plans == {(2, "move", "placed", "delivered"), (3, "move", "paid", "refunded"),
@@ -203,7 +191,7 @@ def test_a_dry_run_of_next_weeks_export_says_what_each_row_would_do_and_writes_n
     query = "{ customers(first: 1) { edges { node { orders(first: 5) { externalId status } } } } }"
     stored = api.ok(query, None, shop.admin)["customers"]["edges"][0]["node"]["orders"]
     assert {o["externalId"]: o["status"] for o in stored} == {"DH-1": "PLACED", "DH-2": "PAID", "DH-3": "DELIVERED"}
-    real = imported(week_two, "mode=upsert")  # and the import itself does what the dry run said
+    real = orders(week_two, "mode=upsert")  # and the import itself does what the dry run said
     assert (real["imported"], real["updated"], real["unchanged"], real["failed"]) == (1, 2, 1, 1)
 
 
