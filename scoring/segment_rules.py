@@ -116,6 +116,13 @@ class OrderMeasure(StrEnum):
     ITEMS = "items"  # quantity of items (of ``category`` when given)
 
 
+class OrderDatedBy(StrEnum):
+    """Which moment of an order a leaf's window is about."""
+
+    PLACED = "placed"  # the sale (the default)
+    STATUS_CHANGED = "status_changed"  # when it reached its status: "refunded in the last 30 days"
+
+
 class Node(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -196,6 +203,7 @@ class OrderCondition(Range):
     after: datetime | None = None  # placed at or after (e.g. this year: after 1 January)
     before: datetime | None = None  # placed before
     category: ShortText | None = None  # only orders with an item of this category (ITEMS: only those items)
+    dated_by: OrderDatedBy | None = None  # None: placed (left out of the stored rule, as before it existed)
 
 
 class InteractionCondition(Range):

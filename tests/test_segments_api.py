@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import MongoClient
 
 from domain.auth.principals import Role
+from domain.clock import TravellingClock
 from domain.config import AppConfig
 from tests.conftest import Api, Workspace, add_key, create_customer, receive_within, record_order, run_worker
 
@@ -404,3 +405,27 @@ def test_leaves_with_different_statuses_windows_categories_and_kinds_each_count_
         assert found(leaf) == {who}, leaf
     assert found({"any": list(leaves.values())}) == set(leaves)
     assert found({"all": list(leaves.values())}) == set()
+
+
+def test_refunded_in_the_last_30_days_counts_from_the_refund_not_the_sale(
+    api: Api, shop: Workspace, clock: TravellingClock
+) -> None:
+    token, now = shop.admin, clock.now()
+    upsert = """mutation($input: OrderUpsertInput!) { upsertOrder(input: $input) { errors { code } } }"""
+    for name, placed, refunded in (("Hoàn gần đây", 60, 5), ("Hoàn đã lâu", 45, 35)):
+        customer = create_customer(api, token, name=name)
+        placed_at, refunded_at = now - timedelta(days=placed), now - timedelta(days=refunded)
+        state = {"externalId": f"SP-{name}", "customerId": customer, "total": "500000", "status": "REFUNDED",
+                 "refundAmount": "200000", "placedAt": placed_at.isoformat(), "statusChangedAt": refunded_at.isoformat()}  # fmt: skip
+        assert api.ok(upsert, {"input": state}, token)["upsertOrder"]["errors"] == []
+
+    def found(dated_by: str | None, days: int) -> set[str]:
+        leaf = {"measure": "COUNT", "min": "1", "statuses": ["REFUNDED"], "withinLastDays": days}
+        rule = {"orders": leaf | ({"datedBy": dated_by} if dated_by else {})}
+        return {c["name"] for c in api.ok(PREVIEW, {"rule": rule}, token)["previewSegment"]["sample"]}
+
+    assert found("STATUS_CHANGED", 30) == {"Hoàn gần đây"}  # its refund of 5 days ago; the other's is 35
+    assert found(None, 50) == found("PLACED", 50) == {"Hoàn đã lâu"}  # sold 45 days ago; the other 60
+    assert found("STATUS_CHANGED", 50) == {"Hoàn gần đây", "Hoàn đã lâu"}
+    clock.advance(timedelta(days=26))  # the refund of 5 days ago is now 31 days old
+    assert found("STATUS_CHANGED", 30) == set()

@@ -18,7 +18,15 @@ from domain.customers.ordering import CustomerOrder
 from domain.segments.models import MembershipChange, MembershipReason, SegmentKind
 from domain.segments.models import Segment as DomainSegment
 from domain.segments.models import SegmentEvent as DomainEvent
-from scoring.segment_rules import Anniversary, DateField, FieldOp, OrderMeasure, ProfileField, ScoreField
+from scoring.segment_rules import (
+    Anniversary,
+    DateField,
+    FieldOp,
+    OrderDatedBy,
+    OrderMeasure,
+    ProfileField,
+    ScoreField,
+)
 
 if TYPE_CHECKING:
     from api.types.customer import Customer, CustomerConnection
@@ -32,6 +40,9 @@ DateFieldEnum = strawberry.enum(DateField, name="SegmentDateField")
 AnniversaryEnum = strawberry.enum(Anniversary, name="SegmentAnniversary")
 ScoreFieldEnum = strawberry.enum(ScoreField, name="SegmentScore")
 OrderMeasureEnum = strawberry.enum(OrderMeasure, name="SegmentOrderMeasure")
+OrderDatedByEnum = strawberry.enum(
+    OrderDatedBy, name="OrderDatedBy", description="Which moment of an order a window is about"
+)
 
 
 @strawberry.input(description="A profile field EQUALS / IN / CONTAINS / MATCHES a value, or EXISTS")
@@ -68,7 +79,8 @@ class ScoreConditionInput:
 @strawberry.input(
     description="An aggregate of the customer's orders (net of refunds) within min..max: COUNT, SUM, AVG, MIN, MAX "
     "or ITEMS (quantity of items, of category when given), over orders with these statuses (default PAID and "
-    "DELIVERED), placed within the last withinLastDays (or after/before moments), with an item of category"
+    "DELIVERED), placed within the last withinLastDays (or after/before moments; datedBy STATUS_CHANGED: that "
+    "reached their status then, as in refunded in the last 30 days), with an item of category"
 )
 class OrderConditionInput:
     measure: OrderMeasureEnum  # type: ignore[valid-type]
@@ -79,6 +91,7 @@ class OrderConditionInput:
     after: datetime | None = None
     before: datetime | None = None
     category: str | None = None
+    dated_by: OrderDatedByEnum | None = None  # type: ignore[valid-type]
 
 
 @strawberry.input(description="How many interactions of these kinds, within the last withinLastDays, in min..max")

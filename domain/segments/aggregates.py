@@ -15,9 +15,16 @@ from typing import Any
 
 from domain.money import decimal_sum
 from domain.timestamps import aware
-from scoring.segment_rules import OrderCondition, OrderMeasure, Rule
+from scoring.segment_rules import OrderCondition, OrderDatedBy, OrderMeasure, Rule
 
 NET = {"$subtract": ["$total_minor", {"$ifNull": ["$refund_minor", 0]}]}
+# When an order reached its status; orders stored before the field existed reached it when placed.
+STATUS_CHANGED_AT = {"$ifNull": ["$status_changed_at", "$placed_at"]}
+
+
+def _dated(leaf: OrderCondition) -> Any:
+    """The moment of an order the leaf's window (withinLastDays, after, before) is about."""
+    return STATUS_CHANGED_AT if leaf.dated_by is OrderDatedBy.STATUS_CHANGED else "$placed_at"
 
 
 def order_leaves(rules: list[Rule]) -> dict[str, OrderCondition]:
@@ -48,6 +55,10 @@ def _order_match(leaf: OrderCondition, now: datetime) -> dict[str, Any]:
     earliest = [aware(leaf.after)] if leaf.after is not None else []
     if leaf.within_last_days:
         earliest.append(_since(now, leaf.within_last_days))
+    if leaf.dated_by is OrderDatedBy.STATUS_CHANGED:
+        # An order placed long ago may have been refunded yesterday: only "before" bounds its placing too
+        # (an order reaches a status after it was placed).
+        earliest = []
     placed: dict[str, Any] = {"$gte": max(earliest)} if earliest else {}
     if leaf.before is not None:
         placed["$lt"] = aware(leaf.before)
@@ -68,12 +79,13 @@ def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict
     accumulators: dict[str, Any] = {}
     for key, leaf in leaves.items():
         conditions: list[Any] = [{"$in": ["$status", {"$literal": leaf.statuses}]}]
+        moment = _dated(leaf)
         if leaf.within_last_days:
-            conditions.append({"$gte": ["$placed_at", {"$literal": _since(now, leaf.within_last_days)}]})
+            conditions.append({"$gte": [moment, {"$literal": _since(now, leaf.within_last_days)}]})
         if leaf.after is not None:
-            conditions.append({"$gte": ["$placed_at", {"$literal": leaf.after}]})
+            conditions.append({"$gte": [moment, {"$literal": leaf.after}]})
         if leaf.before is not None:
-            conditions.append({"$lt": ["$placed_at", {"$literal": leaf.before}]})
+            conditions.append({"$lt": [moment, {"$literal": leaf.before}]})
         items = _items(leaf.category)
         if leaf.category is not None:
             conditions.append({"$gt": [items, 0]})
@@ -95,7 +107,7 @@ def order_accumulators(leaves: dict[str, OrderCondition], now: datetime) -> dict
             accumulators[f"v{key}"] = {"$sum": {"$cond": [counted, measured, 0]}}
         # An average is a sum over a count; the count is kept for every measure (0: nothing counted).
         accumulators[f"n{key}"] = {"$sum": {"$cond": [counted, 1, 0]}}
-        accumulators[f"e{key}"] = {"$min": {"$cond": [counted, "$placed_at", None]}}
+        accumulators[f"e{key}"] = {"$min": {"$cond": [counted, moment, None]}}
     return accumulators
 
 
